@@ -1,0 +1,34 @@
+# medic: build, test and run. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+GO ?= go
+FUNCTIONS := $(notdir $(wildcard functions/*))
+GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags='-s -w'
+VENV := .venv
+
+.PHONY: help tools test lint bench fuzz build demo
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+tools: ## make sure moto_server and cfn-lint exist (installs the pinned versions into .venv when missing)
+	@if command -v moto_server >/dev/null 2>&1 || [ -x $(VENV)/bin/moto_server ]; then :; \
+	else echo "moto_server missing: installing requirements-dev.txt into $(VENV)"; \
+	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -r requirements-dev.txt; fi
+
+test: tools ## run every test (unit and integration; starts moto_server itself)
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+lint: tools ## gofmt, go vet and cfn-lint
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cfn-lint template.yaml
+
+bench: ## run the benchmarks with allocation figures
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+build: ## build every Lambda's bootstrap into .aws-sam/build-local/<name>/bootstrap
+	@for f in $(FUNCTIONS); do \
+	  echo "build $$f"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o .aws-sam/build-local/$$f/bootstrap ./functions/$$f || exit 1; \
+	done

@@ -1,0 +1,42 @@
+package github
+
+import (
+	"regexp"
+
+	"github.com/medicbot/medic/remediations"
+)
+
+var repoPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+
+// RollbackSchema declares the parameters of github.rollback.
+func RollbackSchema() remediations.Schema {
+	return remediations.Schema{
+		Description: "Roll back the last GitHub deploy of an environment: redeploy the previous good SHA, dispatch a workflow, or open a revert pull request.",
+		Params: []remediations.Param{
+			{Name: "repo", Type: remediations.TypeString, Required: true, Description: "owner/name of the repository"},
+			{Name: "environment", Type: remediations.TypeString, Required: true, Description: "deployment environment, e.g. production"},
+			{Name: "strategy", Type: remediations.TypeString, Enum: []string{"redeploy", "workflow", "revert-pr"}, Default: "redeploy", Description: "how to roll back"},
+			{Name: "workflow", Type: remediations.TypeString, Description: "workflow file name to dispatch (strategy workflow)"},
+			{Name: "ref", Type: remediations.TypeString, Description: "git ref the workflow runs on (strategy workflow; default the repository's default branch)"},
+			{Name: "sha_input", Type: remediations.TypeString, Default: "sha", Description: "workflow input that carries the SHA to deploy (strategy workflow)"},
+			{Name: "inputs", Type: remediations.TypeStringMap, Description: "extra workflow inputs (strategy workflow)"},
+			{Name: "branch", Type: remediations.TypeString, Description: "branch the revert pull request targets (strategy revert-pr; default the repository's default branch)"},
+			{Name: "auto_merge", Type: remediations.TypeBool, Default: false, Description: "enable auto-merge on the revert pull request"},
+			{Name: "window", Type: remediations.TypeDuration, Default: "60m", Description: "how far before the alarm to look for suspect deploys"},
+		},
+		Check: func(p remediations.Params) []error {
+			var errs []error
+			if !repoPattern.MatchString(p.String("repo")) {
+				errs = append(errs, &remediations.FieldError{Param: "repo", Msg: "must be owner/name, got " + p.String("repo")})
+			}
+			if p.String("strategy") == "workflow" && p.String("workflow") == "" {
+				errs = append(errs, &remediations.FieldError{Param: "workflow", Msg: "required when strategy is workflow"})
+			}
+			return errs
+		},
+		Reversible: true,
+		IAM: []remediations.IAMPermission{
+			{Actions: []string{"secretsmanager:GetSecretValue"}, Resource: "arn:aws:secretsmanager:REGION:ACCOUNT:secret:medic/github*"},
+		},
+	}
+}
