@@ -32,3 +32,15 @@ build: ## build every Lambda's bootstrap into .aws-sam/build-local/<name>/bootst
 	  echo "build $$f"; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o .aws-sam/build-local/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
+
+# SAM's `BuildMethod: makefile` calls build-<LogicalId> with ARTIFACTS_DIR set.
+build-AlarmFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/alarm
+build-SlackFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/slack
+build-ExecutorFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/executor
+
+deploy: ## sam build && sam deploy (needs aws-sam-cli and AWS credentials)
+	@command -v sam >/dev/null || { echo "deploy needs aws-sam-cli (https://docs.aws.amazon.com/serverless-application-model/)"; exit 1; }
+	sam build && sam deploy
