@@ -19,10 +19,13 @@ test: tools ## run every test (unit and integration; starts moto_server itself)
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
-lint: tools ## gofmt, go vet and cfn-lint
+ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+
+lint: tools ## gofmt, go vet, cfn-lint and actionlint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cfn-lint template.yaml
+	$(GO) run $(ACTIONLINT) .github/workflows/*.yml
 
 bench: ## run the benchmarks with allocation figures
 	$(GO) test -run '^$$' -bench . -benchmem ./...
