@@ -1,0 +1,98 @@
+package deploycheck
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+const root = "../.."
+
+// cfnLint finds cfn-lint: the project's .venv first, then PATH.
+func cfnLint(t *testing.T) string {
+	if p := filepath.Join(root, ".venv", "bin", "cfn-lint"); fileExists(p) {
+		return p
+	}
+	p, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("cfn-lint is required in CI: run `make tools` or install cfn-lint==1.51.0")
+		}
+		t.Skip("cfn-lint not installed")
+	}
+	return p
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func TestTemplateLintsClean(t *testing.T) {
+	cmd := exec.Command(cfnLint(t), "template.yaml")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cfn-lint template.yaml: %v\n%s", err, out)
+	}
+}
+
+// template is the part of template.yaml these checks read. Intrinsic
+// function tags (!Ref, !Sub, ...) decode as plain nodes.
+type template struct {
+	Globals struct {
+		Function struct {
+			Runtime       string   `yaml:"Runtime"`
+			Architectures []string `yaml:"Architectures"`
+			Handler       string   `yaml:"Handler"`
+		} `yaml:"Function"`
+	} `yaml:"Globals"`
+	Resources map[string]struct {
+		Type     string `yaml:"Type"`
+		Metadata struct {
+			BuildMethod string `yaml:"BuildMethod"`
+		} `yaml:"Metadata"`
+	} `yaml:"Resources"`
+}
+
+func TestEveryTemplateFunctionIsBuiltByTheMakefile(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl template
+	if err := yaml.Unmarshal(raw, &tpl); err != nil {
+		t.Fatalf("parse template.yaml: %v", err)
+	}
+	g := tpl.Globals.Function
+	if g.Runtime != "provided.al2023" || g.Handler != "bootstrap" || strings.Join(g.Architectures, ",") != "arm64" {
+		t.Errorf("function globals = %+v, want provided.al2023 / bootstrap / arm64", g)
+	}
+	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for name, r := range tpl.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		n++
+		if r.Metadata.BuildMethod != "makefile" {
+			t.Errorf("%s: BuildMethod = %q, want makefile", name, r.Metadata.BuildMethod)
+		}
+		target := regexp.MustCompile(`(?m)^build-` + name + `:\n\t.*CGO_ENABLED=0 .*-o \$\(ARTIFACTS_DIR\)/bootstrap \./functions/(\w+)`)
+		m := target.FindSubmatch(makefile)
+		if m == nil {
+			t.Errorf("%s: Makefile has no build-%s target writing $(ARTIFACTS_DIR)/bootstrap", name, name)
+			continue
+		}
+		if !fileExists(filepath.Join(root, "functions", string(m[1]), "main.go")) {
+			t.Errorf("%s: functions/%s/main.go does not exist", name, m[1])
+		}
+	}
+	if n == 0 {
+		t.Fatal("template declares no functions")
+	}
+}
