@@ -1,25 +1,65 @@
 package alb
 
-import "github.com/medicbot/medic/remediations"
+import (
+	"fmt"
+
+	"github.com/medicbot/medic/remediations"
+)
+
+// Modes of alb.maintenance.
+const (
+	ModeOn  = "on"
+	ModeOff = "off"
+)
+
+// Limits ALB puts on one rule's conditions.
+const (
+	// maxValuesPerRule is the most condition values one rule may carry.
+	maxValuesPerRule = 5
+	// maxHostLen is the longest host-header value.
+	maxHostLen = 128
+)
 
 // MaintenanceSchema declares the parameters of alb.maintenance.
 func MaintenanceSchema() remediations.Schema {
 	return remediations.Schema{
-		Description: "Put an ALB listener into maintenance mode: a fixed 503 for all paths, with an allow-list still forwarded.",
+		Description: "Put an ALB listener into maintenance mode: a fixed 503 for all paths, ahead of the listener's own rules, with an allow-list still forwarded to the default action. mode off removes medic's maintenance rules.",
 		Params: []remediations.Param{
+			{Name: "mode", Type: remediations.TypeString, Enum: []string{ModeOn, ModeOff}, Default: ModeOn, Description: "on adds the maintenance rules; off removes medic's maintenance rules from the listener"},
 			{Name: "listener", Type: remediations.TypeString, Description: "listener ARN; resolved from the alarm's LoadBalancer dimension when omitted"},
 			{Name: "port", Type: remediations.TypeInt, Min: remediations.Ptr(1), Max: remediations.Ptr(65535), Description: "listener port to pick when resolving from the LoadBalancer dimension"},
-			{Name: "host_headers", Type: remediations.TypeStringList, Description: "only these host names go into maintenance (default: all)"},
-			{Name: "allow_ips", Type: remediations.TypeCIDRList, Description: "CIDR blocks whose requests keep being forwarded"},
-			{Name: "retry_after", Type: remediations.TypeInt, Min: remediations.Ptr(0), Default: 300, Description: "seconds clients should wait before retrying, stated in the body"},
+			{Name: "host_headers", Type: remediations.TypeStringList, Description: "only these host names go into maintenance (default: all); at most 5, at most 4 with allow_ips"},
+			{Name: "allow_ips", Type: remediations.TypeCIDRList, Description: "CIDR blocks whose requests keep being forwarded to the listener's default action"},
+			{Name: "retry_after", Type: remediations.TypeInt, Min: remediations.Ptr(0), Max: remediations.Ptr(86400), Default: 300, Description: "seconds clients should wait before retrying, stated in the body (ALB cannot set a Retry-After header)"},
 			{Name: "format", Type: remediations.TypeString, Enum: []string{"html", "json"}, Default: "html", Description: "body format of the 503"},
-			{Name: "message", Type: remediations.TypeString, Description: "text shown to users"},
+			{Name: "message", Type: remediations.TypeString, Description: "text shown to users; cut to keep the body within ALB's 1,024-character limit"},
 		},
+		Check:      checkParams,
 		Reversible: true,
 		IAM: []remediations.IAMPermission{
+			// Describe calls support no resource-level permissions.
 			{Actions: []string{"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags"}, Resource: "*"},
-			{Actions: []string{"elasticloadbalancing:CreateRule", "elasticloadbalancing:AddTags"}, Resource: "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/LB/*"},
-			{Actions: []string{"elasticloadbalancing:DeleteRule", "elasticloadbalancing:AddTags"}, Resource: "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/LB/*"},
+			{Actions: []string{"elasticloadbalancing:CreateRule"}, Resource: "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/*/*/*"},
+			// AddTags is authorised on the new rule when CreateRule carries tags.
+			{Actions: []string{"elasticloadbalancing:CreateRule", "elasticloadbalancing:AddTags", "elasticloadbalancing:DeleteRule"}, Resource: "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/*/*/*/*"},
 		},
 	}
+}
+
+// checkParams validates relations between parameters that ALB's rule limits
+// impose.
+func checkParams(p remediations.Params) []error {
+	var errs []error
+	hosts := p.Strings("host_headers")
+	if len(hosts) > maxValuesPerRule {
+		errs = append(errs, &remediations.FieldError{Param: "host_headers", Msg: fmt.Sprintf("at most %d host names fit in one rule, got %d", maxValuesPerRule, len(hosts))})
+	} else if len(hosts) == maxValuesPerRule && len(p.Strings("allow_ips")) > 0 {
+		errs = append(errs, &remediations.FieldError{Param: "host_headers", Msg: fmt.Sprintf("with allow_ips at most %d host names fit (an allow rule carries the host names and at least one CIDR, %d values per rule), got %d", maxValuesPerRule-1, maxValuesPerRule, len(hosts))})
+	}
+	for i, h := range hosts {
+		if h == "" || len(h) > maxHostLen {
+			errs = append(errs, &remediations.FieldError{Param: "host_headers", Msg: fmt.Sprintf("item %d must be 1 to %d characters, got %d", i, maxHostLen, len(h))})
+		}
+	}
+	return errs
 }

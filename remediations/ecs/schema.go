@@ -9,6 +9,21 @@ import (
 var serviceParams = []remediations.Param{
 	{Name: "cluster", Type: remediations.TypeString, Description: "ECS cluster name or ARN; resolved from the alarm's TargetGroup dimension when omitted"},
 	{Name: "service", Type: remediations.TypeString, Description: "ECS service name or ARN; resolved from the alarm's TargetGroup dimension when omitted"},
+	{Name: "target_group", Type: remediations.TypeString, Description: "target group (targetgroup/NAME/ID or its ARN) whose one ECS service to act on, instead of the alarm's TargetGroup dimension; with cluster, only that cluster is searched"},
+}
+
+// serviceIAM is what every action calls to find, read and update a service.
+// DescribeServices needs every cluster's services when the target is
+// resolved from a target group; narrow it to service/CLUSTER/* when policies
+// always name the cluster.
+var serviceIAM = []remediations.IAMPermission{
+	{Actions: []string{"ecs:UpdateService"}, Resource: "arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/*"},
+	{Actions: []string{"ecs:DescribeServices"}, Resource: "arn:aws:ecs:REGION:ACCOUNT:service/*/*"},
+	{Actions: []string{"ecs:ListClusters", "ecs:ListServices"}, Resource: "*"},
+}
+
+func withIAM(extra ...remediations.IAMPermission) []remediations.IAMPermission {
+	return append(append([]remediations.IAMPermission{}, serviceIAM...), extra...)
 }
 
 // ScaleSchema declares the parameters of ecs.scale.
@@ -32,11 +47,9 @@ func ScaleSchema() remediations.Schema {
 			return nil
 		},
 		Reversible: true,
-		IAM: []remediations.IAMPermission{
-			{Actions: []string{"ecs:DescribeServices", "ecs:UpdateService"}, Resource: "arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/*"},
-			{Actions: []string{"ecs:ListServices"}, Resource: "*"},
-			{Actions: []string{"application-autoscaling:DescribeScalableTargets", "application-autoscaling:RegisterScalableTarget"}, Resource: "*"},
-		},
+		IAM: withIAM(
+			remediations.IAMPermission{Actions: []string{"application-autoscaling:DescribeScalableTargets", "application-autoscaling:RegisterScalableTarget"}, Resource: "*"},
+		),
 	}
 }
 
@@ -45,10 +58,7 @@ func RestartSchema() remediations.Schema {
 	return remediations.Schema{
 		Description: "Force a new deployment of an ECS service: tasks are replaced with the same task definition.",
 		Params:      append([]remediations.Param{}, serviceParams...),
-		IAM: []remediations.IAMPermission{
-			{Actions: []string{"ecs:DescribeServices", "ecs:UpdateService"}, Resource: "arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/*"},
-			{Actions: []string{"ecs:ListServices"}, Resource: "*"},
-		},
+		IAM:         withIAM(),
 	}
 }
 
@@ -69,10 +79,11 @@ func RollbackSchema() remediations.Schema {
 			return nil
 		},
 		Reversible: true,
-		IAM: []remediations.IAMPermission{
-			{Actions: []string{"ecs:DescribeServices", "ecs:UpdateService"}, Resource: "arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/*"},
-			{Actions: []string{"ecs:ListServices", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"}, Resource: "*"},
-			{Actions: []string{"iam:PassRole"}, Resource: "arn:aws:iam::ACCOUNT:role/TASK-ROLES"},
-		},
+		IAM: withIAM(
+			remediations.IAMPermission{Actions: []string{"ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"}, Resource: "*"},
+			// UpdateService with a task definition passes its task and
+			// execution roles.
+			remediations.IAMPermission{Actions: []string{"iam:PassRole"}, Resource: "arn:aws:iam::ACCOUNT:role/TASK-ROLES"},
+		),
 	}
 }

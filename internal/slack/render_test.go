@@ -1,0 +1,387 @@
+package slack_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/slack"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
+
+var (
+	t0 = time.Date(2024, 3, 12, 14, 2, 0, 0, time.UTC)
+	t1 = t0.Add(90 * time.Second)
+	t2 = t0.Add(150 * time.Second)
+)
+
+func baseCard() slack.Card {
+	threshold := 10.0
+	return slack.Card{
+		IncidentID: "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:checkout-5xx@2024-03-12T14:02:00Z",
+		AlarmName:  "checkout-5xx",
+		AlarmState: "ALARM",
+		Reason:     "Threshold Crossed: 3 out of the last 3 datapoints [55.0 (12/03/24 14:01:00), 40.0 (12/03/24 14:00:00), 12.0 (12/03/24 13:59:00)] were greater than the threshold (10.0).",
+		Datapoints: []float64{12, 40, 55},
+		Threshold:  &threshold,
+		Class:      "target 5xx",
+		Account:    "123456789012",
+		Region:     "eu-west-1",
+		Policy:     "checkout-5xx",
+		RunbookURL: "https://runbooks.example.com/checkout-5xx",
+		Deploys: []slack.Deploy{{
+			SHA:        "4f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f",
+			Author:     "alice",
+			PRTitle:    "Cache product lookups <fast path>",
+			PRNumber:   482,
+			PRURL:      "https://github.com/acme/checkout/pull/482",
+			CompareURL: "https://github.com/acme/checkout/compare/1111111...4f2a9c1",
+		}},
+	}
+}
+
+func scaleStep() slack.StepView {
+	return slack.StepView{
+		ProposalID: "inc-1#0",
+		Index:      0,
+		Action:     "ecs.scale",
+		Plan:       "prod/checkout: desired 4 -> 6 tasks; auto scaling min 2 -> 6",
+		Changes: []slack.Change{
+			{Resource: "ecs:prod/checkout", Field: "desiredCount", From: "4", To: "6"},
+			{Resource: "ecs:prod/checkout", Field: "minCapacity", From: "2", To: "6"},
+		},
+		Mode:      slack.ModeRequired,
+		Approvers: []string{"U0ALICE", "S0ONCALL"},
+		Quorum:    1,
+		State:     slack.StateProposed,
+		ExpiresAt: t0.Add(30 * time.Minute),
+	}
+}
+
+func TestRenderCardGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		card func() slack.Card
+	}{
+		{"required_proposal", func() slack.Card {
+			c := baseCard()
+			c.Steps = []slack.StepView{scaleStep()}
+			return c
+		}},
+		{"auto_succeeded_undo", func() slack.Card {
+			c := baseCard()
+			s := scaleStep()
+			s.Mode = slack.ModeAuto
+			s.Approvers = nil
+			s.State = slack.StateSucceeded
+			s.Result = "prod/checkout: desired 4 -> 6 tasks"
+			s.UndoAvailable = true
+			c.Steps = []slack.StepView{s}
+			return c
+		}},
+		{"shadow", func() slack.Card {
+			c := baseCard()
+			s := scaleStep()
+			s.Mode = slack.ModeShadow
+			c.Steps = []slack.StepView{s}
+			return c
+		}},
+		{"paused", func() slack.Card {
+			c := baseCard()
+			c.Paused = &slack.Pause{By: "U0BOB", At: t0.Add(-time.Hour), Reason: "game day"}
+			c.Steps = []slack.StepView{scaleStep()}
+			return c
+		}},
+		{"approved_by_two", func() slack.Card {
+			c := baseCard()
+			s := scaleStep()
+			s.Quorum = 2
+			s.State = slack.StateApproved
+			s.Votes = []slack.Vote{{UserID: "U0ALICE", At: t1}, {UserID: "U0CAROL", At: t2}}
+			c.Steps = []slack.StepView{s}
+			return c
+		}},
+		{"recovered_cancelled", func() slack.Card {
+			c := baseCard()
+			c.AlarmState = "OK"
+			c.Recovered = true
+			c.Reason = "Threshold Crossed: 1 out of the last 1 datapoints [0.0 (12/03/24 14:06:00)] was not greater than the threshold (10.0)."
+			s := scaleStep()
+			s.State = slack.StateCancelled
+			s.StateReason = "alarm recovered"
+			c.Steps = []slack.StepView{s}
+			return c
+		}},
+		{"plan_error", func() slack.Card {
+			c := baseCard()
+			s := scaleStep()
+			s.Plan = ""
+			s.Changes = nil
+			s.PlanError = "describe service prod/checkout: ServiceNotFoundException"
+			c.Steps = []slack.StepView{s}
+			return c
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := slack.RenderCard(tt.card())
+			assertValidBlocks(t, msg.Blocks)
+			compareGolden(t, tt.name, msg)
+		})
+	}
+}
+
+func TestRenderTimelineGolden(t *testing.T) {
+	msg := slack.RenderTimeline([]slack.TimelineEntry{
+		{At: t2, Actor: "U0ALICE", Text: "approved step 1 (ecs.scale)"},
+		{At: t0, Actor: "medic", Text: "proposed step 1: prod/checkout desired 4 -> 6 tasks"},
+		{At: t2.Add(40 * time.Second), Actor: "medic", Text: "step 1 succeeded: desired 4 -> 6"},
+		{At: t2.Add(5 * time.Minute), Text: "alarm checkout-5xx back to OK <recovered>"},
+	})
+	assertValidBlocks(t, msg.Blocks)
+	compareGolden(t, "timeline", msg)
+}
+
+// compareGolden compares msg with testdata/<name>.golden.json as JSON values.
+func compareGolden(t *testing.T, name string, msg slack.Message) {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep <@U…> readable in the golden files
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(struct {
+		Text   string           `json:"text"`
+		Blocks []slackapi.Block `json:"blocks"`
+	}{msg.Text, msg.Blocks}); err != nil {
+		t.Fatalf("marshal message: %v", err)
+	}
+	got := buf.Bytes()
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatalf("write golden: %v", err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run go test -update to create it): %v", err)
+	}
+	var gotV, wantV any
+	if err := json.Unmarshal(got, &gotV); err != nil {
+		t.Fatalf("unmarshal rendered JSON: %v", err)
+	}
+	if err := json.Unmarshal(want, &wantV); err != nil {
+		t.Fatalf("unmarshal golden %s: %v", path, err)
+	}
+	if !reflect.DeepEqual(gotV, wantV) {
+		t.Errorf("rendered card differs from %s (run go test -update to accept):\n got: %s", path, got)
+	}
+}
+
+// assertValidBlocks checks that blocks survive slack-go's own decoding and
+// respect the Block Kit limits medic relies on.
+func assertValidBlocks(t *testing.T, blocks []slackapi.Block) {
+	t.Helper()
+	if len(blocks) == 0 || len(blocks) > 50 {
+		t.Fatalf("got %d blocks, want 1..50", len(blocks))
+	}
+	raw, err := json.Marshal(blocks)
+	if err != nil {
+		t.Fatalf("marshal blocks: %v", err)
+	}
+	var back slackapi.Blocks
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatalf("slack-go cannot decode the rendered blocks: %v", err)
+	}
+	if len(back.BlockSet) != len(blocks) {
+		t.Fatalf("round trip: got %d blocks, want %d", len(back.BlockSet), len(blocks))
+	}
+}
+
+type button struct{ ActionID, Value, Style string }
+
+func buttons(blocks []slackapi.Block) []button {
+	var out []button
+	for _, b := range blocks {
+		ab, ok := b.(*slackapi.ActionBlock)
+		if !ok {
+			continue
+		}
+		for _, e := range ab.Elements.ElementSet {
+			if btn, ok := e.(*slackapi.ButtonBlockElement); ok {
+				out = append(out, button{btn.ActionID, btn.Value, string(btn.Style)})
+			}
+		}
+	}
+	return out
+}
+
+func TestRenderCardButtons(t *testing.T) {
+	allStates := []slack.StepState{
+		slack.StateProposed, slack.StateApproved, slack.StateExecuting, slack.StateSucceeded,
+		slack.StateFailed, slack.StateRejected, slack.StateExpired, slack.StateCancelled,
+		slack.StateBlocked, slack.StateNeedsHuman, slack.StateUndone,
+	}
+	for _, mode := range []slack.ApprovalMode{slack.ModeRequired, slack.ModeAuto, slack.ModeShadow} {
+		for _, state := range allStates {
+			for _, undo := range []bool{false, true} {
+				s := scaleStep()
+				s.Mode, s.State, s.UndoAvailable = mode, state, undo
+				c := baseCard()
+				c.Steps = []slack.StepView{s}
+				got := buttons(slack.RenderCard(c).Blocks)
+
+				var want []button
+				switch {
+				case mode == slack.ModeShadow:
+				case mode == slack.ModeRequired && state == slack.StateProposed:
+					want = []button{{slack.ActionApprove, s.ProposalID, "primary"}, {slack.ActionReject, s.ProposalID, "danger"}}
+				case state == slack.StateSucceeded && undo:
+					want = []button{{slack.ActionUndo, s.ProposalID, ""}}
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s step in %s (undo=%v): buttons %v, want %v", mode, state, undo, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestRenderCardApproveConfirmStatesThePlan(t *testing.T) {
+	c := baseCard()
+	c.Steps = []slack.StepView{scaleStep()}
+	for _, b := range slack.RenderCard(c).Blocks {
+		ab, ok := b.(*slackapi.ActionBlock)
+		if !ok {
+			continue
+		}
+		btn := ab.Elements.ElementSet[0].(*slackapi.ButtonBlockElement)
+		if btn.Confirm == nil || !strings.Contains(btn.Confirm.Text.Text, "desired 4 -> 6 tasks") {
+			t.Fatalf("approve confirm dialog does not state the plan: %+v", btn.Confirm)
+		}
+		return
+	}
+	t.Fatal("no actions block rendered")
+}
+
+func TestRenderCardPlanErrorOffersOnlyReject(t *testing.T) {
+	c := baseCard()
+	s := scaleStep()
+	s.PlanError = "boom"
+	c.Steps = []slack.StepView{s}
+	got := buttons(slack.RenderCard(c).Blocks)
+	want := []button{{slack.ActionReject, s.ProposalID, "danger"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("buttons %v, want %v", got, want)
+	}
+}
+
+func TestRenderCardEscapesUserText(t *testing.T) {
+	c := baseCard()
+	c.Reason = "<!channel> & friends"
+	s := scaleStep()
+	s.Approvers = []string{"<!here>", "U0ALICE", "S0ONCALL"}
+	c.Steps = []slack.StepView{s}
+	out := strings.Join(blockStrings(t, slack.RenderCard(c).Blocks), "\n")
+	for _, bad := range []string{"<!channel>", "<!here>"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("rendered card contains unescaped %s", bad)
+		}
+	}
+	for _, good := range []string{"<@U0ALICE>", "<!subteam^S0ONCALL>"} {
+		if !strings.Contains(out, good) {
+			t.Errorf("rendered card lacks mention %s", good)
+		}
+	}
+}
+
+func TestRenderCardStaysWithinFiftyBlocks(t *testing.T) {
+	c := baseCard()
+	for i := range 30 {
+		s := scaleStep()
+		s.Index = i
+		s.ProposalID = "p" + string(rune('a'+i%26))
+		c.Steps = append(c.Steps, s)
+	}
+	msg := slack.RenderCard(c)
+	if len(msg.Blocks) != 50 {
+		t.Fatalf("got %d blocks, want exactly 50 (truncated)", len(msg.Blocks))
+	}
+	assertValidBlocks(t, msg.Blocks)
+}
+
+func TestNewCardFromAlarm(t *testing.T) {
+	threshold := 5.0
+	a := &alarm.Alarm{
+		Name: "api-502", Account: "123456789012", Region: "us-east-1", State: alarm.StateAlarm,
+		Reason:     "Threshold Crossed",
+		ReasonData: &alarm.ReasonData{Datapoints: []float64{7, 9}, Threshold: &threshold},
+		HTTP5xx:    &alarm.HTTP5xx{Source: "elb", Code: "502"},
+	}
+	c := slack.NewCard(a)
+	if c.AlarmName != "api-502" || c.AlarmState != "ALARM" || c.Class != "ELB 502" || c.Recovered ||
+		!reflect.DeepEqual(c.Datapoints, []float64{7, 9}) || c.Threshold == nil || *c.Threshold != 5 ||
+		c.Account != "123456789012" || c.Region != "us-east-1" || c.Reason != "Threshold Crossed" {
+		t.Fatalf("NewCard = %+v", c)
+	}
+}
+
+func TestClassText(t *testing.T) {
+	tests := []struct {
+		in   *alarm.HTTP5xx
+		want string
+	}{
+		{nil, ""},
+		{&alarm.HTTP5xx{Source: "target", Code: "5XX"}, "target 5xx"},
+		{&alarm.HTTP5xx{Source: "elb", Code: "502"}, "ELB 502"},
+		{&alarm.HTTP5xx{Source: "elb", Code: "5XX"}, "ELB 5xx"},
+		{&alarm.HTTP5xx{Source: "target", Code: "504"}, "target 504"},
+	}
+	for _, tt := range tests {
+		if got := slack.ClassText(tt.in); got != tt.want {
+			t.Errorf("ClassText(%+v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// blockStrings returns every string value in the blocks' JSON, decoded.
+func blockStrings(t *testing.T, blocks []slackapi.Block) []string {
+	t.Helper()
+	raw, err := json.Marshal(blocks)
+	if err != nil {
+		t.Fatalf("marshal blocks: %v", err)
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("unmarshal blocks: %v", err)
+	}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			out = append(out, x)
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return out
+}

@@ -1,0 +1,85 @@
+// Package alb implements alb.maintenance: maintenance mode for an
+// Application Load Balancer listener, as listener rules medic adds and
+// removes.
+//
+// # Maintenance on
+//
+// Plan adds, ahead of every rule the listener already has:
+//
+//   - one allow rule per 5 CIDR blocks of allow_ips (fewer when host_headers
+//     share the rule's 5 condition values): a source-ip condition (and the
+//     host-header condition when host_headers is set) whose actions copy the
+//     listener's default actions (forward, redirect or fixed-response), so
+//     allow-listed clients keep reaching the default target groups. They skip
+//     the listener's other rules while maintenance is on; the plan says so.
+//   - one maintenance rule: path-pattern "/*" (or, with host_headers, a
+//     host-header condition, which matches every path of those hosts) and a
+//     fixed-response 503 whose HTML or JSON body states the retry hint
+//     ("Please retry after N seconds."; the JSON body also has a numeric
+//     retry_after field). ALB cannot set a Retry-After header on a fixed
+//     response. The body stays within ALB's 1,024-character limit: a long
+//     message is cut on a character boundary before escaping, so the body is
+//     always well-formed.
+//
+// ALB evaluates rules from the lowest priority number up, so medic's rules
+// take priorities 1..n (allow rules first, the 503 rule last). When an
+// existing rule holds one of those numbers, Plan fails with
+// remediations.ErrInvalid rather than place a 503 rule that another rule
+// would shadow; medic never renumbers rules it does not own.
+//
+// Every rule medic creates is tagged on CreateRule with medic:managed=true,
+// medic:role=maintenance|allow, medic:action=alb.maintenance and, when known,
+// medic:alarm=<alarm name>. Plan finds medic's rules by these tags: when a
+// maintenance rule is already there the plan is a NoOp, so enabling twice
+// leaves one rule.
+//
+// Apply re-checks that the listener still exists, that its default action
+// is the one the allow rules copy, that no rule took a planned priority or a
+// lower one and that no medic rule appeared; otherwise it returns an error
+// wrapping remediations.ErrStalePlan saying what changed. It creates the
+// allow rules before the 503 rule, so allow-listed clients are never cut
+// off, and when a create fails it deletes the rules that apply created and
+// says so in the error. Result.Data records the created rule ARNs.
+//
+// # Maintenance off
+//
+// Undo of an "on" result, or Plan and Apply with mode "off" (for recovery
+// without a result), delete exactly the rules on that listener tagged
+// medic:managed=true with role maintenance or allow: the 503 rules first,
+// then the allow rules. Rules without medic's tags are never touched.
+//
+// # Target
+//
+// The listener parameter names the listener. Without it the listener is
+// resolved from the alarm's LoadBalancer dimension (app/<name>/<id>, the
+// tail of the load balancer ARN): DescribeLoadBalancers by name, matching
+// the ARN suffix, then DescribeListeners. With the port parameter the
+// listener on that port is taken; a load balancer with one listener needs
+// no port; several listeners and no port, no listener on the port, or no
+// matching load balancer are errors wrapping remediations.ErrTarget that
+// name the dimension value and the ports. Nothing is guessed.
+//
+// # Errors
+//
+// Elastic Load Balancing errors are returned as *APIError naming the IAM
+// action and the resource, e.g. "elasticloadbalancing:CreateRule on <listener
+// arn>: access denied (AccessDenied: ...)". ListenerNotFound, RuleNotFound,
+// LoadBalancerNotFound and TargetGroupNotFound match remediations.ErrNotFound;
+// AccessDenied matches remediations.ErrAccessDenied; ValidationError,
+// PriorityInUse, TooManyRules and other rejected requests match
+// remediations.ErrInvalid (PriorityInUse during Apply also matches
+// remediations.ErrStalePlan). Throttling and 5xx are retried, bounded, by the
+// SDK's standard retryer; this package adds no retries.
+//
+// # IAM
+//
+//   - elasticloadbalancing:DescribeLoadBalancers, DescribeListeners,
+//     DescribeRules, DescribeTags on "*" (no resource-level permissions).
+//   - elasticloadbalancing:CreateRule on
+//     arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/*/*/*.
+//   - elasticloadbalancing:CreateRule, AddTags (tagging on create) and
+//     DeleteRule on
+//     arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/*/*/*/*.
+//
+// MaintenanceSchema().IAM lists the same statements.
+package alb
