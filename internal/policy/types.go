@@ -2,6 +2,9 @@ package policy
 
 import (
 	"time"
+
+	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/remediations"
 )
 
 // Approval says how a step is allowed to run.
@@ -14,10 +17,27 @@ const (
 	ApprovalShadow   Approval = "shadow"   // posted as "would have run", never runs
 )
 
+// OnRecoveryUndo is the Policy.OnRecovery value asking the engine to undo
+// reversible auto-run steps when the alarm returns to OK.
+const OnRecoveryUndo = "undo"
+
+// Defaults applied when a policy leaves a field out.
+const (
+	// DefaultCooldown is a policy's cooldown when it gives none; an
+	// explicit "0s" turns the cooldown off.
+	DefaultCooldown = 15 * time.Minute
+	// DefaultAfter is how long a later step waits after the previous one
+	// when it gives no `after`.
+	DefaultAfter = 10 * time.Minute
+	// DefaultExpires is how long a required step waits for approval.
+	DefaultExpires = 30 * time.Minute
+)
+
 // Set is a compiled, immutable set of policies. It is safe for concurrent use.
 type Set struct {
 	policies []*Policy
-	// (matching indexes are added by the implementation)
+	byName   map[string]*Policy
+	index    index
 }
 
 // Policy is one compiled policy.
@@ -33,10 +53,30 @@ type Policy struct {
 	// MaxPerHour caps this policy's executions per hour; 0 means the
 	// engine's default.
 	MaxPerHour int
-	Steps      []*Step
+	// Enabled is false for a policy kept in the files but switched off:
+	// it is validated and listed but never matches.
+	Enabled bool
+	// Match is the policy's match block as written, for display.
+	Match Match
+	Steps []*Step
 	// File and Line locate the policy in its source, for messages.
 	File string
 	Line int
+
+	matcher matcher
+}
+
+// Match is a policy's match block as written (patterns uncompiled). Empty
+// fields do not constrain.
+type Match struct {
+	Alarm      []string
+	State      alarm.State // always set; ALARM unless the policy says otherwise
+	Namespace  []string
+	Metric     []string
+	Dimensions map[string]string
+	Accounts   []string
+	Regions    []string
+	Tags       map[string]string
 }
 
 // Step is one rung of a policy's ladder.
@@ -48,6 +88,9 @@ type Step struct {
 	Approvers []string      // Slack user IDs (U.../W...) or user-group IDs (S...)
 	Quorum    int           // distinct approvers needed; >= 1 when Approval is required
 	Expires   time.Duration // how long a proposal waits for approval
-	// params holds the raw values and compiled templates (implementation).
-	params map[string]any
+
+	policy string              // owning policy's name, for errors
+	schema remediations.Schema // the action's schema, to type rendered params
+	params map[string]*value   // raw values and compiled templates
+	names  []string            // param names, sorted
 }

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+
+	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/policies"
+	"github.com/medicbot/medic/remediations/builtin"
+)
+
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitFindings = 1 // the command ran and found problems
+	exitUsage    = 2 // bad arguments, unreadable or malformed input
+)
+
+// command is one subcommand. To add one (serve, pause, audit...), write a
+// func(ctx, *env, args) int beside the others and add a line to commands.
+type command struct {
+	name    string // the words after "medic", e.g. "policy lint"
+	args    string // argument synopsis, e.g. "[DIR]"
+	summary string
+	run     func(ctx context.Context, e *env, args []string) int
+}
+
+var commands = []command{
+	{"policy lint", "[DIR]", "validate the policies in DIR (default: the embedded policies)", runPolicyLint},
+	{"policy test", "[DIR]", "run the fixtures in DIR/tests against the policies in DIR", runPolicyTest},
+	{"simulate", "--alarm FILE [--policies DIR] [--format json|text]", "show what the policies propose for an alarm payload; no side effects", runSimulate},
+}
+
+// env is what commands read and write instead of globals, so tests can run
+// them in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	catalog        policy.Catalog
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, catalog: builtin.Catalog()}
+
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return exitOK
+	}
+	// The longest command name that prefixes args wins.
+	var found *command
+	for i := range commands {
+		words := strings.Fields(commands[i].name)
+		if len(args) >= len(words) && slices.Equal(args[:len(words)], words) &&
+			(found == nil || len(words) > len(strings.Fields(found.name))) {
+			found = &commands[i]
+		}
+	}
+	if found == nil {
+		fmt.Fprintf(stderr, "medic: unknown command %q\n", strings.Join(args, " "))
+		usage(stderr)
+		return exitUsage
+	}
+	return found.run(ctx, e, args[len(strings.Fields(found.name)):])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: medic COMMAND [ARGS]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  medic %s %s\n      %s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprintln(w, "\nexit status: 0 ok, 1 findings, 2 usage or unreadable input")
+}
+
+// flags returns a flag set for a command that prints its usage to stderr.
+func (e *env) flags(c string) *flag.FlagSet {
+	fset := flag.NewFlagSet("medic "+c, flag.ContinueOnError)
+	fset.SetOutput(e.stderr)
+	return fset
+}
+
+// parse parses flags; ok is false when the command must stop with code.
+func parse(fset *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+// policyDir resolves a DIR argument: a directory on disk, or the embedded
+// policies when empty. name prefixes file names in messages.
+func policyDir(dir string) (fsys fs.FS, name string) {
+	if dir == "" {
+		return policies.FS, "policies"
+	}
+	return os.DirFS(dir), dir
+}
+
+// loadPolicies loads the policies of dir. On failure it prints every
+// problem to stderr and returns the exit code.
+func (e *env) loadPolicies(dir string) (*policy.Set, fs.FS, int) {
+	fsys, name := policyDir(dir)
+	set, err := policy.Load(fsys, e.catalog)
+	var errs *policy.Errors
+	switch {
+	case errors.As(err, &errs):
+		for _, pe := range *errs {
+			if pe.File != "" {
+				pe.File = joinName(name, pe.File)
+			} else {
+				pe.File = name
+			}
+			fmt.Fprintln(e.stderr, pe)
+		}
+		fmt.Fprintf(e.stderr, "%d problem(s) in %s\n", len(*errs), name)
+		return nil, nil, exitFindings
+	case err != nil:
+		fmt.Fprintf(e.stderr, "medic: %s: %v\n", name, err)
+		return nil, nil, exitUsage
+	}
+	return set, fsys, exitOK
+}
+
+// joinName joins a directory as the user wrote it and a slash-separated
+// name inside it.
+func joinName(dir, name string) string {
+	return strings.TrimSuffix(dir, "/") + "/" + name
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/internal/policy/policytest"
+)
+
+func runPolicyLint(_ context.Context, e *env, args []string) int {
+	fset := e.flags("policy lint")
+	if code, ok := parse(fset, args); !ok {
+		return code
+	}
+	if fset.NArg() > 1 {
+		fmt.Fprintln(e.stderr, "medic policy lint: at most one DIR")
+		return exitUsage
+	}
+	set, _, code := e.loadPolicies(fset.Arg(0))
+	if set == nil {
+		return code
+	}
+	_, name := policyDir(fset.Arg(0))
+	fmt.Fprintf(e.stdout, "%s: %d policies OK\n", name, len(set.Policies()))
+	return exitOK
+}
+
+func runPolicyTest(_ context.Context, e *env, args []string) int {
+	fset := e.flags("policy test")
+	verbose := fset.Bool("v", false, "print passing cases too")
+	if code, ok := parse(fset, args); !ok {
+		return code
+	}
+	if fset.NArg() > 1 {
+		fmt.Fprintln(e.stderr, "medic policy test: at most one DIR")
+		return exitUsage
+	}
+	set, fsys, code := e.loadPolicies(fset.Arg(0))
+	if set == nil {
+		return code
+	}
+	_, name := policyDir(fset.Arg(0))
+	results, err := policytest.Run(fsys, set)
+	var problems *policy.Errors
+	if err != nil && !errors.As(err, &problems) {
+		fmt.Fprintf(e.stderr, "medic policy test: %s: %v\n", name, err)
+		return exitUsage
+	}
+	failed := 0
+	for _, r := range results {
+		where := joinName(name, r.File) + ": " + r.Name
+		if r.Passed() {
+			if *verbose && r.Ignored != "" {
+				fmt.Fprintf(e.stdout, "ok    %s (payload ignored: %s)\n", where, r.Ignored)
+			} else if *verbose {
+				fmt.Fprintf(e.stdout, "ok    %s\n", where)
+			}
+			continue
+		}
+		failed++
+		fmt.Fprintf(e.stdout, "FAIL  %s\n", where)
+		fmt.Fprintf(e.stdout, "      expected: %s\n", describe(r.Want))
+		fmt.Fprintf(e.stdout, "      got:      %s\n", describe(r.Got))
+		if r.Ignored != "" {
+			fmt.Fprintf(e.stdout, "      (payload ignored: %s)\n", r.Ignored)
+		}
+		if r.Err != nil {
+			fmt.Fprintf(e.stdout, "      error:    %v\n", r.Err)
+		}
+		for _, w := range r.Want {
+			for _, g := range r.Got {
+				if g.Policy == w.Policy && len(w.Params) > 0 {
+					fmt.Fprintf(e.stdout, "      params of %s: expected %v, got %v\n", w.Policy, w.Params, g.Params)
+				}
+			}
+		}
+	}
+	if problems != nil {
+		for _, p := range *problems {
+			p.File = joinName(name, p.File)
+			fmt.Fprintf(e.stdout, "FAIL  %s\n", p)
+			failed++
+		}
+	}
+	switch {
+	case failed > 0:
+		fmt.Fprintf(e.stdout, "%d of %d fixture cases failed\n", failed, len(results))
+		return exitFindings
+	case len(results) == 0:
+		fmt.Fprintf(e.stdout, "no fixtures in %s\n", joinName(name, policytest.Dir))
+		return exitFindings
+	}
+	fmt.Fprintf(e.stdout, "%s: %d fixture cases passed\n", name, len(results))
+	return exitOK
+}
+
+// describe renders expectations as "[a -> ecs.scale, b -> ecs.restart]", or
+// "no match".
+func describe(es []policytest.Expect) string {
+	if len(es) == 0 {
+		return "no match"
+	}
+	out := ""
+	for i, e := range es {
+		if i > 0 {
+			out += ", "
+		}
+		out += e.String()
+	}
+	return out
+}

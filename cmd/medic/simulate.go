@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/policy"
+)
+
+// The JSON `medic simulate --format json` prints: one object. When the
+// payload holds several alarms (an SNS event with several records), "alarm"
+// and "matches" describe the first and "alarms" lists every one.
+type simOutput struct {
+	Alarm   *simAlarm   `json:"alarm"`
+	Ignored string      `json:"ignored,omitempty"`
+	Matches []simMatch  `json:"matches"`
+	Alarms  []simResult `json:"alarms,omitempty"`
+}
+
+type simResult struct {
+	Alarm   *simAlarm  `json:"alarm"`
+	Matches []simMatch `json:"matches"`
+}
+
+type simAlarm struct {
+	Name          string         `json:"name"`
+	ARN           string         `json:"arn"`
+	State         alarm.State    `json:"state"`
+	PreviousState alarm.State    `json:"previous_state"`
+	Account       string         `json:"account"`
+	Region        string         `json:"region"`
+	Timestamp     string         `json:"timestamp"`
+	Metrics       []simMetric    `json:"metrics"`
+	HTTP5xx       *alarm.HTTP5xx `json:"http5xx"`
+}
+
+type simMetric struct {
+	Namespace  string            `json:"namespace"`
+	Name       string            `json:"name"`
+	Dimensions map[string]string `json:"dimensions"`
+}
+
+type simMatch struct {
+	Policy string    `json:"policy"`
+	Steps  []simStep `json:"steps"`
+}
+
+type simStep struct {
+	Action   string          `json:"action"`
+	Approval policy.Approval `json:"approval"`
+	After    string          `json:"after"`
+	Params   map[string]any  `json:"params"`
+	Error    string          `json:"error,omitempty"`
+}
+
+// runSimulate decodes an alarm payload, matches it and renders every step
+// of every matching policy. It changes nothing anywhere. A step that cannot
+// render is reported in its "error" field and makes the exit status 1.
+func runSimulate(_ context.Context, e *env, args []string) int {
+	fset := e.flags("simulate")
+	dir := fset.String("policies", "", "policy directory (default: the embedded policies)")
+	file := fset.String("alarm", "", "alarm payload file: EventBridge event, SNS event or message, or alarm action payload (- for stdin)")
+	format := fset.String("format", "json", "output format: json or text")
+	if code, ok := parse(fset, args); !ok {
+		return code
+	}
+	switch {
+	case *file == "":
+		fmt.Fprintln(e.stderr, "medic simulate: --alarm FILE is required")
+		return exitUsage
+	case *format != "json" && *format != "text":
+		fmt.Fprintf(e.stderr, "medic simulate: --format must be json or text, got %q\n", *format)
+		return exitUsage
+	case fset.NArg() > 0:
+		fmt.Fprintf(e.stderr, "medic simulate: unexpected argument %q\n", fset.Arg(0))
+		return exitUsage
+	}
+	set, _, code := e.loadPolicies(*dir)
+	if set == nil {
+		return code
+	}
+	data, err := e.readInput(*file)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "medic simulate: %s\n", oneLine(err))
+		return exitUsage
+	}
+
+	out := simOutput{Matches: []simMatch{}}
+	alarms, err := alarm.Decode(data)
+	var ignored *alarm.IgnoredError
+	switch {
+	case errors.As(err, &ignored):
+		out.Ignored = ignored.Reason
+	case err != nil:
+		fmt.Fprintf(e.stderr, "medic simulate: %s: %s\n", *file, oneLine(err))
+		return exitUsage
+	}
+	code = exitOK
+	for i, a := range alarms {
+		r := simResult{Alarm: newSimAlarm(a), Matches: []simMatch{}}
+		for _, p := range set.Match(a) {
+			m := simMatch{Policy: p.Name}
+			for _, st := range p.Steps {
+				s := simStep{Action: st.Action, Approval: st.Approval, After: st.After.String()}
+				params, err := st.Render(a)
+				if err != nil {
+					s.Error = oneLine(err)
+					code = exitFindings
+				}
+				s.Params = params
+				m.Steps = append(m.Steps, s)
+			}
+			r.Matches = append(r.Matches, m)
+		}
+		if i == 0 {
+			out.Alarm, out.Matches = r.Alarm, r.Matches
+		}
+		if len(alarms) > 1 {
+			out.Alarms = append(out.Alarms, r)
+		}
+	}
+
+	if *format == "text" {
+		printText(e.stdout, &out)
+		return code
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		fmt.Fprintf(e.stderr, "medic simulate: %v\n", err)
+		return exitUsage
+	}
+	return code
+}
+
+func (e *env) readInput(file string) ([]byte, error) {
+	if file == "-" {
+		data, err := io.ReadAll(e.stdin)
+		if err != nil {
+			return nil, fmt.Errorf("read stdin: %w", err)
+		}
+		return data, nil
+	}
+	return os.ReadFile(file)
+}
+
+func newSimAlarm(a *alarm.Alarm) *simAlarm {
+	s := &simAlarm{
+		Name: a.Name, ARN: a.ARN, State: a.State, PreviousState: a.PreviousState,
+		Account: a.Account, Region: a.Region, Timestamp: a.Timestamp.UTC().Format(time.RFC3339Nano),
+		Metrics: []simMetric{}, HTTP5xx: a.HTTP5xx,
+	}
+	for _, m := range a.Metrics {
+		dims := m.Dimensions
+		if dims == nil {
+			dims = map[string]string{}
+		}
+		s.Metrics = append(s.Metrics, simMetric{Namespace: m.Namespace, Name: m.Name, Dimensions: dims})
+	}
+	return s
+}
+
+// oneLine keeps an error message on one line, for stderr.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+func printText(w io.Writer, out *simOutput) {
+	if out.Alarm == nil {
+		fmt.Fprintf(w, "not an alarm state change: %s\n", out.Ignored)
+		return
+	}
+	results := out.Alarms
+	if results == nil {
+		results = []simResult{{Alarm: out.Alarm, Matches: out.Matches}}
+	}
+	for i, r := range results {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		a := r.Alarm
+		fmt.Fprintf(w, "alarm %s: %s (was %s) in %s/%s at %s\n", a.Name, a.State, orNone(string(a.PreviousState)), a.Account, a.Region, a.Timestamp)
+		for _, m := range a.Metrics {
+			fmt.Fprintf(w, "  metric %s %s %s\n", m.Namespace, m.Name, keyValues(m.Dimensions))
+		}
+		if a.HTTP5xx != nil {
+			fmt.Fprintf(w, "  http 5xx: %s %s\n", a.HTTP5xx.Source, a.HTTP5xx.Code)
+		}
+		if len(r.Matches) == 0 {
+			fmt.Fprintln(w, "no policy matches")
+		}
+		for _, m := range r.Matches {
+			fmt.Fprintf(w, "policy %s\n", m.Policy)
+			for j, s := range m.Steps {
+				when := "at once"
+				if j > 0 {
+					when = "after " + s.After
+				}
+				detail := keyValues(s.Params)
+				if s.Error != "" {
+					detail = "ERROR " + s.Error
+				}
+				fmt.Fprintf(w, "  %d. %-16s %-9s %-14s %s\n", j+1, s.Action, s.Approval, when, detail)
+			}
+		}
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// keyValues renders a map as "k=v k=v" in key order.
+func keyValues[V any](m map[string]V) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%v", k, m[k])
+	}
+	return b.String()
+}

@@ -1,0 +1,248 @@
+// Package policytest runs policy fixtures: YAML files under tests/ in a
+// policy directory, each feeding alarm payloads to the policies and listing
+// the policies that must match. `medic policy test` and the tests of the
+// policies package run them.
+//
+// A fixture file holds one case or a list of cases:
+//
+//	cases:
+//	  - name: the target-5xx alarm scales checkout first
+//	    alarm: alarms/eventbridge-alb-target-5xx.json   # relative to this file
+//	    expect:
+//	      - policy: checkout-target-5xx
+//	        action: ecs.scale                  # the first step's action (optional)
+//	        params: {service: checkout}        # some of its rendered params (optional)
+//	  - name: the OK matches nothing
+//	    payload: {...}                         # or the payload inline (YAML or a JSON string)
+//	    expect: []
+//
+// An empty expect means that no policy may match; a payload that is not an
+// alarm state change (alarm.IgnoredError) matches nothing.
+package policytest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"reflect"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/policy"
+)
+
+// Dir is where fixtures live inside a policy directory.
+const Dir = "tests"
+
+// Expect is one expected (or actual) match.
+type Expect struct {
+	Policy string         `yaml:"policy" json:"policy"`
+	Action string         `yaml:"action,omitempty" json:"action,omitempty"`
+	Params map[string]any `yaml:"params,omitempty" json:"params,omitempty"`
+}
+
+// String renders e as "policy -> action".
+func (e Expect) String() string {
+	if e.Action == "" {
+		return e.Policy
+	}
+	return e.Policy + " -> " + e.Action
+}
+
+// Result is the outcome of one case.
+type Result struct {
+	File string // the fixture file, relative to the policy directory
+	Name string // the case's name, or "case N"
+	Want []Expect
+	// Got lists what matched: each policy with its first step's action and
+	// rendered params.
+	Got []Expect
+	// Ignored is the reason the payload is not an alarm state change.
+	Ignored string
+	// Err is why the case could not run or a matched step failed to render.
+	Err error
+}
+
+// Passed reports whether the case ran and matched as expected.
+func (r *Result) Passed() bool {
+	if r.Err != nil || len(r.Got) != len(r.Want) {
+		return false
+	}
+	for i, w := range r.Want {
+		g := r.Got[i]
+		if w.Policy != g.Policy || w.Action != "" && w.Action != g.Action {
+			return false
+		}
+		for k, v := range w.Params {
+			if !sameValue(v, g.Params[k]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+type rawCase struct {
+	Name    string    `yaml:"name"`
+	Alarm   string    `yaml:"alarm"`
+	Payload yaml.Node `yaml:"payload"`
+	Expect  *[]Expect `yaml:"expect"`
+}
+
+type rawFixture struct {
+	rawCase `yaml:",inline"`
+	Cases   []rawCase `yaml:"cases"`
+}
+
+// Run runs every fixture file (*.yaml, *.yml) under tests/ in fsys against
+// set. Problems with the fixture files themselves (unreadable, malformed,
+// no cases) are returned as a *policy.Errors after the results of the cases
+// that could run. A directory without fixtures gives no results and no
+// error.
+func Run(fsys fs.FS, set *policy.Set) ([]*Result, error) {
+	entries, err := fs.ReadDir(fsys, Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var results []*Result
+	var problems policy.Errors
+	for _, e := range entries {
+		if e.IsDir() || !policy.IsPolicyFile(e.Name()) {
+			continue
+		}
+		file := path.Join(Dir, e.Name())
+		cases, err := readFixture(fsys, file)
+		if err != nil {
+			problems = append(problems, &policy.Error{File: file, Msg: err.Error()})
+			continue
+		}
+		for i, c := range cases {
+			results = append(results, runCase(fsys, set, file, i, c))
+		}
+	}
+	if len(problems) > 0 {
+		return results, &problems
+	}
+	return results, nil
+}
+
+func readFixture(fsys fs.FS, file string) ([]rawCase, error) {
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, err
+	}
+	var f rawFixture
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("%s", strings.ReplaceAll(strings.TrimPrefix(err.Error(), "yaml: "), "\n", ";"))
+	}
+	single := f.Alarm != "" || f.Payload.Kind != 0 || f.Expect != nil
+	switch {
+	case single && f.Cases != nil:
+		return nil, errors.New("give either cases or one case (alarm/payload and expect), not both")
+	case single:
+		return []rawCase{f.rawCase}, nil
+	case len(f.Cases) == 0:
+		return nil, errors.New("no cases")
+	}
+	return f.Cases, nil
+}
+
+func runCase(fsys fs.FS, set *policy.Set, file string, i int, c rawCase) *Result {
+	r := &Result{File: file, Name: c.Name}
+	if r.Name == "" {
+		r.Name = fmt.Sprintf("case %d", i+1)
+	}
+	if c.Expect == nil {
+		r.Err = errors.New("expect is required (expect: [] for no match)")
+		return r
+	}
+	r.Want = *c.Expect
+	payload, err := payloadOf(fsys, file, c)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	alarms, err := alarm.Decode(payload)
+	var ignored *alarm.IgnoredError
+	if errors.As(err, &ignored) {
+		r.Ignored = ignored.Reason
+		return r
+	}
+	if err != nil {
+		r.Err = fmt.Errorf("decode alarm: %w", err)
+		return r
+	}
+	var errs []error
+	for _, a := range alarms {
+		for _, p := range set.Match(a) {
+			st := p.Steps[0]
+			params, err := st.Render(a)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			r.Got = append(r.Got, Expect{Policy: p.Name, Action: st.Action, Params: params})
+		}
+	}
+	r.Err = errors.Join(errs...)
+	return r
+}
+
+func payloadOf(fsys fs.FS, file string, c rawCase) ([]byte, error) {
+	switch {
+	case c.Alarm != "" && c.Payload.Kind != 0:
+		return nil, errors.New("give alarm or payload, not both")
+	case c.Alarm != "":
+		name := path.Join(path.Dir(file), c.Alarm)
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("read alarm payload: %w", err)
+		}
+		return data, nil
+	case c.Payload.Kind == yaml.ScalarNode:
+		return []byte(c.Payload.Value), nil
+	case c.Payload.Kind != 0:
+		var v any
+		if err := c.Payload.Decode(&v); err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+		data, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+		return data, nil
+	}
+	return nil, errors.New("alarm (a payload file) or payload is required")
+}
+
+// sameValue compares a param as written in a fixture with a rendered one,
+// after both went through JSON (so 2 and 2.0 are equal).
+func sameValue(want, got any) bool {
+	norm := func(v any) any {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return v
+		}
+		var out any
+		if json.Unmarshal(b, &out) != nil {
+			return v
+		}
+		return out
+	}
+	return reflect.DeepEqual(norm(want), norm(got))
+}
+
+// Failed returns the results that did not pass.
+func Failed(results []*Result) []*Result {
+	return slices.DeleteFunc(slices.Clone(results), (*Result).Passed)
+}

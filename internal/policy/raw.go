@@ -1,0 +1,126 @@
+package policy
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The raw types mirror the YAML file exactly. They are decoded strictly
+// (unknown fields are errors) and then validated and compiled into Set.
+// JSONSchema reads the same types, so their tags are the one description of
+// the format: `yaml` names the field, `doc` describes it and `schema` adds
+// constraints, separated by ";": required, enum=NAME (from the enums table),
+// pattern=NAME (from the patterns table), format=NAME, duration, min=N.
+
+type rawFile struct {
+	Version  *int        `yaml:"version" schema:"required;enum=version" doc:"format version; must be 1"`
+	Policies []rawPolicy `yaml:"policies" schema:"required" doc:"the policies of this file; names are unique across all files"`
+}
+
+type rawPolicy struct {
+	Name        string     `yaml:"name" schema:"required;pattern=name" doc:"unique name: lower-case letters, digits and dashes"`
+	Description string     `yaml:"description" doc:"what the policy is for, shown on the Slack card"`
+	Runbook     string     `yaml:"runbook" schema:"format=uri" doc:"http(s) link to the runbook, shown on the Slack card"`
+	Enabled     *bool      `yaml:"enabled" doc:"false keeps the policy validated but never matched (default true)"`
+	Match       *rawMatch  `yaml:"match" schema:"required" doc:"which alarms the policy answers; every given field must hold, lists mean any of"`
+	Cooldown    string     `yaml:"cooldown" schema:"duration" doc:"after a step runs, do not act again on the same target for this long (default 15m; 0s turns it off)"`
+	MaxPerHour  *int       `yaml:"max_per_hour" schema:"min=0" doc:"at most this many executions of this policy per hour (default: the engine's cap)"`
+	OnRecovery  string     `yaml:"on_recovery" schema:"enum=on_recovery" doc:"undo: when the alarm returns to OK, undo the reversible steps that ran automatically"`
+	Slack       *rawSlack  `yaml:"slack" doc:"where the policy's cards go (default: medic's channel)"`
+	Approvers   stringList `yaml:"approvers" schema:"pattern=approver" doc:"default approvers of required steps that list none: Slack user (U..., W...) or user-group (S...) IDs"`
+	Steps       []rawStep  `yaml:"steps" schema:"required" doc:"the ladder: step n+1 is proposed if the alarm is still in ALARM after step n finished and step n+1's after elapsed"`
+}
+
+type rawMatch struct {
+	Alarm      stringList        `yaml:"alarm" doc:"alarm name glob(s) (path.Match syntax: * does not cross /)"`
+	State      string            `yaml:"state" schema:"enum=state" doc:"the state the alarm moved to (default ALARM)"`
+	Namespace  stringList        `yaml:"namespace" doc:"metric namespace glob(s), e.g. AWS/ApplicationELB"`
+	Metric     stringList        `yaml:"metric" doc:"metric name glob(s), e.g. HTTPCode_Target_5XX_Count"`
+	Dimensions map[string]string `yaml:"dimensions" doc:"dimension name -> value glob; namespace, metric and dimensions must all hold for one metric of the alarm"`
+	Accounts   stringList        `yaml:"accounts" doc:"AWS account ID glob(s)"`
+	Regions    stringList        `yaml:"regions" doc:"AWS region glob(s)"`
+	Tags       map[string]string `yaml:"tags" doc:"alarm tag -> value glob"`
+}
+
+type rawSlack struct {
+	Channel string `yaml:"channel" schema:"required;pattern=channel" doc:"Slack channel ID (C... or G...), not a name: names change"`
+}
+
+type rawStep struct {
+	Action    string         `yaml:"action" schema:"required;enum=action" doc:"the remediation to run"`
+	Approval  string         `yaml:"approval" schema:"required;enum=approval" doc:"auto runs it, required waits for approvers, shadow only posts what would run"`
+	After     string         `yaml:"after" schema:"duration" doc:"wait this long after the previous step finished (not allowed on the first step; default 10m)"`
+	Approvers stringList     `yaml:"approvers" schema:"pattern=approver" doc:"who may approve (required steps): Slack user (U..., W...) or user-group (S...) IDs; default the previous step's, then the policy's"`
+	Quorum    *int           `yaml:"quorum" schema:"min=1" doc:"distinct approvals needed (required steps; default 1)"`
+	Expires   string         `yaml:"expires" schema:"duration" doc:"how long the proposal waits for approval (required steps; default 30m)"`
+	Params    map[string]any `yaml:"params" doc:"the action's parameters; string values may be Go templates over the alarm, e.g. {{ .Dimensions.ServiceName }}"`
+}
+
+// stringList is a list of strings that may also be written as one string.
+type stringList []string
+
+// UnmarshalYAML accepts a scalar or a sequence of scalars. Problems are
+// reported as *yaml.TypeError so that decoding goes on and every problem is
+// reported at once.
+func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*l = stringList{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		out := make(stringList, 0, len(n.Content))
+		var errs []string
+		for _, item := range n.Content {
+			if item.Kind != yaml.ScalarNode {
+				// Keep the position so later problems name the right index.
+				errs = append(errs, fmt.Sprintf("line %d: cannot unmarshal !!%s into string", item.Line, kindName(item)))
+			}
+			out = append(out, item.Value)
+		}
+		*l = out
+		if errs != nil {
+			return &yaml.TypeError{Errors: errs}
+		}
+		return nil
+	}
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal !!%s into policy.stringList", n.Line, kindName(n))}}
+}
+
+// kindName names a node kind the way yaml.v3 messages do.
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "seq"
+	case yaml.MappingNode:
+		return "map"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "str"
+}
+
+// rawFields lists the YAML field names of each raw type, for "unknown field"
+// messages.
+var rawFields = map[string][]string{
+	"rawFile":   yamlFields(reflect.TypeFor[rawFile]()),
+	"rawPolicy": yamlFields(reflect.TypeFor[rawPolicy]()),
+	"rawMatch":  yamlFields(reflect.TypeFor[rawMatch]()),
+	"rawSlack":  yamlFields(reflect.TypeFor[rawSlack]()),
+	"rawStep":   yamlFields(reflect.TypeFor[rawStep]()),
+}
+
+func yamlFields(t reflect.Type) []string {
+	out := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		out = append(out, yamlName(t.Field(i)))
+	}
+	return out
+}
+
+func yamlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return name
+}
