@@ -1,6 +1,3 @@
-// Package alarm turns every CloudWatch alarm payload medic can receive into
-// one normalised Alarm: the EventBridge "CloudWatch Alarm State Change" event,
-// an SNS alarm notification and the alarm's direct Lambda action.
 package alarm
 
 import "time"
@@ -30,7 +27,12 @@ const (
 	RouteAction      Route = "alarm-action"
 )
 
-// Alarm is one alarm state change, whatever route delivered it.
+// Alarm is one alarm state change, whatever route delivered it. Name, ARN,
+// Account, Region, State and Timestamp are always set by the decoders; Region
+// and Account come from the ARN. Metrics holds every metricStat of the alarm
+// (also those with returnData false in metric-math alarms), Expressions its
+// metric-math expressions; a composite alarm has neither and sets
+// CompositeRule instead.
 type Alarm struct {
 	Name          string            `json:"name"`
 	ARN           string            `json:"arn"`
@@ -48,27 +50,55 @@ type Alarm struct {
 	CompositeRule string            `json:"composite_rule,omitempty"`
 	HTTP5xx       *HTTP5xx          `json:"http5xx,omitempty"`
 	Route         Route             `json:"route,omitempty"`
+
+	// ReasonDataRaw holds the state's reasonData as received when it was
+	// present but could not be parsed; ReasonData is nil then and
+	// ReasonDataError says why. Both are empty when reasonData parsed or was
+	// absent (an alarm's first transition has none). A broken reasonData
+	// never fails the alarm: the state change must still be handled.
+	ReasonDataRaw   string `json:"reason_data_raw,omitempty"`
+	ReasonDataError string `json:"reason_data_error,omitempty"`
+	// ActionsSuppressedBy is set when a composite alarm's actions are
+	// suppressed: "Alarm", "WaitPeriod" or "ExtensionPeriod" (EventBridge and
+	// alarm action routes only).
+	ActionsSuppressedBy string `json:"actions_suppressed_by,omitempty"`
 }
 
-// ReasonData is the parsed reasonData JSON string of a state change.
+// ReasonData is the parsed reasonData JSON string of a state change. SNS
+// notifications carry no reasonData: for them only TriggeringAlarms is set
+// (from a composite alarm's TriggeringChildren).
 type ReasonData struct {
-	Datapoints       []float64 `json:"datapoints,omitempty"`
-	Threshold        *float64  `json:"threshold,omitempty"`
-	LowerThresholds  []float64 `json:"lower_thresholds,omitempty"`
-	UpperThresholds  []float64 `json:"upper_thresholds,omitempty"`
-	Statistic        string    `json:"statistic,omitempty"`
-	Period           int       `json:"period,omitempty"`
-	TriggeringAlarms []string  `json:"triggering_alarms,omitempty"`
+	// Datapoints are recentDatapoints, oldest first.
+	Datapoints []float64 `json:"datapoints,omitempty"`
+	// Threshold is nil for anomaly detection and composite alarms.
+	Threshold *float64 `json:"threshold,omitempty"`
+	// LowerThresholds and UpperThresholds are the anomaly detection band
+	// (recentLowerThresholds, recentUpperThresholds).
+	LowerThresholds []float64 `json:"lower_thresholds,omitempty"`
+	UpperThresholds []float64 `json:"upper_thresholds,omitempty"`
+	// Statistic is in CloudWatch's form (Sum, Average...); empty for
+	// metric-math alarms.
+	Statistic string `json:"statistic,omitempty"`
+	// Period is in seconds.
+	Period int `json:"period,omitempty"`
+	// TriggeringAlarms are the ARNs of the alarms that made a composite
+	// alarm change state.
+	TriggeringAlarms []string `json:"triggering_alarms,omitempty"`
 }
 
 // Metric is one metric an alarm watches.
 type Metric struct {
+	// ID is the metric's id in a metric-math alarm ("m1"); EventBridge
+	// gives single-metric alarms a generated id too, SNS none.
 	ID         string            `json:"id,omitempty"`
 	Namespace  string            `json:"namespace"`
 	Name       string            `json:"name"`
 	Dimensions map[string]string `json:"dimensions,omitempty"`
-	Stat       string            `json:"stat,omitempty"`
-	Period     int               `json:"period,omitempty"`
+	// Stat is in CloudWatch's form: Average, Sum, SampleCount, Minimum,
+	// Maximum or an extended statistic such as p99.
+	Stat string `json:"stat,omitempty"`
+	// Period is in seconds.
+	Period int `json:"period,omitempty"`
 }
 
 // Expression is one metric-math expression of an alarm.
