@@ -37,6 +37,10 @@ var commands = []command{
 	{"policy lint", "[DIR]", "validate the policies in DIR (default: the embedded policies)", runPolicyLint},
 	{"policy test", "[DIR]", "run the fixtures in DIR/tests against the policies in DIR", runPolicyTest},
 	{"simulate", "--alarm FILE [--policies DIR] [--format json|text]", "show what the policies propose for an alarm payload; no side effects", runSimulate},
+	{"serve", "[--addr HOST:PORT] [--policies DIR] [--store FILE] [--dry-run]", "run the whole bot in one process on the embedded store", runServe},
+	{"pause", "[--store FILE] [--reason TEXT]", "stop medic executing anything (it still proposes)", runPause},
+	{"resume", "[--store FILE]", "let medic execute again", runResume},
+	{"audit", "[--store FILE] [--since 24h] [--incident ID] [--format text|json]", "show the audit trail", runAudit},
 }
 
 // env is what commands read and write instead of globals, so tests can run

@@ -108,13 +108,47 @@ func repoRoot() (string, error) {
 }
 
 func startMoto() (string, error) {
-	bin, args, err := motoCommand()
+	p, err := StartMoto()
 	if err != nil {
 		return "", err
 	}
+	return p.URL, nil
+}
+
+// MotoProcess is a moto_server started by StartMoto.
+type MotoProcess struct {
+	URL string
+	cmd *exec.Cmd
+}
+
+// Stop kills the server.
+func (p *MotoProcess) Stop() {
+	if p.cmd.Process != nil {
+		_ = p.cmd.Process.Kill()
+	}
+}
+
+// Config returns an AWS config pointed at the server with static
+// credentials.
+func (p *MotoProcess) Config(ctx context.Context) (aws.Config, error) {
+	return config.LoadDefaultConfig(ctx,
+		config.WithRegion(Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		config.WithBaseEndpoint(p.URL),
+	)
+}
+
+// StartMoto starts a moto_server on a free 127.0.0.1 port and waits until
+// it answers. The server dies with this process; call Stop to end it
+// sooner.
+func StartMoto() (*MotoProcess, error) {
+	bin, args, err := motoCommand()
+	if err != nil {
+		return nil, err
+	}
 	port, err := FreePort()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	args = append(args, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd := exec.Command(bin, args...)
@@ -124,7 +158,7 @@ func startMoto() (string, error) {
 	// The server dies with the test binary (Linux parent-death signal).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start %s: %w", bin, err)
+		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
@@ -133,16 +167,16 @@ func startMoto() (string, error) {
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			return "", fmt.Errorf("moto_server exited: %s", out.String())
+			return nil, fmt.Errorf("moto_server exited: %s", out.String())
 		default:
 		}
 		if reset(url) == nil {
-			return url, nil
+			return &MotoProcess{URL: url, cmd: cmd}, nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	_ = cmd.Process.Kill()
-	return "", fmt.Errorf("moto_server did not answer on %s within 60s: %s", url, out.String())
+	return nil, fmt.Errorf("moto_server did not answer on %s within 60s: %s", url, out.String())
 }
 
 func reset(url string) error {

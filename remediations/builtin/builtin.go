@@ -2,6 +2,8 @@
 package builtin
 
 import (
+	gogithub "github.com/google/go-github/v60/github"
+
 	"github.com/medicbot/medic/remediations"
 	"github.com/medicbot/medic/remediations/alb"
 	"github.com/medicbot/medic/remediations/ecs"
@@ -18,4 +20,21 @@ func Catalog() remediations.Catalog {
 		"alb.maintenance": alb.MaintenanceSchema(),
 		"github.rollback": github.RollbackSchema(),
 	}
+}
+
+// Clients are the API clients the built-in actions use. A nil GitHub
+// client leaves github.rollback registered but unable to plan (it says so).
+type Clients struct {
+	ECS         ecs.ECSAPI
+	AutoScaling ecs.AutoScalingAPI
+	ELBv2       alb.ELBv2API
+	GitHub      *gogithub.Client
+}
+
+// Registry builds the registry of every built-in action. It is called once,
+// in the wiring.
+func Registry(c Clients) (*remediations.Registry, error) {
+	actions := ecs.Actions(c.ECS, c.AutoScaling)
+	actions = append(actions, alb.New(c.ELBv2), github.New(c.GitHub))
+	return remediations.NewRegistry(actions...)
 }

@@ -1,0 +1,23 @@
+// Command slack is medic's Slack interactivity Lambda, behind a Function
+// URL: it verifies Slack's signature and turns button presses into votes.
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/medicbot/medic/internal/lambdamain"
+)
+
+func main() {
+	app, log, err := lambdamain.Build(context.Background())
+	if err != nil {
+		lambdamain.Fail(log, err)
+	}
+	if app.Slack == nil || app.Config.SlackSigningSecret == "" {
+		lambdamain.Fail(log, errors.New("the Slack function needs SLACK_SIGNING_SECRET (or SLACK_SIGNING_SECRET_SECRET_ARN)"))
+	}
+	lambda.Start(app.Slack.HandleFunctionURL)
+}

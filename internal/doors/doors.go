@@ -1,0 +1,142 @@
+// Package doors converts what arrives at medic (alarm payloads, SQS batches,
+// scheduled ticks) into engine calls. The Lambdas and `medic serve` use the
+// same doors; they hold no decisions.
+package doors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/engine"
+)
+
+// AlarmEngine is the part of the engine the alarm door calls.
+type AlarmEngine interface {
+	HandleAlarm(ctx context.Context, a *alarm.Alarm) (engine.Outcome, error)
+}
+
+// ErrBadPayload marks input that no retry will fix: malformed JSON, or an
+// alarm missing a required field. The error names the field.
+var ErrBadPayload = errors.New("bad alarm payload")
+
+// AlarmResult says what the alarm door did with one payload.
+type AlarmResult struct {
+	// Ignored is why a payload that is not an alarm state change was
+	// ignored.
+	Ignored string `json:"ignored,omitempty"`
+	// Alarms are the outcomes, one per alarm in the payload.
+	Alarms []AlarmOutcome `json:"alarms,omitempty"`
+}
+
+// AlarmOutcome is what the engine did with one alarm.
+type AlarmOutcome struct {
+	Alarm   string         `json:"alarm"`
+	Key     string         `json:"dedup_key"`
+	Outcome engine.Outcome `json:"outcome"`
+}
+
+// Alarms handles one alarm payload of any shape medic receives.
+func Alarms(ctx context.Context, eng AlarmEngine, log *slog.Logger, payload []byte) (AlarmResult, error) {
+	alarms, err := alarm.Decode(payload)
+	var ignored *alarm.IgnoredError
+	if errors.As(err, &ignored) {
+		log.InfoContext(ctx, "payload ignored", slog.String("reason", ignored.Reason))
+		return AlarmResult{Ignored: ignored.Reason}, nil
+	}
+	if err != nil {
+		return AlarmResult{}, fmt.Errorf("%w: %w", ErrBadPayload, err)
+	}
+	var res AlarmResult
+	var errs []error
+	for _, a := range alarms {
+		out, err := eng.HandleAlarm(ctx, a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("handle alarm %s: %w", a.DedupKey(), err))
+			continue
+		}
+		res.Alarms = append(res.Alarms, AlarmOutcome{Alarm: a.Name, Key: a.DedupKey(), Outcome: out})
+		log.InfoContext(ctx, "alarm handled", slog.String("alarm", a.Name), slog.String("dedup_key", a.DedupKey()),
+			slog.String("route", string(a.Route)), slog.Any("outcome", out))
+	}
+	return res, errors.Join(errs...)
+}
+
+// AlarmLambda is the alarm function's handler: EventBridge events, SNS
+// events and direct alarm actions all arrive as raw JSON. A malformed
+// payload is logged and dropped (a retry cannot fix it); an engine failure
+// is returned so Lambda retries (the engine dedups the retry).
+func AlarmLambda(eng AlarmEngine, log *slog.Logger) func(ctx context.Context, payload json.RawMessage) (AlarmResult, error) {
+	return func(ctx context.Context, payload json.RawMessage) (AlarmResult, error) {
+		res, err := Alarms(ctx, eng, log, payload)
+		if errors.Is(err, ErrBadPayload) {
+			log.ErrorContext(ctx, "alarm payload rejected", slog.Any("error", err))
+			return res, nil
+		}
+		return res, err
+	}
+}
+
+// WorkEngine is the part of the engine the executor door calls.
+type WorkEngine interface {
+	HandleMessage(ctx context.Context, m engine.Message) error
+	SweepStale(ctx context.Context) (int, error)
+}
+
+// Work handles one SQS batch: each message goes to the engine; failures are
+// reported per message so SQS redelivers only those (and moves them to the
+// dead-letter queue after maxReceiveCount). Malformed messages are logged
+// and dropped. Before the batch, lost executors are swept so a stale claim
+// is reported even when no schedule runs.
+func Work(ctx context.Context, eng WorkEngine, log *slog.Logger, ev events.SQSEvent) events.SQSEventResponse {
+	if n, err := eng.SweepStale(ctx); err != nil {
+		log.WarnContext(ctx, "sweep for lost executors failed", slog.Any("error", err))
+	} else if n > 0 {
+		log.WarnContext(ctx, "proposals need a human: their executor lost its lease", slog.Int("count", n))
+	}
+	var resp events.SQSEventResponse
+	for _, r := range ev.Records {
+		m, err := engine.ParseMessage([]byte(r.Body))
+		if err != nil {
+			log.ErrorContext(ctx, "work message dropped", slog.String("message_id", r.MessageId), slog.Any("error", err))
+			continue
+		}
+		if err := eng.HandleMessage(ctx, m); err != nil {
+			log.ErrorContext(ctx, "work message failed", slog.String("message_id", r.MessageId),
+				slog.String("kind", string(m.Kind)), slog.String("proposal", m.Proposal), slog.Any("error", err))
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+		}
+	}
+	return resp
+}
+
+// ExecutorLambda is the executor function's handler: SQS batches, and
+// scheduled events (EventBridge Scheduler or rules) that only sweep.
+func ExecutorLambda(eng WorkEngine, log *slog.Logger) func(ctx context.Context, payload json.RawMessage) (any, error) {
+	return func(ctx context.Context, payload json.RawMessage) (any, error) {
+		var probe struct {
+			Records    []json.RawMessage `json:"Records"`
+			DetailType string            `json:"detail-type"`
+		}
+		if err := json.Unmarshal(payload, &probe); err != nil {
+			return nil, fmt.Errorf("executor: payload is not JSON: %w", err)
+		}
+		if probe.Records == nil {
+			n, err := eng.SweepStale(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("sweep for lost executors: %w", err)
+			}
+			return map[string]int{"needs_human": n}, nil
+		}
+		var ev events.SQSEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("executor: payload is not an SQS event: %w", err)
+		}
+		return Work(ctx, eng, log, ev), nil
+	}
+}

@@ -1,0 +1,404 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/internal/store"
+)
+
+// Outcome is what HandleAlarm did.
+type Outcome struct {
+	// Incident is the incident opened, or found for a duplicate delivery.
+	Incident *store.Incident
+	// Proposals are the proposals created (step 0 of each matched policy).
+	Proposals []*store.Proposal
+	// Duplicate is true when this state change had already been handled.
+	Duplicate bool
+	// Ignored says why nothing was done, e.g. "no policy matches".
+	Ignored string
+	// Resolved are the incidents an OK state change resolved.
+	Resolved []*store.Incident
+}
+
+// HandleAlarm handles one alarm state change, whichever route delivered
+// it. ALARM opens one incident per state change (dedup on ARN + state
+// timestamp) with a proposal for step 0 of each matching policy; OK
+// resolves the alarm's open incidents, cancels what still waits and undoes
+// reversible auto steps of policies with on_recovery: undo.
+//
+// An error means the state change should be delivered again; the engine
+// then finishes what the failed attempt left undone without duplicating it.
+func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, error) {
+	if a == nil || a.ARN == "" || a.Timestamp.IsZero() || !a.State.Valid() {
+		return Outcome{}, fmt.Errorf("handle alarm: %w: ARN, timestamp and state are required", ErrInvalidAlarm)
+	}
+	switch a.State {
+	case alarm.StateOK:
+		return e.recover(ctx, a)
+	case alarm.StateInsufficientData:
+		return Outcome{Ignored: "state INSUFFICIENT_DATA is not acted on"}, nil
+	}
+	id := store.IncidentID(a.DedupKey())
+	existing, err := e.deps.Store.Incident(ctx, id)
+	switch {
+	case err == nil:
+		return Outcome{Incident: existing, Duplicate: true}, e.repair(ctx, existing)
+	case !errors.Is(err, store.ErrNotFound):
+		return Outcome{}, fmt.Errorf("handle alarm %s: check for a duplicate: %w", a.Name, err)
+	}
+	pols := e.deps.Policies.Match(a)
+	if len(pols) == 0 {
+		return Outcome{Ignored: "no policy matches"}, nil
+	}
+	now := e.now()
+	inc := &store.Incident{
+		ID:        id,
+		DedupKey:  a.DedupKey(),
+		Alarm:     *a,
+		State:     store.IncidentOpen,
+		CreatedAt: now,
+		UpdatedAt: now,
+		ExpiresAt: now.Add(e.cfg.Retention),
+	}
+	sw := e.readSwitch(ctx)
+	tx := &store.Tx{Now: now, Incidents: []store.IncidentWrite{{Incident: inc, Create: true}}}
+	tx.Audit = append(tx.Audit, store.AuditEntry{Incident: id, Event: "incident.opened", Who: Who,
+		Why: fmt.Sprintf("alarm %s in ALARM at %s (via %s): %s", a.Name, a.Timestamp.UTC().Format(time.RFC3339), routeName(a.Route), a.Reason)})
+	var props []*store.Proposal
+	for _, pol := range pols {
+		inc.Policies = append(inc.Policies, pol.Name)
+		if inc.Channel == "" {
+			inc.Channel = pol.SlackChannel
+		}
+		if len(pol.Steps) == 0 {
+			continue
+		}
+		p := e.propose(ctx, inc, pol, 0, sw)
+		props = append(props, p)
+		tx.Proposals = append(tx.Proposals, store.ProposalWrite{Proposal: p, Create: true})
+		tx.Audit = append(tx.Audit, createdAudit(p))
+	}
+	if err := e.deps.Store.Commit(ctx, tx); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			// Another delivery of the same state change won the race.
+			winner, rerr := e.deps.Store.Incident(ctx, id)
+			if rerr != nil {
+				return Outcome{Duplicate: true}, nil
+			}
+			return Outcome{Incident: winner, Duplicate: true}, nil
+		}
+		return Outcome{}, fmt.Errorf("handle alarm %s: record incident: %w", a.Name, err)
+	}
+	e.log.InfoContext(ctx, "incident opened", slog.String("incident", id), slog.String("alarm", a.Name), slog.Int("proposals", len(props)))
+	return Outcome{Incident: inc, Proposals: props}, e.afterCreate(ctx, inc, props, NoticeOpened)
+}
+
+func routeName(r alarm.Route) string {
+	if r == "" {
+		return "unknown route"
+	}
+	return string(r)
+}
+
+func createdAudit(p *store.Proposal) store.AuditEntry {
+	why := p.Reason
+	if len(p.Warnings) > 0 {
+		why = strings.TrimPrefix(why+"; warnings: "+strings.Join(p.Warnings, "; "), "; ")
+	}
+	return store.AuditEntry{Incident: p.Incident, Proposal: p.ID, Event: "proposal.created", To: p.State, Who: Who,
+		Why: why, Plan: p.Plan, Error: p.PlanError}
+}
+
+// propose builds the proposal for step index of pol: it renders the
+// parameters, asks the action for a plan and applies the guardrails that
+// can be judged now. Failures are recorded on the proposal, never returned.
+func (e *Engine) propose(ctx context.Context, inc *store.Incident, pol *policy.Policy, index int, sw switchState) *store.Proposal {
+	step := pol.Steps[index]
+	now := e.now()
+	p := &store.Proposal{
+		ID:              store.ProposalID(inc.ID, pol.Name, index),
+		Incident:        inc.ID,
+		Policy:          pol.Name,
+		Step:            index,
+		Action:          step.Action,
+		Approval:        step.Approval,
+		Approvers:       append([]string(nil), step.Approvers...),
+		Quorum:          step.Quorum,
+		Cooldown:        pol.Cooldown,
+		MaxPerHour:      e.policyCap(pol.MaxPerHour),
+		OnRecovery:      pol.OnRecovery,
+		CreatedAt:       now,
+		UpdatedAt:       now,
+		RecordExpiresAt: now.Add(e.cfg.Retention),
+	}
+	a := &inc.Alarm
+	if params, err := e.deps.Render(step, a); err != nil {
+		p.PlanError = "render parameters: " + err.Error()
+	} else {
+		p.Params = params
+		if act, ok := e.deps.Actions.Get(step.Action); !ok {
+			p.PlanError = fmt.Sprintf("unknown action %q", step.Action)
+		} else if plan, err := act.Plan(ctx, a, params); err != nil {
+			p.PlanError = "plan: " + err.Error()
+		} else if plan == nil || plan.Target == "" {
+			p.PlanError = "plan: the action named no target to lock"
+		} else {
+			p.Plan = plan
+		}
+	}
+	var guards []string
+	if p.PlanError == "" {
+		guards = e.guardrails(ctx, p, sw)
+	}
+	switch {
+	case step.Approval == policy.ApprovalShadow:
+		p.State = store.StateShadow
+		switch {
+		case p.PlanError != "":
+			p.Reason = "shadow: would have run " + p.Action + ", but " + p.PlanError
+		case len(guards) > 0:
+			p.Reason = "shadow: would have been blocked: " + strings.Join(guards, "; ")
+		default:
+			p.Reason = "shadow: would have run: " + p.Plan.Summary
+		}
+	case p.PlanError != "":
+		p.State = store.StateBlocked
+		p.Reason = "cannot plan: " + p.PlanError
+	case step.Approval == policy.ApprovalAuto:
+		if len(guards) > 0 {
+			p.State = store.StateBlocked
+			p.Reason = strings.Join(guards, "; ")
+		} else {
+			p.State = store.StateApproved
+			p.DecidedBy = Who
+			p.Reason = "auto-approved by policy " + pol.Name
+		}
+	default:
+		p.State = store.StateProposed
+		p.Warnings = guards
+		expires := step.Expires
+		if expires <= 0 {
+			expires = e.cfg.DefaultExpires
+		}
+		p.ExpiresAt = now.Add(expires)
+	}
+	return p
+}
+
+func (e *Engine) policyCap(n int) int {
+	if n > 0 {
+		return n
+	}
+	return e.cfg.PolicyMaxPerHour
+}
+
+// guardrails lists what would stop p executing now. A guardrail that cannot
+// be read counts as stopping it (fail closed). The claim re-checks all of
+// them atomically before anything runs.
+func (e *Engine) guardrails(ctx context.Context, p *store.Proposal, sw switchState) []string {
+	var out []string
+	if r := sw.blocks(); r != "" {
+		out = append(out, r)
+	}
+	now := e.now()
+	cd, err := e.deps.Store.Cooldown(ctx, p.Policy, p.Target())
+	switch {
+	case err == nil && cd.Until.After(now):
+		out = append(out, cooldownReason(cd))
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		out = append(out, "cooldown cannot be read, failing closed: "+err.Error())
+	}
+	if n, err := e.deps.Store.Counter(ctx, store.GlobalCounter(now)); err != nil {
+		out = append(out, "global cap cannot be read, failing closed: "+err.Error())
+	} else if n >= e.cfg.MaxPerHour {
+		out = append(out, globalCapReason(e.cfg.MaxPerHour))
+	}
+	if n, err := e.deps.Store.Counter(ctx, store.PolicyCounter(p.Policy, now)); err != nil {
+		out = append(out, "policy cap cannot be read, failing closed: "+err.Error())
+	} else if n >= p.MaxPerHour {
+		out = append(out, policyCapReason(p.Policy, p.MaxPerHour))
+	}
+	return out
+}
+
+func cooldownReason(cd *store.Cooldown) string {
+	return fmt.Sprintf("cooldown: policy %s acted on %s recently; next allowed at %s", cd.Policy, cd.Target, cd.Until.UTC().Format(time.RFC3339))
+}
+
+func globalCapReason(n int) string {
+	return fmt.Sprintf("global cap reached: %d executions this hour", n)
+}
+
+func policyCapReason(pol string, n int) string {
+	return fmt.Sprintf("policy cap reached: %s ran %d times this hour", pol, n)
+}
+
+// afterCreate shows new proposals and queues what they wait for: an
+// execution (APPROVED), an expiry (PROPOSED) or the next ladder step
+// (BLOCKED, SHADOW).
+func (e *Engine) afterCreate(ctx context.Context, inc *store.Incident, props []*store.Proposal, kind NoticeKind) error {
+	var changed *store.Proposal
+	summary := "alarm " + inc.Alarm.Name + " in ALARM"
+	if kind == NoticeUpdated && len(props) == 1 {
+		changed = props[0]
+		summary = fmt.Sprintf("step %d of %s proposed: %s", changed.Step+1, changed.Policy, changed.State)
+	}
+	e.notify(ctx, kind, inc, changed, summary, nil)
+	var errs []error
+	for _, p := range props {
+		errs = append(errs, e.queueNext(ctx, inc, p))
+	}
+	return errors.Join(errs...)
+}
+
+// queueNext sends the message a proposal in its current state waits for.
+func (e *Engine) queueNext(ctx context.Context, inc *store.Incident, p *store.Proposal) error {
+	switch p.State {
+	case store.StateApproved:
+		return e.send(ctx, Message{Kind: KindExecute, Incident: p.Incident, Proposal: p.ID}, 0)
+	case store.StateProposed:
+		if p.ExpiresAt.IsZero() {
+			return nil
+		}
+		return e.send(ctx, Message{Kind: KindExpire, Incident: p.Incident, Proposal: p.ID}, p.ExpiresAt.Sub(e.now()))
+	default:
+		return e.ensureFollowUp(ctx, inc, p)
+	}
+}
+
+// repair re-sends the queue messages of an incident's waiting proposals
+// when a state change is delivered again well after the first delivery:
+// the first may have failed after recording the incident. Handlers are
+// idempotent, so an extra message is harmless.
+func (e *Engine) repair(ctx context.Context, inc *store.Incident) error {
+	if inc.State != store.IncidentOpen || e.now().Sub(inc.CreatedAt) < e.cfg.RepairAfter {
+		return nil
+	}
+	props, err := e.deps.Store.Proposals(ctx, inc.ID)
+	if err != nil {
+		return fmt.Errorf("repair incident %s: %w", inc.ID, err)
+	}
+	var errs []error
+	for _, p := range props {
+		errs = append(errs, e.queueNext(ctx, inc, p))
+	}
+	return errors.Join(errs...)
+}
+
+// recover handles an OK state change: it resolves the alarm's open
+// incidents from before it.
+func (e *Engine) recover(ctx context.Context, a *alarm.Alarm) (Outcome, error) {
+	incs, err := e.deps.Store.IncidentsByAlarm(ctx, a.ARN)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("handle recovery of %s: list incidents: %w", a.Name, err)
+	}
+	var out Outcome
+	var errs []error
+	for _, inc := range incs {
+		if inc.State != store.IncidentOpen || !inc.Alarm.Timestamp.Before(a.Timestamp) {
+			continue
+		}
+		resolved, err := e.resolve(ctx, inc, a)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if resolved != nil {
+			out.Resolved = append(out.Resolved, resolved)
+		}
+	}
+	if len(out.Resolved) == 0 && len(errs) == 0 {
+		out.Ignored = "no open incident to resolve"
+	}
+	return out, errors.Join(errs...)
+}
+
+// resolve marks one incident RESOLVED and cancels its waiting proposals in
+// one transaction, then queues undos and posts the summary. It returns nil
+// when another delivery resolved it first.
+func (e *Engine) resolve(ctx context.Context, inc *store.Incident, a *alarm.Alarm) (*store.Incident, error) {
+	var props []*store.Proposal
+	for attempt := 0; ; attempt++ {
+		cur, err := e.deps.Store.Incident(ctx, inc.ID)
+		if err != nil {
+			return nil, fmt.Errorf("resolve incident %s: %w", inc.ID, err)
+		}
+		if cur.State != store.IncidentOpen {
+			return nil, nil
+		}
+		props, err = e.deps.Store.Proposals(ctx, inc.ID)
+		if err != nil {
+			return nil, fmt.Errorf("resolve incident %s: %w", inc.ID, err)
+		}
+		now := e.now()
+		cur.State = store.IncidentResolved
+		cur.RecoveredBy = a.DedupKey()
+		cur.UpdatedAt = now
+		tx := &store.Tx{Now: now, Incidents: []store.IncidentWrite{{Incident: cur}}}
+		tx.Audit = append(tx.Audit, store.AuditEntry{Incident: inc.ID, Event: "incident.resolved", Who: Who,
+			Why: fmt.Sprintf("alarm %s back to OK at %s", a.Name, a.Timestamp.UTC().Format(time.RFC3339))})
+		for _, p := range props {
+			if !p.State.Pending() {
+				continue
+			}
+			from := p.State
+			p.State = store.StateCancelled
+			p.Reason = "resolved before approval"
+			if from == store.StateApproved {
+				p.Reason = "resolved before execution"
+			}
+			p.UpdatedAt = now
+			tx.Proposals = append(tx.Proposals, store.ProposalWrite{Proposal: p, From: from})
+			tx.Audit = append(tx.Audit, transitionAudit(p, from, Who, p.Reason))
+		}
+		err = e.deps.Store.Commit(ctx, tx)
+		if err == nil {
+			inc = cur
+			break
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt >= maxAttempts {
+			return nil, fmt.Errorf("resolve incident %s: %w", inc.ID, err)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, fmt.Errorf("resolve incident %s: %w", inc.ID, err)
+		}
+	}
+	e.log.InfoContext(ctx, "incident resolved", slog.String("incident", inc.ID))
+	var errs []error
+	for _, p := range props {
+		if !e.undoOnRecovery(p) {
+			continue
+		}
+		errs = append(errs, e.send(ctx, Message{Kind: KindUndo, Incident: p.Incident, Proposal: p.ID, By: Who}, 0))
+	}
+	timeline, err := e.deps.Store.Audit(ctx, store.AuditQuery{Incident: inc.ID})
+	if err != nil {
+		e.log.WarnContext(ctx, "recovery summary without timeline", slog.String("incident", inc.ID), slog.Any("error", err))
+	}
+	e.notify(ctx, NoticeRecovered, inc, nil, "alarm "+a.Name+" recovered", timeline)
+	return inc, errors.Join(errs...)
+}
+
+// undoOnRecovery reports whether p is an auto-run, reversible, succeeded
+// step of a policy that asks for undo on recovery.
+func (e *Engine) undoOnRecovery(p *store.Proposal) bool {
+	if p.State != store.StateSucceeded || p.OnRecovery != policy.OnRecoveryUndo || p.Approval != policy.ApprovalAuto {
+		return false
+	}
+	if p.Plan == nil || !p.Plan.Reversible || p.Result == nil {
+		return false
+	}
+	return e.undoer(p.Action) != nil
+}
+
+func transitionAudit(p *store.Proposal, from store.State, who, why string) store.AuditEntry {
+	return store.AuditEntry{Incident: p.Incident, Proposal: p.ID, Event: "proposal." + strings.ToLower(string(p.State)),
+		From: from, To: p.State, Who: who, Why: why, Plan: p.Plan}
+}

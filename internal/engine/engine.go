@@ -1,0 +1,300 @@
+// Package engine is medic's one decision core. Every door (the alarm,
+// Slack and executor Lambdas, `medic serve`, the CLI) converts its input and
+// calls an Engine: HandleAlarm for alarm state changes, Vote and RequestUndo
+// for button presses, HandleMessage for queue messages, SweepStale for lost
+// executors, Pause and Resume for the kill switch, Audit for the trail.
+//
+// The engine reaches the world only through the small interfaces it
+// declares here (Store, Notifier, Actions, Queue, Clock, AlarmState,
+// Authorizer, Switch), so the same decisions run against DynamoDB, SQS and
+// Slack in AWS and against bbolt, an in-process queue and a local notifier
+// on a laptop.
+//
+// # Exactly once
+//
+// An alarm state change becomes one incident: its ID derives from the
+// alarm's dedup key (ARN + state timestamp) and is created with a
+// conditional write. A proposal moves through the store's state machine
+// only by conditional transitions, so twenty concurrent approvals approve it
+// once and a queue message delivered twice finds the proposal past the state
+// it expects and does nothing. Execution claims the proposal (APPROVED ->
+// EXECUTING), the target's lock, the hour's caps and the cooldown check in
+// one transaction.
+//
+// # Decisions worth knowing
+//
+//   - Caps count executions when they are claimed, not when they finish, so
+//     concurrent executors cannot overshoot a cap.
+//   - A stale plan (Apply returns remediations.ErrStalePlan) ends the step as
+//     FAILED with a "stale plan" reason; nothing is re-planned behind the
+//     approvers' backs. The ladder then moves on as after any failure.
+//   - The ladder advances (a delayed follow-up proposes the next step, if
+//     the alarm is still in ALARM) after SUCCEEDED, FAILED, BLOCKED,
+//     EXPIRED and SHADOW; it stops after REJECTED and CANCELLED, and when
+//     the incident is resolved.
+//   - An executor that dies leaves its lease to run out; SweepStale marks the
+//     proposal NeedsHuman (state stays EXECUTING) and the lock stale. It is
+//     never run again by medic.
+//   - Fail closed: when the kill switch, the store or the alarm's current
+//     state cannot be read, nothing executes; proposals are still made.
+package engine
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/killswitch"
+	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/internal/store"
+	"github.com/medicbot/medic/remediations"
+)
+
+// Errors the engine returns for inputs that retrying will not fix.
+var (
+	// ErrInvalidAlarm: the alarm lacks an ARN, a timestamp or a valid state.
+	ErrInvalidAlarm = errors.New("invalid alarm")
+	// ErrInvalidMessage: a queue message could not be decoded or has an
+	// unknown kind.
+	ErrInvalidMessage = errors.New("invalid queue message")
+)
+
+// Who is the audit name of the engine's own decisions.
+const Who = "medic"
+
+// Store keeps the engine's records; see package store. boltstore.Store and
+// dynamostore.Store implement it.
+type Store = store.Store
+
+// Matcher finds the policies matching an alarm; *policy.Set implements it.
+type Matcher interface {
+	Match(a *alarm.Alarm) []*policy.Policy
+}
+
+// RenderFunc renders a step's parameters against an alarm; the method
+// expression (*policy.Step).Render is one.
+type RenderFunc func(step *policy.Step, a *alarm.Alarm) (remediations.Params, error)
+
+// Actions finds a remediation by name; *remediations.Registry implements
+// it.
+type Actions interface {
+	Get(name string) (remediations.Action, bool)
+}
+
+// Notifier shows incidents to people (Slack cards). Notify posts the
+// incident's card when Notice.Incident.Message is empty and updates it
+// otherwise; it returns where the card is.
+type Notifier interface {
+	Notify(ctx context.Context, n *Notice) (store.MessageRef, error)
+}
+
+// Queue delivers work messages (JSON Message bodies) to HandleMessage no
+// sooner than delay from now; *sqsqueue.Queue and *LocalQueue implement it.
+// A queue may cap delay (SQS at 15 minutes): the message's NotBefore makes
+// HandleMessage wait out the rest.
+type Queue interface {
+	Send(ctx context.Context, body []byte, delay time.Duration) error
+}
+
+// Clock tells the time.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// AlarmState reads an alarm's current state; *cwstate.Reader implements
+// it.
+type AlarmState interface {
+	AlarmState(ctx context.Context, a *alarm.Alarm) (alarm.State, error)
+}
+
+// Authorizer decides whether a Slack user may approve, reject or undo a
+// step whose approvers are the given user and user-group IDs;
+// *slack.Authorizer implements it.
+type Authorizer interface {
+	Allowed(ctx context.Context, userID string, approvers []string) (bool, error)
+}
+
+// Switch reads the kill switch; *killswitch.Switch implements it.
+type Switch interface {
+	State(ctx context.Context) (killswitch.State, error)
+}
+
+// Config holds the engine's limits. Zero values take the defaults.
+type Config struct {
+	// MaxPerHour caps executions per hour across all policies (default 10).
+	MaxPerHour int
+	// PolicyMaxPerHour caps a policy's executions per hour when the policy
+	// sets no MaxPerHour (default 3).
+	PolicyMaxPerHour int
+	// Lease is how long an executor may hold a claim before it is presumed
+	// dead (default 15 minutes). It must exceed the executor's timeout.
+	Lease time.Duration
+	// DefaultExpires is how long a required step waits for approval when the
+	// step gives no Expires (default 30 minutes).
+	DefaultExpires time.Duration
+	// Retention is how long incidents and proposals are kept (default 30
+	// days).
+	Retention time.Duration
+	// RepairAfter is how old an incident must be before a repeated delivery
+	// re-sends its pending queue messages, in case the first delivery
+	// failed to (default 30 seconds).
+	RepairAfter time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.MaxPerHour <= 0 {
+		c.MaxPerHour = 10
+	}
+	if c.PolicyMaxPerHour <= 0 {
+		c.PolicyMaxPerHour = 3
+	}
+	if c.Lease <= 0 {
+		c.Lease = 15 * time.Minute
+	}
+	if c.DefaultExpires <= 0 {
+		c.DefaultExpires = 30 * time.Minute
+	}
+	if c.Retention <= 0 {
+		c.Retention = 30 * 24 * time.Hour
+	}
+	if c.RepairAfter <= 0 {
+		c.RepairAfter = 30 * time.Second
+	}
+}
+
+// Deps are the engine's side effects. Store, Policies, Render, Actions and
+// Queue are required; Notifier may be nil (nothing is shown), AlarmState
+// nil means the alarm's state cannot be read (nothing executes), Authorizer
+// nil allows nobody, Switch nil reads only the stored switch, Clock nil is
+// the system clock, Logger nil is slog.Default().
+type Deps struct {
+	Store      Store
+	Policies   Matcher
+	Render     RenderFunc
+	Actions    Actions
+	Notifier   Notifier
+	Queue      Queue
+	AlarmState AlarmState
+	Authorizer Authorizer
+	Switch     Switch
+	Clock      Clock
+	Logger     *slog.Logger
+}
+
+// Engine is medic's decision core. It is safe for concurrent use.
+type Engine struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+}
+
+// New returns an engine. It reports missing required dependencies.
+func New(cfg Config, deps Deps) (*Engine, error) {
+	cfg.defaults()
+	var errs []error
+	if deps.Store == nil {
+		errs = append(errs, errors.New("store is required"))
+	}
+	if deps.Policies == nil {
+		errs = append(errs, errors.New("policies are required"))
+	}
+	if deps.Render == nil {
+		errs = append(errs, errors.New("a render function is required"))
+	}
+	if deps.Actions == nil {
+		errs = append(errs, errors.New("actions are required"))
+	}
+	if deps.Queue == nil {
+		errs = append(errs, errors.New("a queue is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, errors.Join(errors.New("new engine"), err)
+	}
+	if deps.Switch == nil {
+		deps.Switch = killswitch.New(deps.Store, nil, "")
+	}
+	if deps.Clock == nil {
+		deps.Clock = SystemClock{}
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	return &Engine{cfg: cfg, deps: deps, log: deps.Logger}, nil
+}
+
+func (e *Engine) now() time.Time { return e.deps.Clock.Now().UTC() }
+
+// maxAttempts bounds optimistic retries after a conflict.
+const maxAttempts = 60
+
+// backoff sleeps a little, more with each attempt, so that concurrent
+// writers of one record spread out; it returns early when ctx ends.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(1+rand.IntN(2+min(attempt, 20)*2)) * time.Millisecond
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func token() string {
+	var b [8]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// switchState is the kill switch as read once for a decision.
+type switchState struct {
+	st  killswitch.State
+	err error
+}
+
+func (e *Engine) readSwitch(ctx context.Context) switchState {
+	st, err := e.deps.Switch.State(ctx)
+	return switchState{st: st, err: err}
+}
+
+// blocks says why nothing may execute, "" when the switch allows it.
+func (s switchState) blocks() string {
+	switch {
+	case s.err != nil:
+		return "kill switch cannot be read, failing closed: " + s.err.Error()
+	case s.st.Paused:
+		r := "medic is paused"
+		if s.st.By != "" {
+			r += " by " + s.st.By
+		}
+		if s.st.Why != "" {
+			r += ": " + s.st.Why
+		}
+		return r
+	}
+	return ""
+}
+
+// pause is what cards show: nil when medic runs.
+func (s switchState) pause() *killswitch.State {
+	switch {
+	case s.err != nil:
+		return &killswitch.State{Paused: true, Why: "kill switch cannot be read (failing closed)"}
+	case s.st.Paused:
+		st := s.st
+		return &st
+	}
+	return nil
+}

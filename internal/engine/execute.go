@@ -1,0 +1,511 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/internal/store"
+	"github.com/medicbot/medic/remediations"
+)
+
+// errGone means the proposal moved on under us: somebody else decided.
+var errGone = errors.New("proposal moved on")
+
+// errNoChange means a transition's change found nothing to write.
+var errNoChange = errors.New("nothing to change")
+
+// transition moves a proposal from its current state with change applied,
+// retrying from a fresh read on conflicts. want lists the states it may
+// move from; when the proposal is elsewhere it returns errGone. extra adds
+// the other writes of the same transaction.
+func (e *Engine) transition(ctx context.Context, id string, want []store.State, who string,
+	change func(p *store.Proposal, now time.Time) (why string, ok bool), extra func(tx *store.Tx, p *store.Proposal)) (*store.Proposal, error) {
+	for attempt := 0; ; attempt++ {
+		p, err := e.deps.Store.Proposal(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		wanted := false
+		for _, s := range want {
+			wanted = wanted || p.State == s
+		}
+		if !wanted {
+			return p, errGone
+		}
+		from := p.State
+		now := e.now()
+		p.UpdatedAt = now
+		why, ok := change(p, now)
+		if !ok {
+			return p, errNoChange
+		}
+		tx := &store.Tx{Now: now, Proposals: []store.ProposalWrite{{Proposal: p, From: from}}}
+		a := transitionAudit(p, from, who, why)
+		a.Result, a.Error = p.Result, p.Error
+		if p.State == store.StateUndone || p.State == store.StateUndoFailed {
+			a.Result = p.UndoResult
+		}
+		tx.Audit = append(tx.Audit, a)
+		if extra != nil {
+			extra(tx, p)
+		}
+		err = e.deps.Store.Commit(ctx, tx)
+		if err == nil {
+			return p, nil
+		}
+		var ce *store.ConflictError
+		if !errors.As(err, &ce) || (ce.Kind != store.KindProposal && !ce.Transient) || attempt >= maxAttempts {
+			return p, err
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// block ends a waiting proposal as BLOCKED with reason, shows it and lets
+// the ladder move on.
+func (e *Engine) block(ctx context.Context, inc *store.Incident, id string, reason string) error {
+	return e.end(ctx, inc, id, store.StateBlocked, reason)
+}
+
+// end moves a PROPOSED or APPROVED proposal to a final state.
+func (e *Engine) end(ctx context.Context, inc *store.Incident, id string, to store.State, reason string) error {
+	p, err := e.transition(ctx, id, []store.State{store.StateProposed, store.StateApproved}, Who,
+		func(p *store.Proposal, _ time.Time) (string, bool) {
+			p.State, p.Reason = to, reason
+			return reason, true
+		}, nil)
+	if errors.Is(err, errGone) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mark %s %s: %w", id, to, err)
+	}
+	e.log.InfoContext(ctx, "proposal ended", slog.String("proposal", id), slog.String("state", string(to)), slog.String("reason", reason))
+	e.notify(ctx, NoticeUpdated, inc, p, fmt.Sprintf("step %d of %s: %s: %s", p.Step+1, p.Policy, to, reason), nil)
+	return e.ensureFollowUp(ctx, inc, p)
+}
+
+// execute claims an APPROVED proposal and applies its plan.
+func (e *Engine) execute(ctx context.Context, m Message) error {
+	p, err := e.deps.Store.Proposal(ctx, m.Proposal)
+	if errors.Is(err, store.ErrNotFound) {
+		e.log.WarnContext(ctx, "execute: no such proposal", slog.String("proposal", m.Proposal))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("execute %s: %w", m.Proposal, err)
+	}
+	inc, err := e.deps.Store.Incident(ctx, p.Incident)
+	if err != nil {
+		return fmt.Errorf("execute %s: read incident: %w", p.ID, err)
+	}
+	switch p.State {
+	case store.StateApproved:
+	case store.StateSucceeded, store.StateFailed:
+		// A repeated delivery: make sure the ladder's next step was queued.
+		return e.ensureFollowUp(ctx, inc, p)
+	default:
+		return nil
+	}
+	if r := e.readSwitch(ctx).blocks(); r != "" {
+		return e.block(ctx, inc, p.ID, r)
+	}
+	if inc.State != store.IncidentOpen {
+		return e.end(ctx, inc, p.ID, store.StateCancelled, "resolved before execution")
+	}
+	if e.deps.AlarmState == nil {
+		return e.block(ctx, inc, p.ID, "the alarm's current state cannot be read (no reader), failing closed")
+	}
+	state, err := e.deps.AlarmState.AlarmState(ctx, &inc.Alarm)
+	if err != nil {
+		return e.block(ctx, inc, p.ID, "the alarm's current state cannot be read, failing closed: "+err.Error())
+	}
+	if state != alarm.StateAlarm {
+		return e.end(ctx, inc, p.ID, store.StateCancelled, fmt.Sprintf("alarm is %s now; not executed", state))
+	}
+	p, lease, err := e.claim(ctx, inc, p)
+	if err != nil || p == nil {
+		return err
+	}
+	res, applyErr := e.apply(ctx, p)
+	p, err = e.finish(ctx, p, lease, res, applyErr)
+	if err != nil {
+		return err
+	}
+	summary := fmt.Sprintf("step %d of %s %s", p.Step+1, p.Policy, p.State)
+	if p.Result != nil {
+		summary += ": " + p.Result.Summary
+	} else if p.Error != "" {
+		summary += ": " + p.Error
+	}
+	e.notify(ctx, NoticeUpdated, inc, p, summary, nil)
+	return e.ensureFollowUp(ctx, inc, p)
+}
+
+// claim moves p APPROVED -> EXECUTING together with the lock on its target,
+// the cooldown check and the hour's caps, in one transaction. It returns
+// nil when p was blocked or somebody else moved it.
+func (e *Engine) claim(ctx context.Context, inc *store.Incident, p *store.Proposal) (*store.Proposal, string, error) {
+	lease, id := token(), p.ID
+	var conflict *store.ConflictError
+	p, err := e.transition(ctx, id, []store.State{store.StateApproved}, Who,
+		func(p *store.Proposal, now time.Time) (string, bool) {
+			p.State = store.StateExecuting
+			p.Lease = &store.Lease{Token: lease, Until: now.Add(e.cfg.Lease)}
+			p.Reason = ""
+			return "executing " + p.Plan.Summary, true
+		},
+		func(tx *store.Tx, p *store.Proposal) {
+			now := tx.Now
+			tx.Locks = []store.LockWrite{{Op: store.LockAcquire, Lock: store.Lock{Target: p.Target(), Holder: p.ID, LeaseUntil: p.Lease.Until}}}
+			tx.Cooldowns = []store.CooldownWrite{{Cooldown: store.Cooldown{Policy: p.Policy, Target: p.Target()}, CheckOnly: true}}
+			tx.Counters = []store.CounterWrite{
+				{Key: store.GlobalCounter(now), Limit: e.cfg.MaxPerHour, ExpiresAt: store.HourEnd(now).Add(24 * time.Hour)},
+				{Key: store.PolicyCounter(p.Policy, now), Limit: e.policyCap(p.MaxPerHour), ExpiresAt: store.HourEnd(now).Add(24 * time.Hour)},
+			}
+		})
+	switch {
+	case err == nil:
+		return p, lease, nil
+	case errors.Is(err, errGone):
+		return nil, "", nil
+	case errors.As(err, &conflict):
+		return nil, "", e.block(ctx, inc, id, e.conflictReason(ctx, p, conflict))
+	}
+	return nil, "", fmt.Errorf("claim %s: %w", id, err)
+}
+
+// conflictReason explains a failed guardrail of a claim.
+func (e *Engine) conflictReason(ctx context.Context, p *store.Proposal, c *store.ConflictError) string {
+	switch c.Kind {
+	case store.KindLock:
+		if l, err := e.deps.Store.Lock(ctx, c.Key); err == nil {
+			return fmt.Sprintf("locked: another remediation (%s) is running on %s", l.Holder, c.Key)
+		}
+		return "locked: another remediation is running on " + c.Key
+	case store.KindCooldown:
+		if cd, err := e.deps.Store.Cooldown(ctx, p.Policy, p.Target()); err == nil {
+			return cooldownReason(cd)
+		}
+		return fmt.Sprintf("cooldown: policy %s acted on %s recently", p.Policy, p.Target())
+	case store.KindCounter:
+		if c.Key == store.GlobalCounter(e.now()) {
+			return globalCapReason(e.cfg.MaxPerHour)
+		}
+		return policyCapReason(p.Policy, e.policyCap(p.MaxPerHour))
+	}
+	return "guardrail: " + c.Error()
+}
+
+// apply runs the action's Apply, turning a panic-free failure into an
+// error.
+func (e *Engine) apply(ctx context.Context, p *store.Proposal) (*remediations.Result, error) {
+	act, ok := e.deps.Actions.Get(p.Action)
+	if !ok {
+		return nil, fmt.Errorf("unknown action %q", p.Action)
+	}
+	if p.Plan == nil {
+		return nil, errors.New("no plan")
+	}
+	return act.Apply(ctx, p.Plan)
+}
+
+// finish records the outcome of an execution, releases the lock and sets
+// the cooldown, in one transaction. It records the outcome even when the
+// proposal was marked NeedsHuman meanwhile: the human wants to know.
+func (e *Engine) finish(ctx context.Context, p *store.Proposal, lease string, res *remediations.Result, applyErr error) (*store.Proposal, error) {
+	dropLock := false
+	for attempt := 0; ; attempt++ {
+		var why string
+		q, err := e.transition(ctx, p.ID, []store.State{store.StateExecuting}, Who,
+			func(q *store.Proposal, now time.Time) (string, bool) {
+				q.Lease = nil
+				switch {
+				case applyErr == nil:
+					q.State, q.Result, q.Reason = store.StateSucceeded, res, ""
+					why = "applied"
+					if res != nil {
+						why = "applied: " + res.Summary
+					}
+				case errors.Is(applyErr, remediations.ErrStalePlan):
+					q.State, q.Error = store.StateFailed, applyErr.Error()
+					q.Reason = "stale plan: what the plan was made from has changed; nothing was applied"
+					why = q.Reason
+				default:
+					q.State, q.Error, q.Reason = store.StateFailed, applyErr.Error(), "apply failed"
+					why = "apply failed: " + applyErr.Error()
+				}
+				if q.NeedsHuman {
+					why += " (finished after its lease ran out)"
+				}
+				return why, true
+			},
+			func(tx *store.Tx, q *store.Proposal) {
+				if !dropLock {
+					tx.Locks = []store.LockWrite{{Op: store.LockRelease, Lock: store.Lock{Target: q.Target(), Holder: q.ID}}}
+				}
+				if q.Cooldown > 0 {
+					tx.Cooldowns = []store.CooldownWrite{{Cooldown: store.Cooldown{Policy: q.Policy, Target: q.Target(), Until: tx.Now.Add(q.Cooldown)}}}
+				}
+			})
+		var ce *store.ConflictError
+		switch {
+		case err == nil:
+			e.log.InfoContext(ctx, "proposal executed", slog.String("proposal", q.ID), slog.String("state", string(q.State)))
+			return q, nil
+		case errors.Is(err, errGone):
+			e.log.ErrorContext(ctx, "execution finished but the proposal moved on", slog.String("proposal", p.ID),
+				slog.String("state", string(q.State)), slog.String("lease", lease), slog.Any("apply_error", applyErr))
+			return q, nil
+		case errors.As(err, &ce) && ce.Kind == store.KindLock && !dropLock && attempt < 2:
+			// The lock was taken over after our lease ran out.
+			dropLock = true
+			continue
+		}
+		return nil, fmt.Errorf("record execution of %s: %w", p.ID, err)
+	}
+}
+
+// advances reports whether the ladder moves on after a proposal in s.
+func advances(s store.State) bool {
+	switch s {
+	case store.StateSucceeded, store.StateFailed, store.StateBlocked, store.StateExpired, store.StateShadow:
+		return true
+	}
+	return false
+}
+
+// policyFor finds the named policy among those matching the incident's
+// alarm now; nil when it no longer matches.
+func (e *Engine) policyFor(inc *store.Incident, name string) *policy.Policy {
+	for _, pol := range e.deps.Policies.Match(&inc.Alarm) {
+		if pol.Name == name {
+			return pol
+		}
+	}
+	return nil
+}
+
+// ensureFollowUp queues the follow-up for the ladder's next step after p,
+// unless the ladder stops here or the next step exists already.
+func (e *Engine) ensureFollowUp(ctx context.Context, inc *store.Incident, p *store.Proposal) error {
+	if !advances(p.State) || inc.State != store.IncidentOpen {
+		return nil
+	}
+	pol := e.policyFor(inc, p.Policy)
+	if pol == nil || p.Step+1 >= len(pol.Steps) {
+		return nil
+	}
+	next := store.ProposalID(inc.ID, p.Policy, p.Step+1)
+	switch _, err := e.deps.Store.Proposal(ctx, next); {
+	case err == nil:
+		return nil
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("queue follow-up of %s: %w", p.ID, err)
+	}
+	delay := p.UpdatedAt.Add(pol.Steps[p.Step+1].After).Sub(e.now())
+	return e.send(ctx, Message{Kind: KindFollowUp, Incident: inc.ID, Proposal: p.ID}, delay)
+}
+
+// followUp proposes the step after m.Proposal if the incident is open and
+// the alarm is still in ALARM.
+func (e *Engine) followUp(ctx context.Context, m Message) error {
+	prev, err := e.deps.Store.Proposal(ctx, m.Proposal)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("follow up %s: %w", m.Proposal, err)
+	}
+	inc, err := e.deps.Store.Incident(ctx, prev.Incident)
+	if err != nil {
+		return fmt.Errorf("follow up %s: read incident: %w", prev.ID, err)
+	}
+	if inc.State != store.IncidentOpen || !advances(prev.State) {
+		return nil
+	}
+	index := prev.Step + 1
+	if _, err := e.deps.Store.Proposal(ctx, store.ProposalID(inc.ID, prev.Policy, index)); err == nil {
+		return nil
+	}
+	pol := e.policyFor(inc, prev.Policy)
+	if pol == nil {
+		return e.stopLadder(ctx, inc, prev, "policy "+prev.Policy+" no longer matches the alarm")
+	}
+	if index >= len(pol.Steps) {
+		return nil
+	}
+	var warn string
+	if e.deps.AlarmState == nil {
+		warn = "the alarm's current state cannot be read (no reader)"
+	} else if state, err := e.deps.AlarmState.AlarmState(ctx, &inc.Alarm); err != nil {
+		warn = "the alarm's current state cannot be read: " + err.Error()
+	} else if state != alarm.StateAlarm {
+		return e.stopLadder(ctx, inc, prev, fmt.Sprintf("alarm is %s now", state))
+	}
+	p := e.propose(ctx, inc, pol, index, e.readSwitch(ctx))
+	if warn != "" {
+		// Proposed anyway: the executor re-checks and fails closed.
+		p.Warnings = append(p.Warnings, warn)
+	}
+	err = e.deps.Store.Commit(ctx, &store.Tx{Now: e.now(),
+		Proposals: []store.ProposalWrite{{Proposal: p, Create: true}},
+		Audit:     []store.AuditEntry{createdAudit(p)}})
+	if errors.Is(err, store.ErrExists) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("follow up %s: record step %d: %w", prev.ID, index, err)
+	}
+	return e.afterCreate(ctx, inc, []*store.Proposal{p}, NoticeUpdated)
+}
+
+func (e *Engine) stopLadder(ctx context.Context, inc *store.Incident, prev *store.Proposal, why string) error {
+	err := e.deps.Store.Commit(ctx, &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{
+		Incident: inc.ID, Proposal: prev.ID, Event: "ladder.stopped", Who: Who, Why: why}}})
+	if err != nil {
+		return fmt.Errorf("record the end of %s's ladder: %w", prev.Policy, err)
+	}
+	return nil
+}
+
+// expire ends a proposal nobody approved in time.
+func (e *Engine) expire(ctx context.Context, m Message) error {
+	p, err := e.deps.Store.Proposal(ctx, m.Proposal)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("expire %s: %w", m.Proposal, err)
+	}
+	if p.State != store.StateProposed {
+		return nil
+	}
+	if wait := p.ExpiresAt.Sub(e.now()); wait > 0 {
+		return e.send(ctx, m, wait)
+	}
+	inc, err := e.deps.Store.Incident(ctx, p.Incident)
+	if err != nil {
+		return fmt.Errorf("expire %s: read incident: %w", p.ID, err)
+	}
+	return e.expireProposal(ctx, inc, p.ID)
+}
+
+func (e *Engine) expireProposal(ctx context.Context, inc *store.Incident, id string) error {
+	p, err := e.transition(ctx, id, []store.State{store.StateProposed}, Who,
+		func(p *store.Proposal, now time.Time) (string, bool) {
+			p.State = store.StateExpired
+			p.Reason = "no approval before " + p.ExpiresAt.UTC().Format(time.RFC3339)
+			return p.Reason, true
+		}, nil)
+	if errors.Is(err, errGone) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("expire %s: %w", id, err)
+	}
+	e.notify(ctx, NoticeUpdated, inc, p, fmt.Sprintf("step %d of %s expired", p.Step+1, p.Policy), nil)
+	return e.ensureFollowUp(ctx, inc, p)
+}
+
+func (e *Engine) undoer(action string) remediations.Undoer {
+	act, ok := e.deps.Actions.Get(action)
+	if !ok {
+		return nil
+	}
+	u, _ := act.(remediations.Undoer)
+	return u
+}
+
+// undo reverses a SUCCEEDED step: claim (SUCCEEDED -> UNDOING with the
+// target's lock), Undo, record.
+func (e *Engine) undo(ctx context.Context, m Message) error {
+	p, err := e.deps.Store.Proposal(ctx, m.Proposal)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("undo %s: %w", m.Proposal, err)
+	}
+	if p.State != store.StateSucceeded {
+		return nil
+	}
+	inc, err := e.deps.Store.Incident(ctx, p.Incident)
+	if err != nil {
+		return fmt.Errorf("undo %s: read incident: %w", p.ID, err)
+	}
+	who := m.By
+	if who == "" {
+		who = Who
+	}
+	u := e.undoer(p.Action)
+	if u == nil || p.Result == nil {
+		return e.note(ctx, p, "undo.unavailable", who, "action "+p.Action+" cannot undo")
+	}
+	if r := e.readSwitch(ctx).blocks(); r != "" {
+		return e.note(ctx, p, "undo.blocked", who, r)
+	}
+	lease := token()
+	var conflict *store.ConflictError
+	p, err = e.transition(ctx, p.ID, []store.State{store.StateSucceeded}, who,
+		func(p *store.Proposal, now time.Time) (string, bool) {
+			p.State = store.StateUndoing
+			p.Lease = &store.Lease{Token: lease, Until: now.Add(e.cfg.Lease)}
+			p.DecidedBy = who
+			return "undoing " + p.Result.Summary, true
+		},
+		func(tx *store.Tx, p *store.Proposal) {
+			tx.Locks = []store.LockWrite{{Op: store.LockAcquire, Lock: store.Lock{Target: p.Target(), Holder: p.ID, LeaseUntil: p.Lease.Until}}}
+		})
+	switch {
+	case errors.Is(err, errGone):
+		return nil
+	case errors.As(err, &conflict):
+		return e.note(ctx, p, "undo.blocked", who, e.conflictReason(ctx, p, conflict))
+	case err != nil:
+		return fmt.Errorf("undo %s: claim: %w", m.Proposal, err)
+	}
+	res, undoErr := u.Undo(ctx, p.Result)
+	p, err = e.transition(ctx, p.ID, []store.State{store.StateUndoing}, who,
+		func(p *store.Proposal, now time.Time) (string, bool) {
+			p.Lease = nil
+			if undoErr != nil {
+				p.State, p.Error = store.StateUndoFailed, undoErr.Error()
+				return "undo failed: " + undoErr.Error(), true
+			}
+			p.State, p.UndoResult = store.StateUndone, res
+			if res != nil {
+				return "undone: " + res.Summary, true
+			}
+			return "undone", true
+		},
+		func(tx *store.Tx, p *store.Proposal) {
+			tx.Locks = []store.LockWrite{{Op: store.LockRelease, Lock: store.Lock{Target: p.Target(), Holder: p.ID}}}
+		})
+	if errors.Is(err, errGone) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("undo %s: record: %w", m.Proposal, err)
+	}
+	e.notify(ctx, NoticeUpdated, inc, p, fmt.Sprintf("step %d of %s %s", p.Step+1, p.Policy, p.State), nil)
+	return nil
+}
+
+// note records an audit entry about p without changing it.
+func (e *Engine) note(ctx context.Context, p *store.Proposal, event, who, why string) error {
+	e.log.InfoContext(ctx, event, slog.String("proposal", p.ID), slog.String("why", why))
+	err := e.deps.Store.Commit(ctx, &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{
+		Incident: p.Incident, Proposal: p.ID, Event: event, Who: who, Why: why}}})
+	if err != nil {
+		return fmt.Errorf("record %s for %s: %w", event, p.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/medicbot/medic/internal/store"
+)
+
+// VoteResult is what a button press did.
+type VoteResult string
+
+// The results of Vote and RequestUndo.
+const (
+	// VoteCounted: the approval was recorded; more are needed.
+	VoteCounted VoteResult = "counted"
+	// VoteApproved: the approval reached the quorum; execution is queued.
+	VoteApproved VoteResult = "approved"
+	// VoteRejected: the proposal was rejected.
+	VoteRejected VoteResult = "rejected"
+	// VoteNotAllowed: the user is not an approver of the step (recorded in
+	// the audit trail); tell them privately.
+	VoteNotAllowed VoteResult = "not_allowed"
+	// VoteExpired: the proposal expired before the press.
+	VoteExpired VoteResult = "expired"
+	// VoteAlreadyVoted: this user had already approved.
+	VoteAlreadyVoted VoteResult = "already_voted"
+	// VoteClosed: the proposal is no longer waiting (Proposal.State says
+	// where it is).
+	VoteClosed VoteResult = "closed"
+	// VoteNotFound: no such proposal.
+	VoteNotFound VoteResult = "not_found"
+	// UndoQueued: the undo was queued.
+	UndoQueued VoteResult = "undo_queued"
+	// UndoUnavailable: the step cannot be undone (not SUCCEEDED, or the
+	// action is not reversible).
+	UndoUnavailable VoteResult = "undo_unavailable"
+)
+
+// VoteOutcome is Vote's and RequestUndo's answer, for the door to turn into
+// a reply.
+type VoteOutcome struct {
+	Result VoteResult
+	// Proposal is the proposal as it is after the press (nil when not
+	// found).
+	Proposal *store.Proposal
+	// Reason says more in words, e.g. why the user is not allowed.
+	Reason string
+}
+
+// Vote records a user's approval or rejection of a proposal. The user must
+// be allowed by the Authorizer for the step's approvers; a denied press is
+// recorded in the audit trail and answered with VoteNotAllowed. Approvals
+// count distinct users; the one that reaches the quorum approves the
+// proposal and queues its execution, however many presses race. Errors are
+// store or queue failures only.
+func (e *Engine) Vote(ctx context.Context, proposalID, userID string, approve bool) (VoteOutcome, error) {
+	p, err := e.deps.Store.Proposal(ctx, proposalID)
+	if errors.Is(err, store.ErrNotFound) {
+		return VoteOutcome{Result: VoteNotFound, Reason: "no such proposal"}, nil
+	}
+	if err != nil {
+		return VoteOutcome{}, fmt.Errorf("vote on %s: %w", proposalID, err)
+	}
+	if out, denied, err := e.authorize(ctx, p, userID, "vote.denied"); denied || err != nil {
+		return out, err
+	}
+	inc, err := e.deps.Store.Incident(ctx, p.Incident)
+	if err != nil {
+		return VoteOutcome{}, fmt.Errorf("vote on %s: read incident: %w", proposalID, err)
+	}
+	var result VoteResult
+	p, err = e.transition(ctx, proposalID, []store.State{store.StateProposed}, userID,
+		func(p *store.Proposal, now time.Time) (string, bool) {
+			switch {
+			case !p.ExpiresAt.IsZero() && !now.Before(p.ExpiresAt):
+				// Expire on the spot; the expire message will find it done.
+				p.State = store.StateExpired
+				p.Reason = "no approval before " + p.ExpiresAt.UTC().Format(time.RFC3339)
+				result = VoteExpired
+				return p.Reason, true
+			case !approve:
+				p.State, p.DecidedBy, p.Reason = store.StateRejected, userID, "rejected by "+userID
+				result = VoteRejected
+				return p.Reason, true
+			case p.HasVoted(userID):
+				result = VoteAlreadyVoted
+				return "", false
+			}
+			p.Votes = append(p.Votes, store.Vote{User: userID, At: now})
+			p.DecidedBy = userID
+			if len(p.Votes) >= p.NeededVotes() {
+				p.State = store.StateApproved
+				p.Reason = fmt.Sprintf("approved by %d of %d", len(p.Votes), p.NeededVotes())
+				result = VoteApproved
+				return p.Reason, true
+			}
+			result = VoteCounted
+			return fmt.Sprintf("approval %d of %d", len(p.Votes), p.NeededVotes()), true
+		}, nil)
+	if errors.Is(err, errNoChange) {
+		return VoteOutcome{Result: VoteAlreadyVoted, Proposal: p, Reason: "you have already approved"}, nil
+	}
+	switch {
+	case errors.Is(err, errGone):
+		return VoteOutcome{Result: VoteClosed, Proposal: p, Reason: "the step is " + string(p.State)}, nil
+	case err != nil:
+		return VoteOutcome{}, fmt.Errorf("vote on %s: %w", proposalID, err)
+	}
+	e.log.InfoContext(ctx, "vote", slog.String("proposal", p.ID), slog.String("user", userID), slog.String("result", string(result)))
+	var summary string
+	var qerr error
+	switch result {
+	case VoteApproved:
+		summary = fmt.Sprintf("step %d of %s approved by %s", p.Step+1, p.Policy, userID)
+		qerr = e.send(ctx, Message{Kind: KindExecute, Incident: p.Incident, Proposal: p.ID}, 0)
+	case VoteRejected:
+		summary = fmt.Sprintf("step %d of %s rejected by %s", p.Step+1, p.Policy, userID)
+	case VoteExpired:
+		summary = fmt.Sprintf("step %d of %s expired", p.Step+1, p.Policy)
+		qerr = e.ensureFollowUp(ctx, inc, p)
+	default:
+		summary = fmt.Sprintf("%s approved step %d of %s (%d of %d)", userID, p.Step+1, p.Policy, len(p.Votes), p.NeededVotes())
+	}
+	e.notify(ctx, NoticeUpdated, inc, p, summary, nil)
+	if qerr != nil {
+		return VoteOutcome{Result: result, Proposal: p}, fmt.Errorf("vote on %s: %w", proposalID, qerr)
+	}
+	return VoteOutcome{Result: result, Proposal: p}, nil
+}
+
+// authorize checks userID against p's approvers. A denial (or an
+// authoriser failure, which denies) is recorded under event and answered.
+func (e *Engine) authorize(ctx context.Context, p *store.Proposal, userID, event string) (VoteOutcome, bool, error) {
+	var allowed bool
+	var aerr error
+	if e.deps.Authorizer != nil && userID != "" {
+		allowed, aerr = e.deps.Authorizer.Allowed(ctx, userID, p.Approvers)
+	}
+	if allowed && aerr == nil {
+		return VoteOutcome{}, false, nil
+	}
+	reason := "you are not an approver of this step"
+	why := userID + " is not an approver"
+	if aerr != nil {
+		reason = "medic could not check the approvers, so it refused (try again)"
+		why = "approvers could not be checked: " + aerr.Error()
+	}
+	err := e.deps.Store.Commit(ctx, &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{
+		Incident: p.Incident, Proposal: p.ID, Event: event, Who: userID, Why: why}}})
+	if err != nil {
+		return VoteOutcome{}, true, fmt.Errorf("record denied %s by %s: %w", event, userID, err)
+	}
+	return VoteOutcome{Result: VoteNotAllowed, Proposal: p, Reason: reason}, true, nil
+}
+
+// RequestUndo queues the undo of a SUCCEEDED, reversible step at a user's
+// request (the card's Undo button). The user must be allowed for the
+// step's approvers.
+func (e *Engine) RequestUndo(ctx context.Context, proposalID, userID string) (VoteOutcome, error) {
+	p, err := e.deps.Store.Proposal(ctx, proposalID)
+	if errors.Is(err, store.ErrNotFound) {
+		return VoteOutcome{Result: VoteNotFound, Reason: "no such proposal"}, nil
+	}
+	if err != nil {
+		return VoteOutcome{}, fmt.Errorf("undo %s: %w", proposalID, err)
+	}
+	if out, denied, err := e.authorize(ctx, p, userID, "undo.denied"); denied || err != nil {
+		return out, err
+	}
+	if p.State != store.StateSucceeded || p.Result == nil || p.Plan == nil || !p.Plan.Reversible || e.undoer(p.Action) == nil {
+		return VoteOutcome{Result: UndoUnavailable, Proposal: p, Reason: "this step cannot be undone (it is " + string(p.State) + ")"}, nil
+	}
+	if err := e.send(ctx, Message{Kind: KindUndo, Incident: p.Incident, Proposal: p.ID, By: userID}, 0); err != nil {
+		return VoteOutcome{}, fmt.Errorf("undo %s: %w", proposalID, err)
+	}
+	return VoteOutcome{Result: UndoQueued, Proposal: p}, nil
+}

@@ -1,0 +1,247 @@
+// Package server is `medic serve`: the whole bot in one process. It serves
+// alarm payloads (the same shapes the alarm Lambda takes) and Slack
+// interactivity over HTTP, runs the executor on an in-process queue, and
+// sweeps for lost executors, all through the same engine and doors as the
+// Lambdas.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/medicbot/medic/internal/doors"
+	"github.com/medicbot/medic/internal/engine"
+	"github.com/medicbot/medic/internal/wiring"
+)
+
+// MaxAlarmBytes bounds an alarm payload.
+const MaxAlarmBytes = 1 << 20
+
+// Options configure the server.
+type Options struct {
+	// Addr is host:port to listen on.
+	Addr string
+	// PendingFile keeps queued work across restarts: on shutdown the
+	// messages that had not run are written there, on start they are
+	// queued again. Empty disables it.
+	PendingFile string
+	// SweepEvery is how often lost executors are looked for (default 30 s).
+	SweepEvery time.Duration
+	// ShutdownTimeout bounds the graceful shutdown (default 30 s).
+	ShutdownTimeout time.Duration
+	// Ready, when set, receives the listening address once serving.
+	Ready chan<- string
+}
+
+// Server is medic in one process.
+type Server struct {
+	app  *wiring.App
+	log  *slog.Logger
+	opts Options
+}
+
+// New returns a server for app, whose queue must be in-process.
+func New(app *wiring.App, log *slog.Logger, opts Options) (*Server, error) {
+	if app.LocalQueue == nil {
+		return nil, errors.New("medic serve runs its own executor: unset MEDIC_QUEUE_URL")
+	}
+	if opts.SweepEvery <= 0 {
+		opts.SweepEvery = 30 * time.Second
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	return &Server{app: app, log: log, opts: opts}, nil
+}
+
+// Handler returns the HTTP routes: POST /alarms, POST /slack/actions,
+// GET /healthz.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /alarms", s.alarms)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	if s.app.Slack != nil {
+		mux.Handle("POST /slack/actions", s.app.Slack)
+	} else {
+		mux.HandleFunc("POST /slack/actions", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "slack interactivity is off: set SLACK_SIGNING_SECRET", http.StatusServiceUnavailable)
+		})
+	}
+	return mux
+}
+
+func (s *Server) alarms(w http.ResponseWriter, r *http.Request) {
+	if tok := s.app.Config.WebhookToken.Value(); tok != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
+			return
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxAlarmBytes))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("read alarm payload: %v", err)})
+		return
+	}
+	res, err := doors.Alarms(r.Context(), s.app.Engine, s.log, body)
+	switch {
+	case errors.Is(err, doors.ErrBadPayload):
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+	case err != nil:
+		s.log.ErrorContext(r.Context(), "alarm not handled", slog.Any("error", err))
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+	default:
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	sw, err := s.app.Engine.Paused(r.Context())
+	status := map[string]any{"ok": err == nil, "queued": s.app.LocalQueue.Len(), "paused": sw.Paused}
+	if err != nil {
+		status["error"] = err.Error()
+		writeJSON(w, http.StatusServiceUnavailable, status)
+		return
+	}
+	writeJSON(w, http.StatusOK, status)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Run serves until ctx is done, then shuts down gracefully: it stops
+// accepting requests, lets running requests and executions finish, and
+// keeps the work that had not run in PendingFile.
+func (s *Server) Run(ctx context.Context) error {
+	q := s.app.LocalQueue
+	if err := s.restorePending(ctx); err != nil {
+		return err
+	}
+	q.Start(s.app.Engine.HandleMessage)
+
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		_, _ = q.Close(context.Background())
+		return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	s.log.InfoContext(ctx, "medic serving", slog.String("addr", ln.Addr().String()))
+	if s.opts.Ready != nil {
+		s.opts.Ready <- ln.Addr().String()
+	}
+
+	tick := time.NewTicker(s.opts.SweepEvery)
+	defer tick.Stop()
+	var serveErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case serveErr = <-served:
+			break loop
+		case <-tick.C:
+			if n, err := s.app.Engine.SweepStale(ctx); err != nil {
+				s.log.WarnContext(ctx, "sweep for lost executors failed", slog.Any("error", err))
+			} else if n > 0 {
+				s.log.WarnContext(ctx, "proposals need a human: their executor lost its lease", slog.Int("count", n))
+			}
+		}
+	}
+
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := srv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("shut down http server: %w", err))
+	}
+	pending, err := q.Close(sctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.savePending(pending); err != nil {
+		errs = append(errs, err)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		errs = append(errs, fmt.Errorf("serve http: %w", serveErr))
+	}
+	s.log.Info("medic stopped", slog.Int("pending_saved", len(pending)))
+	return errors.Join(errs...)
+}
+
+func (s *Server) savePending(pending []engine.Message) error {
+	if len(pending) == 0 {
+		if s.opts.PendingFile != "" {
+			if err := os.Remove(s.opts.PendingFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("remove %s: %w", s.opts.PendingFile, err)
+			}
+		}
+		return nil
+	}
+	if s.opts.PendingFile == "" {
+		for _, m := range pending {
+			s.log.Error("queued work not kept (no pending file)", slog.Any("message", m))
+		}
+		return fmt.Errorf("%d queued messages were not kept: no pending file", len(pending))
+	}
+	b, err := json.MarshalIndent(pending, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save pending work: %w", err)
+	}
+	tmp := s.opts.PendingFile + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("save pending work to %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, s.opts.PendingFile); err != nil {
+		return fmt.Errorf("save pending work to %s: %w", s.opts.PendingFile, err)
+	}
+	return nil
+}
+
+func (s *Server) restorePending(ctx context.Context) error {
+	if s.opts.PendingFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(s.opts.PendingFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read pending work %s: %w", s.opts.PendingFile, err)
+	}
+	var pending []engine.Message
+	if err := json.Unmarshal(b, &pending); err != nil {
+		return fmt.Errorf("read pending work %s: %w", s.opts.PendingFile, err)
+	}
+	now := time.Now()
+	for _, m := range pending {
+		body, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("requeue pending work: %w", err)
+		}
+		delay := time.Duration(0)
+		if m.NotBefore.After(now) {
+			delay = m.NotBefore.Sub(now)
+		}
+		if err := s.app.LocalQueue.Send(ctx, body, delay); err != nil {
+			return fmt.Errorf("requeue pending work: %w", err)
+		}
+	}
+	s.log.InfoContext(ctx, "requeued pending work", slog.Int("count", len(pending)))
+	return os.Remove(s.opts.PendingFile)
+}

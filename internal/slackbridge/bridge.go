@@ -1,0 +1,252 @@
+// Package slackbridge adapts the engine to Slack: Notifier turns engine
+// notices into incident cards and thread replies, Decider turns button
+// presses into engine votes. It holds no decisions of its own.
+package slackbridge
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/medicbot/medic/internal/engine"
+	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/internal/slack"
+	"github.com/medicbot/medic/internal/store"
+)
+
+// Poster is the part of *slack.Client the notifier uses.
+type Poster interface {
+	PostCard(ctx context.Context, channel string, card slack.Card) (string, error)
+	UpdateCard(ctx context.Context, channel, ts string, card slack.Card) error
+	PostThread(ctx context.Context, channel, threadTS string, msg slack.Message) (string, error)
+}
+
+// PolicyLookup finds a policy by name; *policy.Set implements it.
+type PolicyLookup interface {
+	Policy(name string) *policy.Policy
+}
+
+// Notifier posts one card per incident and keeps a thread for everything
+// after it. It implements engine.Notifier.
+type Notifier struct {
+	slack          Poster
+	policies       PolicyLookup
+	defaultChannel string
+}
+
+// NewNotifier returns a Notifier posting to the incident's channel, or
+// defaultChannel when the policy names none.
+func NewNotifier(p Poster, policies PolicyLookup, defaultChannel string) *Notifier {
+	return &Notifier{slack: p, policies: policies, defaultChannel: defaultChannel}
+}
+
+// Notify posts the incident's card the first time and updates it after
+// that; updates, recoveries and lost executors also get a thread reply.
+func (n *Notifier) Notify(ctx context.Context, nt *engine.Notice) (store.MessageRef, error) {
+	inc := nt.Incident
+	ref := inc.Message
+	card := n.Card(nt)
+	if ref.IsZero() {
+		channel := inc.Channel
+		if channel == "" {
+			channel = n.defaultChannel
+		}
+		if channel == "" {
+			return ref, fmt.Errorf("post card for incident %s: no Slack channel (set slack.channel in policy %s or MEDIC_SLACK_CHANNEL)", inc.ID, strings.Join(inc.Policies, ", "))
+		}
+		ts, err := n.slack.PostCard(ctx, channel, card)
+		if err != nil {
+			return ref, fmt.Errorf("post card for incident %s: %w", inc.ID, err)
+		}
+		ref = store.MessageRef{Channel: channel, TS: ts}
+	} else if err := n.slack.UpdateCard(ctx, ref.Channel, ref.TS, card); err != nil {
+		return ref, fmt.Errorf("update card of incident %s: %w", inc.ID, err)
+	}
+	var thread slack.Message
+	switch nt.Kind {
+	case engine.NoticeRecovered:
+		thread = slack.RenderTimeline(Timeline(nt.Timeline))
+	case engine.NoticeUpdated, engine.NoticeNeedsHuman:
+		if nt.Summary != "" {
+			thread = slack.Message{Text: nt.Summary}
+		}
+	}
+	if thread.Text != "" || len(thread.Blocks) > 0 {
+		if _, err := n.slack.PostThread(ctx, ref.Channel, ref.TS, thread); err != nil {
+			return ref, fmt.Errorf("reply in the thread of incident %s: %w", inc.ID, err)
+		}
+	}
+	return ref, nil
+}
+
+// Card builds the incident card's view of a notice.
+func (n *Notifier) Card(nt *engine.Notice) slack.Card {
+	inc := nt.Incident
+	card := slack.NewCard(&inc.Alarm)
+	card.IncidentID = inc.ID
+	card.Policy = strings.Join(inc.Policies, ", ")
+	card.Recovered = inc.State == store.IncidentResolved
+	if card.Recovered {
+		card.AlarmState = "OK"
+	}
+	for _, name := range inc.Policies {
+		if p := n.lookup(name); p != nil && p.Runbook != "" {
+			card.RunbookURL = p.Runbook
+			break
+		}
+	}
+	if nt.Paused != nil {
+		card.Paused = &slack.Pause{By: nt.Paused.By, At: nt.Paused.At, Reason: nt.Paused.Why}
+	}
+	for _, p := range nt.Proposals {
+		card.Steps = append(card.Steps, StepView(p))
+	}
+	return card
+}
+
+func (n *Notifier) lookup(name string) *policy.Policy {
+	if n.policies == nil {
+		return nil
+	}
+	return n.policies.Policy(name)
+}
+
+// StepView is the card's view of one proposal.
+func StepView(p *store.Proposal) slack.StepView {
+	v := slack.StepView{
+		ProposalID:  p.ID,
+		Index:       p.Step,
+		Action:      p.Action,
+		PlanError:   p.PlanError,
+		Mode:        slack.ApprovalMode(p.Approval),
+		Approvers:   p.Approvers,
+		Quorum:      p.Quorum,
+		State:       stepState(p),
+		StateReason: p.Reason,
+		DecidedBy:   p.DecidedBy,
+		ExpiresAt:   p.ExpiresAt,
+	}
+	if p.Plan != nil {
+		v.Plan = p.Plan.Summary
+		v.NoOp = p.Plan.NoOp
+		for _, c := range p.Plan.Changes {
+			v.Changes = append(v.Changes, slack.Change{Resource: c.Resource, Field: c.Field, From: c.From, To: c.To})
+		}
+	}
+	if len(p.Warnings) > 0 {
+		v.StateReason = strings.TrimSpace(v.StateReason + " " + strings.Join(p.Warnings, "; "))
+	}
+	for _, vote := range p.Votes {
+		v.Votes = append(v.Votes, slack.Vote{UserID: vote.User, At: vote.At})
+	}
+	switch {
+	case p.UndoResult != nil:
+		v.Result = p.UndoResult.Summary
+	case p.Result != nil:
+		v.Result = p.Result.Summary
+	case p.Error != "":
+		v.Result = p.Error
+	}
+	v.UndoAvailable = p.State == store.StateSucceeded && p.Plan != nil && p.Plan.Reversible && !p.Plan.NoOp
+	return v
+}
+
+func stepState(p *store.Proposal) slack.StepState {
+	if p.NeedsHuman {
+		return slack.StateNeedsHuman
+	}
+	switch p.State {
+	case store.StateShadow:
+		return slack.StateProposed // shadow mode renders as "would have run"
+	case store.StateUndoing:
+		return slack.StateExecuting
+	case store.StateUndoFailed:
+		return slack.StateFailed
+	}
+	return slack.StepState(p.State)
+}
+
+// Timeline turns an incident's audit trail into the thread summary.
+func Timeline(entries []store.AuditEntry) []slack.TimelineEntry {
+	out := make([]slack.TimelineEntry, 0, len(entries))
+	for _, e := range entries {
+		text := strings.ReplaceAll(e.Event, ".", " ")
+		if e.Proposal != "" {
+			if _, pol, step, err := store.ParseProposalID(e.Proposal); err == nil {
+				text += fmt.Sprintf(" (%s step %d)", pol, step+1)
+			}
+		}
+		if e.Why != "" {
+			text += ": " + e.Why
+		}
+		if e.Result != nil && e.Result.Summary != "" {
+			text += " — " + e.Result.Summary
+		}
+		out = append(out, slack.TimelineEntry{At: e.Time, Actor: e.Who, Text: text})
+	}
+	return out
+}
+
+// Voter is the part of the engine the decider calls.
+type Voter interface {
+	Vote(ctx context.Context, proposalID, userID string, approve bool) (engine.VoteOutcome, error)
+	RequestUndo(ctx context.Context, proposalID, userID string) (engine.VoteOutcome, error)
+}
+
+// Decider turns Slack button presses into engine votes. It implements
+// slack.Decider.
+type Decider struct {
+	engine Voter
+}
+
+// NewDecider returns a Decider voting through e.
+func NewDecider(e Voter) *Decider { return &Decider{engine: e} }
+
+// Decide records the press and says what to tell the user.
+func (d *Decider) Decide(ctx context.Context, dec slack.Decision) (slack.Outcome, error) {
+	var (
+		out engine.VoteOutcome
+		err error
+	)
+	switch dec.Verb {
+	case slack.VerbApprove:
+		out, err = d.engine.Vote(ctx, dec.ProposalID, dec.UserID, true)
+	case slack.VerbReject:
+		out, err = d.engine.Vote(ctx, dec.ProposalID, dec.UserID, false)
+	case slack.VerbUndo:
+		out, err = d.engine.RequestUndo(ctx, dec.ProposalID, dec.UserID)
+	default:
+		return slack.Outcome{}, fmt.Errorf("decide on %s: unknown verb %q", dec.ProposalID, dec.Verb)
+	}
+	if err != nil {
+		return slack.Outcome{}, fmt.Errorf("%s %s by %s: %w", dec.Verb, dec.ProposalID, dec.UserID, err)
+	}
+	return outcome(out), nil
+}
+
+func outcome(o engine.VoteOutcome) slack.Outcome {
+	switch o.Result {
+	case engine.VoteCounted:
+		need := 1
+		have := 0
+		if o.Proposal != nil {
+			need, have = o.Proposal.NeededVotes(), len(o.Proposal.Votes)
+		}
+		return slack.Outcome{Kind: slack.OutcomeAccepted, Message: fmt.Sprintf("Your approval is recorded (%d of %d needed).", have, need)}
+	case engine.VoteApproved, engine.VoteRejected, engine.UndoQueued:
+		return slack.Outcome{Kind: slack.OutcomeAccepted}
+	case engine.VoteNotAllowed:
+		return slack.Outcome{Kind: slack.OutcomeNotAllowed}
+	case engine.VoteExpired:
+		return slack.Outcome{Kind: slack.OutcomeExpired}
+	case engine.VoteAlreadyVoted, engine.VoteClosed:
+		return slack.Outcome{Kind: slack.OutcomeAlreadyDecided, Message: reason(o)}
+	case engine.VoteNotFound:
+		return slack.Outcome{Kind: slack.OutcomeNotFound}
+	case engine.UndoUnavailable:
+		return slack.Outcome{Kind: slack.OutcomeStale, Message: reason(o)}
+	}
+	return slack.Outcome{Kind: slack.OutcomeStale, Message: reason(o)}
+}
+
+func reason(o engine.VoteOutcome) string { return o.Reason }

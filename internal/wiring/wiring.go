@@ -1,0 +1,286 @@
+// Package wiring builds medic once for every door: the three Lambdas and
+// `medic serve` call Build and get the same engine, store, queue, Slack and
+// remediations, chosen by configuration (DynamoDB and SQS in AWS, bbolt and
+// an in-process queue locally).
+package wiring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
+	gogithub "github.com/google/go-github/v60/github"
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/medicbot/medic/internal/config"
+	"github.com/medicbot/medic/internal/cwstate"
+	"github.com/medicbot/medic/internal/engine"
+	"github.com/medicbot/medic/internal/killswitch"
+	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/internal/slack"
+	"github.com/medicbot/medic/internal/slackbridge"
+	"github.com/medicbot/medic/internal/sqsqueue"
+	"github.com/medicbot/medic/internal/store"
+	"github.com/medicbot/medic/internal/store/boltstore"
+	"github.com/medicbot/medic/internal/store/dynamostore"
+	"github.com/medicbot/medic/policies"
+	"github.com/medicbot/medic/remediations"
+	"github.com/medicbot/medic/remediations/builtin"
+	"github.com/medicbot/medic/remediations/github"
+)
+
+// Options choose what Build builds beyond the configuration.
+type Options struct {
+	// Policies is where the policies are read from; the embedded policies
+	// when nil.
+	Policies fs.FS
+	// DryRun plans and posts everything but applies nothing.
+	DryRun bool
+	// Logger receives structured logs; slog.Default() when nil.
+	Logger *slog.Logger
+	// Clock overrides the engine's clock (tests).
+	Clock engine.Clock
+}
+
+// App is medic, built.
+type App struct {
+	Config   *config.Config
+	Engine   *engine.Engine
+	Policies *policy.Set
+	Actions  *remediations.Registry
+	Store    store.Store
+	// Queue is the work queue; LocalQueue is set when it is in-process (the
+	// caller starts it with Engine.HandleMessage and closes it).
+	Queue      engine.Queue
+	LocalQueue *engine.LocalQueue
+	// Slack is the interactivity handler; nil without a signing secret
+	// (and without a bot token, in which case cards are only logged).
+	Slack       *slack.Handler
+	SlackAPI    *slackapi.Client
+	SlackClient *slack.Client
+
+	closers []func() error
+}
+
+// Close releases what Build opened (the embedded store).
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// AWSConfig loads the AWS configuration from the environment (region,
+// credentials, AWS_ENDPOINT_URL).
+func AWSConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load aws configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return cfg, nil
+}
+
+// Secrets returns the Secrets Manager client configuration needs.
+func Secrets(awsCfg aws.Config) *secretsmanager.Client { return secretsmanager.NewFromConfig(awsCfg) }
+
+// Build wires medic from cfg.
+func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Options) (*App, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	app := &App{Config: cfg}
+	fail := func(err error) (*App, error) {
+		_ = app.Close()
+		return nil, err
+	}
+
+	// Remediations, built once.
+	var gh *gogithub.Client
+	if cfg.GitHubToken != "" || cfg.GitHubAppID != 0 {
+		c, err := github.NewClient(github.Config{
+			Token: cfg.GitHubToken.Value(), AppID: cfg.GitHubAppID, InstallationID: cfg.GitHubInstallationID,
+			PrivateKey: []byte(cfg.GitHubPrivateKey.Value()), APIURL: cfg.GitHubAPIURL,
+		})
+		if err != nil {
+			return fail(fmt.Errorf("build github client: %w", err))
+		}
+		gh = c
+	}
+	reg, err := builtin.Registry(builtin.Clients{
+		ECS:         ecs.NewFromConfig(awsCfg),
+		AutoScaling: applicationautoscaling.NewFromConfig(awsCfg),
+		ELBv2:       elasticloadbalancingv2.NewFromConfig(awsCfg),
+		GitHub:      gh,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	app.Actions = reg
+
+	// Policies: what is merged is what runs.
+	src := opts.Policies
+	if src == nil {
+		src = policies.FS
+	}
+	set, err := policy.Load(src, reg)
+	if err != nil {
+		return fail(fmt.Errorf("load policies: %w", err))
+	}
+	app.Policies = set
+
+	// Store.
+	if cfg.Table != "" {
+		app.Store = dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamostore.Options{})
+	} else {
+		bs, err := boltstore.Open(cfg.StorePath, boltstore.Options{})
+		if err != nil {
+			return fail(err)
+		}
+		app.Store = bs
+		app.closers = append(app.closers, bs.Close)
+	}
+
+	// Queue.
+	if cfg.QueueURL != "" {
+		app.Queue = sqsqueue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL)
+	} else {
+		app.LocalQueue = engine.NewLocalQueue(engine.LocalQueueOptions{Logger: log})
+		app.Queue = app.LocalQueue
+	}
+
+	// Slack.
+	var (
+		notifier   engine.Notifier
+		authorizer engine.Authorizer
+	)
+	if cfg.SlackBotToken != "" {
+		app.SlackAPI = slackapi.New(cfg.SlackBotToken.Value(), slackapi.OptionAPIURL(cfg.SlackAPIURL))
+		app.SlackClient = slack.NewClient(app.SlackAPI)
+		notifier = slackbridge.NewNotifier(app.SlackClient, set, cfg.SlackChannel)
+		authorizer = slack.NewAuthorizer(app.SlackAPI)
+	} else {
+		log.WarnContext(ctx, "no SLACK_BOT_TOKEN: incident cards are logged, not posted, and nobody can approve")
+		notifier = logNotifier{log: log}
+	}
+
+	// Kill switch: the stored switch plus, in AWS, the SSM parameter.
+	var ssmAPI killswitch.ParameterAPI
+	if cfg.KillSwitchParam != "" {
+		ssmAPI = ssm.NewFromConfig(awsCfg)
+	}
+	var actions engine.Actions = reg
+	if opts.DryRun {
+		actions = dryRun{reg}
+	}
+	eng, err := engine.New(engine.Config{MaxPerHour: cfg.MaxPerHour}, engine.Deps{
+		Store:      app.Store,
+		Policies:   set,
+		Render:     (*policy.Step).Render,
+		Actions:    actions,
+		Notifier:   notifier,
+		Queue:      app.Queue,
+		AlarmState: cwstate.New(CloudWatch(awsCfg, cfg.AWSEndpointURL != "")),
+		Authorizer: authorizer,
+		Switch:     killswitch.New(app.Store, ssmAPI, cfg.KillSwitchParam),
+		Clock:      opts.Clock,
+		Logger:     log,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	app.Engine = eng
+
+	// The handler serves the HTTP doors (which need the signing secret) and
+	// Socket Mode (which does not).
+	if cfg.SlackSigningSecret != "" || cfg.SlackBotToken != "" {
+		var eph slack.EphemeralPoster
+		if app.SlackClient != nil {
+			eph = app.SlackClient
+		}
+		h, err := slack.NewHandler(slack.HandlerConfig{
+			SigningSecret: cfg.SlackSigningSecret.Value(),
+			Decider:       slackbridge.NewDecider(eng),
+			Ephemeral:     eph,
+			Logger:        log,
+		})
+		if err != nil {
+			return fail(fmt.Errorf("build slack handler: %w", err))
+		}
+		app.Slack = h
+	}
+	return app, nil
+}
+
+// CloudWatch returns a CloudWatch client. An emulator endpoint (moto) speaks
+// the query protocol, not the SDK's default RPC v2 CBOR.
+func CloudWatch(awsCfg aws.Config, emulator bool) *cloudwatch.Client {
+	return cloudwatch.NewFromConfig(awsCfg, func(o *cloudwatch.Options) {
+		if emulator {
+			o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
+		}
+	})
+}
+
+// logNotifier logs what a Slack card would show, for running without Slack.
+type logNotifier struct{ log *slog.Logger }
+
+func (n logNotifier) Notify(ctx context.Context, nt *engine.Notice) (store.MessageRef, error) {
+	steps := make([]string, 0, len(nt.Proposals))
+	for _, p := range nt.Proposals {
+		line := fmt.Sprintf("%s step %d %s [%s] %s", p.Policy, p.Step+1, p.Action, p.Approval, p.State)
+		if p.Plan != nil {
+			line += ": " + p.Plan.Summary
+		}
+		if p.Reason != "" {
+			line += " (" + p.Reason + ")"
+		}
+		steps = append(steps, line)
+	}
+	n.log.InfoContext(ctx, "incident", slog.String("notice", string(nt.Kind)), slog.String("incident", nt.Incident.ID),
+		slog.String("alarm", nt.Incident.Alarm.Name), slog.String("summary", nt.Summary), slog.Any("steps", steps))
+	ref := nt.Incident.Message
+	if ref.IsZero() {
+		ref = store.MessageRef{Channel: "log", TS: nt.Incident.ID}
+	}
+	return ref, nil
+}
+
+// dryRun plans for real and applies nothing.
+type dryRun struct{ reg *remediations.Registry }
+
+func (d dryRun) Get(name string) (remediations.Action, bool) {
+	a, ok := d.reg.Get(name)
+	if !ok {
+		return nil, false
+	}
+	return dryRunAction{a}, true
+}
+
+type dryRunAction struct{ remediations.Action }
+
+func (d dryRunAction) Apply(_ context.Context, p *remediations.Plan) (*remediations.Result, error) {
+	return &remediations.Result{Action: p.Action, Target: p.Target, Summary: "dry run, not applied: " + p.Summary}, nil
+}
+
+func (d dryRunAction) Undo(_ context.Context, r *remediations.Result) (*remediations.Result, error) {
+	return &remediations.Result{Action: r.Action, Target: r.Target, Summary: "dry run, nothing to undo"}, nil
+}
