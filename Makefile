@@ -5,7 +5,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags='-s -w'
 VENV := .venv
 
-.PHONY: help tools test lint bench fuzz build demo
+.PHONY: help tools test lint bench fuzz build demo deploy
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ lint: tools ## gofmt, go vet, cfn-lint and actionlint
 
 bench: ## run the benchmarks with allocation figures
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+demo: tools ## run the whole loop locally: moto + medic serve + a Slack test server, alarm -> approve -> ECS change
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(GO) run ./cmd/medic demo
 
 build: ## build every Lambda's bootstrap into .aws-sam/build-local/<name>/bootstrap
 	@for f in $(FUNCTIONS); do \

@@ -40,6 +40,7 @@ var commands = []command{
 	{"serve", "[--addr HOST:PORT] [--policies DIR] [--store FILE] [--dry-run]", "run the whole bot in one process on the embedded store", runServe},
 	{"pause", "[--store FILE] [--reason TEXT]", "stop medic executing anything (it still proposes)", runPause},
 	{"resume", "[--store FILE]", "let medic execute again", runResume},
+	{"demo", "[-v]", "run the whole loop locally against moto and a Slack test server", runDemo},
 	{"audit", "[--store FILE] [--since 24h] [--incident ID] [--format text|json]", "show the audit trail", runAudit},
 }
 

@@ -1,0 +1,238 @@
+// Package demo is `make demo`: medic's whole loop on a laptop with no AWS
+// account and no Slack workspace. It starts moto_server, creates a small
+// "prod" in it (VPC, ALB, listener, ECS service), starts `medic serve` with
+// the embedded example policies against moto and a local Slack test server,
+// sends a real-shaped ALB 5xx alarm, shows the card, approves it as an
+// allowed user, and prints the service's desired count before and after.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/medicbot/medic/internal/config"
+	"github.com/medicbot/medic/internal/server"
+	"github.com/medicbot/medic/internal/slack/slacktesting"
+	"github.com/medicbot/medic/internal/testenv"
+	"github.com/medicbot/medic/internal/wiring"
+)
+
+// The example policy's approvers (policies/checkout.yaml).
+const (
+	approverGroup = "S0SREGROUP"
+	approver      = "U0ALICE"
+	signing       = "demo-signing-secret"
+)
+
+// Run runs the demo, narrating to out. Logs go to logw.
+func Run(ctx context.Context, out, logw io.Writer) error {
+	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+
+	say("==> starting moto_server (AWS APIs on 127.0.0.1)")
+	moto, err := testenv.StartMoto()
+	if err != nil {
+		return fmt.Errorf("the demo needs moto_server (pip install 'moto[server]==5.2.1', or `make tools`): %w", err)
+	}
+	defer moto.Stop()
+	awsCfg, err := moto.Config(ctx)
+	if err != nil {
+		return err
+	}
+	say("    %s", moto.URL)
+
+	say("==> creating a small prod in moto: VPC, ALB checkout-prod, listener :80, ECS prod/checkout (4 tasks), alarm")
+	prod, err := testenv.CreateProd(ctx, awsCfg)
+	if err != nil {
+		return err
+	}
+
+	say("==> starting a local Slack API (slacktest) with user group %s = {%s}", approverGroup, approver)
+	sl := slacktesting.NewServer()
+	sl.Start()
+	defer sl.Stop()
+	sl.SetGroup(approverGroup, approver)
+
+	dir, err := os.MkdirTemp("", "medic-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	storePath := filepath.Join(dir, "medic.db")
+	cfg := &config.Config{
+		StorePath: storePath, SlackAPIURL: sl.GetAPIURL(), SlackBotToken: "xoxb-demo", SlackSigningSecret: signing,
+		AWSEndpointURL: moto.URL, MaxPerHour: 10, GitHubAPIURL: "http://127.0.0.1:1/",
+	}
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	app, err := wiring.Build(ctx, cfg, awsCfg, wiring.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	ready := make(chan string, 1)
+	srv, err := server.New(app, log, server.Options{Addr: "127.0.0.1:0", Ready: ready, PendingFile: storePath + ".pending.json"})
+	if err != nil {
+		return err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Run(sctx) }()
+	defer func() { stop(); <-served }()
+	var base string
+	select {
+	case addr := <-ready:
+		base = "http://" + addr
+	case err := <-served:
+		return fmt.Errorf("medic serve stopped: %w", err)
+	}
+	say("==> medic serve listening on %s with the embedded example policies", base)
+
+	before, err := prod.DesiredCount(ctx, awsCfg)
+	if err != nil {
+		return err
+	}
+	say("\n    desired count of prod/checkout BEFORE: %d\n", before)
+
+	say("==> CloudWatch alarm %s goes to ALARM: POST %s/alarms (EventBridge event)", prod.AlarmName, base)
+	resp, err := http.Post(base+"/alarms", "application/json", bytes.NewReader(prod.AlarmEvent("ALARM", time.Now())))
+	if err != nil {
+		return fmt.Errorf("send alarm: %w", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("send alarm: HTTP %d: %s", resp.StatusCode, body)
+	}
+
+	card, proposal, err := waitCard(ctx, sl)
+	if err != nil {
+		return err
+	}
+	say("\n==> the card medic posted to Slack:\n%s", indent(card))
+
+	say("==> %s (in %s) clicks Approve: a signed Slack block_actions request to %s/slack/actions", approver, approverGroup, base)
+	req := slacktesting.SignedClick(base+"/slack/actions", signing, time.Now(), slacktesting.Click{
+		UserID: approver, UserName: "alice", ChannelID: "C0123INCIDENTS", ProposalID: proposal, Verb: "approve",
+	})
+	req.RequestURI = ""
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("approve: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("approve: HTTP %d", resp.StatusCode)
+	}
+
+	after := before
+	deadline := time.Now().Add(20 * time.Second)
+	for after == before && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		if after, err = prod.DesiredCount(ctx, awsCfg); err != nil {
+			return err
+		}
+	}
+	updated := lastUpdate(sl)
+	if updated != "" {
+		say("\n==> the card after the approval:\n%s", indent(updated))
+	}
+	say("    desired count of prod/checkout AFTER:  %d\n", after)
+	if after == before {
+		return errors.New("the approved scale-out did not change the service within 20s; see the log above")
+	}
+	say("==> done: alarm -> card -> approval -> ECS change, all through medic's real code paths.")
+	return nil
+}
+
+// waitCard waits for the incident card and returns it as text and the
+// proposal ID on its Approve button.
+func waitCard(ctx context.Context, sl *slacktesting.Server) (string, string, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, r := range sl.Requests(slacktesting.MethodPostMessage) {
+			if r.Form.Get("thread_ts") != "" {
+				continue
+			}
+			if id := approveValue(r.Blocks); id != "" {
+				return blocksText(r.Blocks), id, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", "", ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return "", "", errors.New("no card with an Approve button was posted within 10s")
+}
+
+func approveValue(blocks []slackapi.Block) string {
+	for _, b := range blocks {
+		if a, ok := b.(*slackapi.ActionBlock); ok && a.Elements != nil {
+			for _, el := range a.Elements.ElementSet {
+				if btn, ok := el.(*slackapi.ButtonBlockElement); ok && btn.ActionID == "medic:approve" {
+					return btn.Value
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func lastUpdate(sl *slacktesting.Server) string {
+	ups := sl.Requests(slacktesting.MethodUpdate)
+	if len(ups) == 0 {
+		return ""
+	}
+	return blocksText(ups[len(ups)-1].Blocks)
+}
+
+// blocksText renders Block Kit blocks as plain lines, the way a reader
+// would scan the card.
+func blocksText(blocks []slackapi.Block) string {
+	var lines []string
+	for _, b := range blocks {
+		switch t := b.(type) {
+		case *slackapi.HeaderBlock:
+			lines = append(lines, t.Text.Text)
+		case *slackapi.SectionBlock:
+			if t.Text != nil {
+				lines = append(lines, t.Text.Text)
+			}
+			for _, f := range t.Fields {
+				lines = append(lines, strings.ReplaceAll(f.Text, "\n", ": "))
+			}
+		case *slackapi.ContextBlock:
+			for _, el := range t.ContextElements.Elements {
+				if txt, ok := el.(*slackapi.TextBlockObject); ok {
+					lines = append(lines, txt.Text)
+				}
+			}
+		case *slackapi.ActionBlock:
+			var buttons []string
+			for _, el := range t.Elements.ElementSet {
+				if btn, ok := el.(*slackapi.ButtonBlockElement); ok {
+					buttons = append(buttons, "["+btn.Text.Text+"]")
+				}
+			}
+			lines = append(lines, strings.Join(buttons, " "))
+		case *slackapi.DividerBlock:
+			lines = append(lines, "----")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
