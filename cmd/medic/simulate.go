@@ -14,6 +14,7 @@ import (
 
 	"github.com/medicbot/medic/internal/alarm"
 	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/remediations"
 )
 
 // The JSON `medic simulate --format json` prints: one object. When the
@@ -60,16 +61,21 @@ type simStep struct {
 	After    string          `json:"after"`
 	Params   map[string]any  `json:"params"`
 	Error    string          `json:"error,omitempty"`
+	// Plan and PlanError are set with --plan.
+	Plan      *remediations.Plan `json:"plan,omitempty"`
+	PlanError string             `json:"plan_error,omitempty"`
 }
 
 // runSimulate decodes an alarm payload, matches it and renders every step
 // of every matching policy. It changes nothing anywhere. A step that cannot
 // render is reported in its "error" field and makes the exit status 1.
-func runSimulate(_ context.Context, e *env, args []string) int {
+func runSimulate(ctx context.Context, e *env, args []string) int {
 	fset := e.flags("simulate")
 	dir := fset.String("policies", "", "policy directory (default: the embedded policies)")
 	file := fset.String("alarm", "", "alarm payload file: EventBridge event, SNS event or message, or alarm action payload (- for stdin)")
 	format := fset.String("format", "json", "output format: json or text")
+	withPlan := fset.Bool("plan", false, "also plan each matched step against the real AWS/GitHub state (reads only, changes nothing)")
+	endpoint := fset.String("endpoint-url", "", "with --plan: send every AWS call here (e.g. a moto server); default AWS_ENDPOINT_URL or AWS")
 	if code, ok := parse(fset, args); !ok {
 		return code
 	}
@@ -104,6 +110,13 @@ func runSimulate(_ context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "medic simulate: %s: %s\n", *file, oneLine(err))
 		return exitUsage
 	}
+	var planner *remediations.Registry
+	if *withPlan {
+		if planner, err = planRegistry(ctx, *endpoint); err != nil {
+			fmt.Fprintf(e.stderr, "medic simulate: --plan: %s\n", oneLine(err))
+			return exitUsage
+		}
+	}
 	code = exitOK
 	for i, a := range alarms {
 		r := simResult{Alarm: newSimAlarm(a), Matches: []simMatch{}}
@@ -117,6 +130,12 @@ func runSimulate(_ context.Context, e *env, args []string) int {
 					code = exitFindings
 				}
 				s.Params = params
+				if planner != nil && err == nil {
+					if s.Plan, err = planStep(ctx, planner, st.Action, a, params); err != nil {
+						s.PlanError = oneLine(err)
+						code = exitFindings
+					}
+				}
 				m.Steps = append(m.Steps, s)
 			}
 			r.Matches = append(r.Matches, m)
@@ -211,6 +230,12 @@ func printText(w io.Writer, out *simOutput) {
 					detail = "ERROR " + s.Error
 				}
 				fmt.Fprintf(w, "  %d. %-16s %-9s %-14s %s\n", j+1, s.Action, s.Approval, when, detail)
+				switch {
+				case s.PlanError != "":
+					fmt.Fprintf(w, "     plan: ERROR %s\n", s.PlanError)
+				case s.Plan != nil:
+					fmt.Fprintf(w, "     plan: %s\n", s.Plan.Summary)
+				}
 			}
 		}
 	}
@@ -233,4 +258,15 @@ func keyValues[V any](m map[string]V) string {
 		fmt.Fprintf(&b, "%s=%v", k, m[k])
 	}
 	return b.String()
+}
+
+// planStep asks the action what it would change; it has no side effects.
+func planStep(ctx context.Context, reg *remediations.Registry, action string, a *alarm.Alarm, params remediations.Params) (*remediations.Plan, error) {
+	act, ok := reg.Get(action)
+	if !ok {
+		return nil, fmt.Errorf("unknown action %s", action)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return act.Plan(ctx, a, params)
 }

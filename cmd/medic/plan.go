@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	gogithub "github.com/google/go-github/v60/github"
+
+	"github.com/medicbot/medic/internal/config"
+	"github.com/medicbot/medic/internal/wiring"
+	"github.com/medicbot/medic/remediations"
+	"github.com/medicbot/medic/remediations/builtin"
+	"github.com/medicbot/medic/remediations/github"
+)
+
+// planRegistry builds the actions with real clients so simulate --plan can
+// read current state. Plans never change anything. endpoint, when set,
+// overrides every AWS endpoint (e.g. a moto server).
+func planRegistry(ctx context.Context, endpoint string) (*remediations.Registry, error) {
+	awsCfg, err := wiring.AWSConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if endpoint != "" {
+		awsCfg.BaseEndpoint = &endpoint
+	}
+	cfg, err := config.FromEnv(ctx, os.Getenv, wiring.Secrets(awsCfg))
+	if err != nil {
+		return nil, err
+	}
+	var gh *gogithub.Client
+	if cfg.GitHubToken != "" || cfg.GitHubAppID != 0 {
+		gh, err = github.NewClient(github.Config{
+			Token: cfg.GitHubToken.Value(), AppID: cfg.GitHubAppID, InstallationID: cfg.GitHubInstallationID,
+			PrivateKey: []byte(cfg.GitHubPrivateKey.Value()), APIURL: cfg.GitHubAPIURL,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("build github client: %w", err)
+		}
+	}
+	return builtin.Registry(builtin.Clients{
+		ECS:         ecs.NewFromConfig(awsCfg),
+		AutoScaling: applicationautoscaling.NewFromConfig(awsCfg),
+		ELBv2:       elasticloadbalancingv2.NewFromConfig(awsCfg),
+		GitHub:      gh,
+	})
+}

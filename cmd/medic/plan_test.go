@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/medicbot/medic/internal/testenv"
+)
+
+// simulate --plan reads the real state (moto here) and changes nothing.
+func TestSimulatePlanShowsWhatWouldChangeWithoutChangingIt(t *testing.T) {
+	m := testenv.Moto(t)
+	ctx := context.Background()
+	prod, err := testenv.CreateProd(ctx, m.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_REGION", testenv.Region)
+	file := filepath.Join(t.TempDir(), "alarm.json")
+	if err := os.WriteFile(file, prod.AlarmEvent("ALARM", time.Now()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"simulate", "--alarm", file, "--plan", "--endpoint-url", m.URL}, nil, &stdout, &stderr)
+
+	var out struct {
+		Matches []struct {
+			Policy string `json:"policy"`
+			Steps  []struct {
+				Action string `json:"action"`
+				Plan   *struct {
+					Summary string `json:"summary"`
+					Target  string `json:"target"`
+				} `json:"plan"`
+				PlanError string `json:"plan_error"`
+			} `json:"steps"`
+		} `json:"matches"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s\nstderr: %s", err, stdout.String(), stderr.String())
+	}
+	if len(out.Matches) != 1 || out.Matches[0].Policy != "checkout-target-5xx" {
+		t.Fatalf("matches = %+v", out.Matches)
+	}
+	steps := out.Matches[0].Steps
+	if steps[0].Plan == nil || steps[0].Plan.Summary != "prod/checkout: desired 4 -> 6 tasks" || steps[0].Plan.Target != "ecs:prod/checkout" {
+		t.Errorf("scale plan = %+v (error %q)", steps[0].Plan, steps[0].PlanError)
+	}
+	// github.rollback has no credential here; alb.maintenance asks for port
+	// 443, which the demo listener does not have: both are plan errors,
+	// reported per step, and make the exit status 1.
+	if steps[1].PlanError == "" || !strings.Contains(steps[2].PlanError, "443") {
+		t.Errorf("step errors = %q, %q", steps[1].PlanError, steps[2].PlanError)
+	}
+	if code != exitFindings {
+		t.Errorf("exit = %d, want %d (plan errors are findings)", code, exitFindings)
+	}
+	got, err := ecs.NewFromConfig(m.Config).DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: &prod.Cluster, Services: []string{prod.Service}})
+	if err != nil || got.Services[0].DesiredCount != 4 {
+		t.Fatalf("simulate changed the service: %+v %v", got.Services, err)
+	}
+}
