@@ -20,7 +20,7 @@ import (
 
 // localApp wires medic on the embedded store and the in-process queue, for
 // serve, pause, resume and audit. Configuration comes from the environment.
-func (e *env) localApp(ctx context.Context, storePath, policiesDir string, dryRun bool, log *slog.Logger) (*wiring.App, error) {
+func (e *env) localApp(ctx context.Context, storePath, policiesDir string, dryRun bool, log *slog.Logger, batch time.Duration) (*wiring.App, error) {
 	awsCfg, err := wiring.AWSConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -33,7 +33,7 @@ func (e *env) localApp(ctx context.Context, storePath, policiesDir string, dryRu
 		cfg.StorePath = storePath
 	}
 	cfg.Table, cfg.QueueURL = "", "" // the embedded default
-	opts := wiring.Options{DryRun: dryRun, Logger: log}
+	opts := wiring.Options{DryRun: dryRun, Logger: log, StoreBatchDelay: batch}
 	if policiesDir != "" {
 		opts.Policies = os.DirFS(policiesDir)
 	}
@@ -50,7 +50,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	app, err := e.localApp(ctx, *storePath, *dir, *dryRun, log)
+	app, err := e.localApp(ctx, *storePath, *dir, *dryRun, log, 2*time.Millisecond)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "medic serve: %v\n", err)
 		return exitUsage
@@ -132,7 +132,7 @@ func (e *env) withEngine(ctx context.Context, storePath string, fn func(*engine.
 		return exitUsage
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	app, err := e.localApp(ctx, storePath, "", false, log)
+	app, err := e.localApp(ctx, storePath, "", false, log, 0)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "medic: %v\n", err)
 		return exitUsage

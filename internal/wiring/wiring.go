@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -54,6 +55,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock overrides the engine's clock (tests).
 	Clock engine.Clock
+	// StoreBatchDelay lets the embedded store batch concurrent commits into
+	// one fsync (a long-running server wants ~2ms; a CLI command wants 0).
+	StoreBatchDelay time.Duration
 }
 
 // App is medic, built.
@@ -151,7 +155,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if cfg.Table != "" {
 		app.Store = dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamostore.Options{})
 	} else {
-		bs, err := boltstore.Open(cfg.StorePath, boltstore.Options{})
+		bs, err := boltstore.Open(cfg.StorePath, boltstore.Options{BatchDelay: opts.StoreBatchDelay})
 		if err != nil {
 			return fail(err)
 		}
