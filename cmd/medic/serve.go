@@ -82,7 +82,7 @@ func runPause(ctx context.Context, e *env, args []string) int {
 	if code, ok := parse(fset, args); !ok {
 		return code
 	}
-	return e.withEngine(ctx, *storePath, func(eng *engine.Engine) error {
+	return e.withEngine(ctx, *storePath, true, func(eng *engine.Engine) error {
 		if err := eng.Pause(ctx, whoami(), *why); err != nil {
 			return err
 		}
@@ -97,7 +97,7 @@ func runResume(ctx context.Context, e *env, args []string) int {
 	if code, ok := parse(fset, args); !ok {
 		return code
 	}
-	return e.withEngine(ctx, *storePath, func(eng *engine.Engine) error {
+	return e.withEngine(ctx, *storePath, false, func(eng *engine.Engine) error {
 		if err := eng.Resume(ctx, whoami()); err != nil {
 			return err
 		}
@@ -121,13 +121,15 @@ func runAudit(ctx context.Context, e *env, args []string) int {
 			pass = append(pass, "--"+f.Name+"="+f.Value.String())
 		}
 	})
-	return e.withEngine(ctx, *storePath, func(eng *engine.Engine) error {
+	return e.withEngine(ctx, *storePath, false, func(eng *engine.Engine) error {
 		return engine.AuditCommand(ctx, eng, pass, e.stdout, e.stderr, time.Now())
 	})
 }
 
-func (e *env) withEngine(ctx context.Context, storePath string, fn func(*engine.Engine) error) int {
-	if _, err := os.Stat(storePath); err != nil {
+// withEngine runs fn on the engine over the store at storePath. Only pause
+// may create the store (so a server started later starts paused).
+func (e *env) withEngine(ctx context.Context, storePath string, create bool, fn func(*engine.Engine) error) int {
+	if _, err := os.Stat(storePath); err != nil && !create {
 		fmt.Fprintf(e.stderr, "medic: store %s: %v\n", storePath, err)
 		return exitUsage
 	}
