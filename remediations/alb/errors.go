@@ -1,13 +1,6 @@
 package alb
 
-import (
-	"errors"
-	"fmt"
-
-	"github.com/aws/smithy-go"
-
-	"github.com/medicbot/medic/remediations"
-)
+import "github.com/medicbot/medic/remediations"
 
 // errorKinds maps Elastic Load Balancing error codes to medic's sentinels.
 // Codes not listed (throttling and 5xx once the SDK's standard retryer has
@@ -36,56 +29,14 @@ var errorKinds = map[string]error{
 	"OperationNotPermitted":                    remediations.ErrInvalid,
 }
 
-// APIError is an Elastic Load Balancing error this package classified: the
-// IAM action that was called, the resource it was called on and the medic
-// sentinel it maps to. errors.Is finds the sentinel; errors.As finds the
-// SDK's error.
-type APIError struct {
-	// Op is the IAM action, e.g. "elasticloadbalancing:CreateRule".
-	Op string
-	// Resource names what the call was about, usually an ARN.
-	Resource string
-	// Kind is remediations.ErrNotFound, ErrAccessDenied or ErrInvalid.
-	Kind error
-	// Err is the SDK's error.
-	Err error
-}
+// APIError is the classified AWS error this package returns.
+type APIError = remediations.APIError
 
-func (e *APIError) Error() string {
-	msg := e.Op + " on " + e.Resource + ": " + e.Kind.Error()
-	var ae smithy.APIError
-	if errors.As(e.Err, &ae) {
-		msg += " (" + ae.ErrorCode()
-		if m := ae.ErrorMessage(); m != "" {
-			msg += ": " + m
-		}
-		msg += ")"
-	}
-	return msg
+// classify wraps err from calling op (an IAM action) on resource; see
+// remediations.ClassifyAWS.
+func classify(err error, op, resource string) error {
+	return remediations.ClassifyAWS(err, errorKinds, op, resource)
 }
-
-// Unwrap returns the sentinel and the SDK's error.
-func (e *APIError) Unwrap() []error { return []error{e.Kind, e.Err} }
 
 // errorCode returns the AWS error code of err, or "".
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-// classify wraps err from calling op (an IAM action such as
-// "elasticloadbalancing:CreateRule") on resource. Known error codes become an
-// *APIError matching remediations.ErrNotFound, ErrAccessDenied or ErrInvalid;
-// anything else is wrapped with what was being done.
-func classify(err error, op, resource string) error {
-	if err == nil {
-		return nil
-	}
-	if kind, ok := errorKinds[errorCode(err)]; ok {
-		return &APIError{Op: op, Resource: resource, Kind: kind, Err: err}
-	}
-	return fmt.Errorf("%s on %s: %w", op, resource, err)
-}
+func errorCode(err error) string { return remediations.AWSErrorCode(err) }
