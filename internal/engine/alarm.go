@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,7 +130,7 @@ func (e *Engine) propose(ctx context.Context, inc *store.Incident, pol *policy.P
 		Step:            index,
 		Action:          step.Action,
 		Approval:        step.Approval,
-		Approvers:       append([]string(nil), step.Approvers...),
+		Approvers:       stepApprovers(pol, step),
 		Quorum:          step.Quorum,
 		Cooldown:        pol.Cooldown,
 		MaxPerHour:      e.policyCap(pol.MaxPerHour),
@@ -190,6 +191,29 @@ func (e *Engine) propose(ctx context.Context, inc *store.Incident, pol *policy.P
 		p.ExpiresAt = now.Add(expires)
 	}
 	return p
+}
+
+// stepApprovers returns who may decide on a step: its own approvers, or
+// for an auto step (which has none) the policy's approvers and those of its
+// other steps, so that the policy's on-call people can undo it from the
+// card. Shadow steps never run and get none.
+func stepApprovers(pol *policy.Policy, step *policy.Step) []string {
+	if len(step.Approvers) > 0 || step.Approval != policy.ApprovalAuto {
+		return append([]string(nil), step.Approvers...)
+	}
+	var out []string
+	add := func(ids []string) {
+		for _, id := range ids {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	add(pol.Approvers)
+	for _, st := range pol.Steps {
+		add(st.Approvers)
+	}
+	return out
 }
 
 func (e *Engine) policyCap(n int) int {

@@ -159,7 +159,7 @@ func (e *Engine) authorize(ctx context.Context, p *store.Proposal, userID, event
 
 // RequestUndo queues the undo of a SUCCEEDED, reversible step at a user's
 // request (the card's Undo button). The user must be allowed for the
-// step's approvers.
+// step's approvers; an auto step's are its policy's (see stepApprovers).
 func (e *Engine) RequestUndo(ctx context.Context, proposalID, userID string) (VoteOutcome, error) {
 	p, err := e.deps.Store.Proposal(ctx, proposalID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -53,6 +53,10 @@ type Policy struct {
 	// MaxPerHour caps this policy's executions per hour; 0 means the
 	// engine's default.
 	MaxPerHour int
+	// Approvers are the policy-level approvers: the default of required
+	// steps that list none, and (with every step's approvers) who may undo
+	// an auto step.
+	Approvers []string
 	// Enabled is false for a policy kept in the files but switched off:
 	// it is validated and listed but never matches.
 	Enabled bool

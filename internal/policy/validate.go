@@ -105,6 +105,7 @@ func (v *validator) policy(p fieldPath, rp *rawPolicy) *Policy {
 		}
 	}
 	defaultApprovers := v.approvers(p.key("approvers"), rp.Approvers)
+	pol.Approvers = defaultApprovers
 	pol.Match, pol.matcher = v.match(p.key("match"), rp.Match)
 	pol.matcher.enabled = pol.Enabled
 

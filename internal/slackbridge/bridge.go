@@ -1,12 +1,17 @@
 // Package slackbridge adapts the engine to Slack: Notifier turns engine
-// notices into incident cards and thread replies, Decider turns button
-// presses into engine votes. It holds no decisions of its own.
+// notices into incident cards and thread replies (with the suspect deploys
+// of a policy that can roll back a GitHub deploy), Decider turns button
+// presses into engine votes and tells the presser what became of them. It
+// holds no decisions of its own.
 package slackbridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/policy"
@@ -32,20 +37,47 @@ type Notifier struct {
 	slack          Poster
 	policies       PolicyLookup
 	defaultChannel string
+	log            *slog.Logger
+
+	suspects       Suspects
+	suspectTimeout time.Duration
+	cache          suspectCache
+}
+
+// NotifierOption configures a Notifier.
+type NotifierOption func(*Notifier)
+
+// WithLogger sets the logger for what the notifier carries on without
+// (a failed suspect-deploy lookup); slog.Default() by default.
+func WithLogger(l *slog.Logger) NotifierOption {
+	return func(n *Notifier) {
+		if l != nil {
+			n.log = l
+		}
+	}
 }
 
 // NewNotifier returns a Notifier posting to the incident's channel, or
 // defaultChannel when the policy names none.
-func NewNotifier(p Poster, policies PolicyLookup, defaultChannel string) *Notifier {
-	return &Notifier{slack: p, policies: policies, defaultChannel: defaultChannel}
+func NewNotifier(p Poster, policies PolicyLookup, defaultChannel string, opts ...NotifierOption) *Notifier {
+	n := &Notifier{slack: p, policies: policies, defaultChannel: defaultChannel, log: slog.Default(),
+		suspectTimeout: DefaultSuspectTimeout}
+	for _, o := range opts {
+		o(n)
+	}
+	return n
 }
 
 // Notify posts the incident's card the first time and updates it after
-// that; updates, recoveries and lost executors also get a thread reply.
+// that; updates, recoveries and lost executors also get a thread reply. The
+// reply is posted even when the card could not be updated: the thread is
+// where people look for what happened.
 func (n *Notifier) Notify(ctx context.Context, nt *engine.Notice) (store.MessageRef, error) {
 	inc := nt.Incident
 	ref := inc.Message
 	card := n.Card(nt)
+	card.Deploys = n.suspectDeploys(ctx, inc)
+	var updateErr error
 	if ref.IsZero() {
 		channel := inc.Channel
 		if channel == "" {
@@ -60,7 +92,7 @@ func (n *Notifier) Notify(ctx context.Context, nt *engine.Notice) (store.Message
 		}
 		ref = store.MessageRef{Channel: channel, TS: ts}
 	} else if err := n.slack.UpdateCard(ctx, ref.Channel, ref.TS, card); err != nil {
-		return ref, fmt.Errorf("update card of incident %s: %w", inc.ID, err)
+		updateErr = fmt.Errorf("update card of incident %s: %w", inc.ID, err)
 	}
 	var thread slack.Message
 	switch nt.Kind {
@@ -68,16 +100,23 @@ func (n *Notifier) Notify(ctx context.Context, nt *engine.Notice) (store.Message
 		thread = slack.RenderTimeline(Timeline(nt.Timeline))
 	case engine.NoticeUpdated, engine.NoticeNeedsHuman:
 		if nt.Summary != "" {
-			thread = slack.Message{Text: nt.Summary}
+			// The summary carries plan summaries and error messages: escape
+			// it so that nothing in it can become a mention or a link.
+			thread = slack.Message{Text: escape(nt.Summary)}
 		}
 	}
 	if thread.Text != "" || len(thread.Blocks) > 0 {
 		if _, err := n.slack.PostThread(ctx, ref.Channel, ref.TS, thread); err != nil {
-			return ref, fmt.Errorf("reply in the thread of incident %s: %w", inc.ID, err)
+			return ref, errors.Join(updateErr, fmt.Errorf("reply in the thread of incident %s: %w", inc.ID, err))
 		}
 	}
-	return ref, nil
+	return ref, updateErr
 }
+
+// escape makes text safe for mrkdwn: Slack wants &, < and > escaped.
+func escape(s string) string { return mrkdwnEscaper.Replace(s) }
+
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // Card builds the incident card's view of a notice.
 func (n *Notifier) Card(nt *engine.Notice) slack.Card {
@@ -123,8 +162,14 @@ func StepView(p *store.Proposal) slack.StepView {
 		Quorum:      p.Quorum,
 		State:       stepState(p),
 		StateReason: p.Reason,
-		DecidedBy:   p.DecidedBy,
 		ExpiresAt:   p.ExpiresAt,
+	}
+	// DecidedBy also holds the last approver; the card names it only for
+	// what that person did (a rejection, an undo). A step medic cancelled
+	// after an approval was not cancelled by the approver.
+	switch p.State {
+	case store.StateRejected, store.StateUndone, store.StateUndoing, store.StateUndoFailed:
+		v.DecidedBy = p.DecidedBy
 	}
 	if p.Plan != nil {
 		v.Plan = p.Plan.Summary
@@ -221,32 +266,62 @@ func (d *Decider) Decide(ctx context.Context, dec slack.Decision) (slack.Outcome
 	if err != nil {
 		return slack.Outcome{}, fmt.Errorf("%s %s by %s: %w", dec.Verb, dec.ProposalID, dec.UserID, err)
 	}
-	return outcome(out), nil
+	return outcome(dec.Verb, out), nil
 }
 
-func outcome(o engine.VoteOutcome) slack.Outcome {
+// outcome turns the engine's answer into what the user is told. Accepted
+// presses are silent (the card shows them) except a counted approval, which
+// says how many more are needed.
+func outcome(verb slack.Verb, o engine.VoteOutcome) slack.Outcome {
 	switch o.Result {
 	case engine.VoteCounted:
-		need := 1
-		have := 0
+		need, have := 1, 0
 		if o.Proposal != nil {
 			need, have = o.Proposal.NeededVotes(), len(o.Proposal.Votes)
 		}
-		return slack.Outcome{Kind: slack.OutcomeAccepted, Message: fmt.Sprintf("Your approval is recorded (%d of %d needed).", have, need)}
+		return slack.Outcome{Kind: slack.OutcomeAccepted,
+			Message: fmt.Sprintf(":ballot_box_with_check: Your approval is recorded (%d of %d needed); the step runs once %d approvers agree.", have, need, need)}
 	case engine.VoteApproved, engine.VoteRejected, engine.UndoQueued:
 		return slack.Outcome{Kind: slack.OutcomeAccepted}
 	case engine.VoteNotAllowed:
-		return slack.Outcome{Kind: slack.OutcomeNotAllowed}
+		// The reason says whether the user is not an approver or the
+		// approvers could not be checked (then trying again may work).
+		return slack.Outcome{Kind: slack.OutcomeNotAllowed,
+			Message: fmt.Sprintf(":no_entry: Not allowed: %s. Your click to %s was not counted.", escape(orDefault(o.Reason, "you are not an approver of this step")), verb)}
 	case engine.VoteExpired:
 		return slack.Outcome{Kind: slack.OutcomeExpired}
-	case engine.VoteAlreadyVoted, engine.VoteClosed:
-		return slack.Outcome{Kind: slack.OutcomeAlreadyDecided, Message: reason(o)}
+	case engine.VoteAlreadyVoted:
+		return slack.Outcome{Kind: slack.OutcomeAlreadyDecided,
+			Message: ":information_source: You have already approved this step; your click changed nothing."}
+	case engine.VoteClosed:
+		return slack.Outcome{Kind: slack.OutcomeAlreadyDecided, Message: decided(o)}
 	case engine.VoteNotFound:
 		return slack.Outcome{Kind: slack.OutcomeNotFound}
 	case engine.UndoUnavailable:
-		return slack.Outcome{Kind: slack.OutcomeStale, Message: reason(o)}
+		return slack.Outcome{Kind: slack.OutcomeStale, Message: ":information_source: " + escape(capitalise(orDefault(o.Reason, "this step cannot be undone"))) + "; nothing was done."}
 	}
-	return slack.Outcome{Kind: slack.OutcomeStale, Message: reason(o)}
+	return slack.Outcome{Kind: slack.OutcomeStale, Message: escape(o.Reason)}
 }
 
-func reason(o engine.VoteOutcome) string { return o.Reason }
+// decided tells a late presser where the step is.
+func decided(o engine.VoteOutcome) string {
+	if o.Proposal == nil {
+		return ""
+	}
+	state := strings.ToLower(strings.ReplaceAll(string(o.Proposal.State), "_", " "))
+	return fmt.Sprintf(":information_source: This step was already decided (it is %s); your click changed nothing.", escape(state))
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -93,7 +93,8 @@ type Proposal struct {
 	// failed (PlanError says why).
 	Plan      *remediations.Plan `json:"plan,omitempty"`
 	PlanError string             `json:"plan_error,omitempty"`
-	// Approval, Approvers and Quorum are copied from the policy step.
+	// Approval, Approvers and Quorum are copied from the policy step; an
+	// auto step, which has no approvers, gets its policy's (who may undo it).
 	Approval  policy.Approval `json:"approval"`
 	Approvers []string        `json:"approvers,omitempty"`
 	Quorum    int             `json:"quorum,omitempty"`

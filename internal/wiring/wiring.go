@@ -179,7 +179,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if cfg.SlackBotToken != "" {
 		app.SlackAPI = slackapi.New(cfg.SlackBotToken.Value(), slackapi.OptionAPIURL(cfg.SlackAPIURL))
 		app.SlackClient = slack.NewClient(app.SlackAPI)
-		notifier = slackbridge.NewNotifier(app.SlackClient, set, cfg.SlackChannel)
+		notifier = slackbridge.NewNotifier(app.SlackClient, set, cfg.SlackChannel, notifierOptions(reg, gh != nil, log)...)
 		authorizer = slack.NewAuthorizer(app.SlackAPI)
 	} else {
 		log.WarnContext(ctx, "no SLACK_BOT_TOKEN: incident cards are logged, not posted, and nobody can approve")
@@ -232,6 +232,21 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		app.Slack = h
 	}
 	return app, nil
+}
+
+// notifierOptions give the cards their suspect deploys when a GitHub
+// client is configured: github.rollback can list them.
+func notifierOptions(reg *remediations.Registry, hasGitHub bool, log *slog.Logger) []slackbridge.NotifierOption {
+	opts := []slackbridge.NotifierOption{slackbridge.WithLogger(log)}
+	if !hasGitHub {
+		return opts
+	}
+	if act, ok := reg.Get(github.ActionName); ok {
+		if s, ok := act.(slackbridge.Suspects); ok {
+			opts = append(opts, slackbridge.WithSuspects(s))
+		}
+	}
+	return opts
 }
 
 // CloudWatch returns a CloudWatch client. An emulator endpoint (moto) speaks
