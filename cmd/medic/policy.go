@@ -30,6 +30,7 @@ func runPolicyLint(_ context.Context, e *env, args []string) int {
 func runPolicyTest(_ context.Context, e *env, args []string) int {
 	fset := e.flags("policy test")
 	verbose := fset.Bool("v", false, "print passing cases too")
+	historyFile := fset.String("history", "", "replay this alarm history (JSON Lines from `medic history export`) instead of the fixtures")
 	if code, ok := parse(fset, args); !ok {
 		return code
 	}
@@ -42,6 +43,9 @@ func runPolicyTest(_ context.Context, e *env, args []string) int {
 		return code
 	}
 	_, name := policyDir(fset.Arg(0))
+	if *historyFile != "" {
+		return e.replayHistory(set, name, *historyFile)
+	}
 	results, err := policytest.Run(fsys, set)
 	var problems *policy.Errors
 	if err != nil && !errors.As(err, &problems) {
