@@ -1,0 +1,29 @@
+// Package e2e tests medic the way AWS runs it: the three Lambda bootstraps
+// are built as the Makefile builds them (testenv.BuildBootstrap, once per
+// test binary), started as processes against a test Lambda Runtime API
+// (testenv.NewLambdaRuntime), and given the environment template.yaml gives
+// them, read from the template itself so a renamed variable fails here
+// rather than in a deployment. AWS is a moto_server (DynamoDB table, SQS work
+// queue, SSM kill switch, Secrets Manager secrets for the Slack credentials,
+// the checkout-prod ALB and ECS service, the CloudWatch alarm); Slack is the
+// recording slacktesting server.
+//
+// TestBuiltLambdasHandleAnAlarmToTheECSChange drives one incident through
+// all three functions as Lambda would: the EventBridge alarm event to the
+// alarm function, a signed Function URL button press to the Slack function,
+// and the resulting SQS messages (received from the queue, with their real
+// message IDs and receipt handles) to the executor, then reads the outcome
+// back through the SDK: ECS desired count, DynamoDB records, the Slack card.
+// TestBuiltLambdasDropMalformedInput checks that payloads no retry can fix
+// are acknowledged and dropped.
+//
+// BenchmarkColdStart measures process start to first handled event for the
+// alarm function and for a hello-world aws-lambda-go function built the same
+// way, the ratio between them (x-hello) and the children's peak RSS.
+// BenchmarkBinarySize builds the three arm64 bootstraps with the Makefile's
+// SAM targets and reports their sizes. Benchmarks report figures; they never
+// fail on them.
+//
+// The package holds only tests; it needs moto_server (see testenv.Moto: a
+// clear failure when CI=true and it cannot start, a skip otherwise).
+package e2e
