@@ -135,6 +135,57 @@ func Run(fsys fs.FS, set *policy.Set) ([]*Result, error) {
 	return results, nil
 }
 
+// Payload is the alarm payload one fixture case feeds to the policies.
+type Payload struct {
+	File string // the fixture file, relative to the policy directory
+	Name string // the case's name, or "case N"
+	Data []byte
+}
+
+// Payloads reads the alarm payload of every fixture case under tests/ in
+// fsys, for tools that evaluate the fixtures otherwise (policy diff).
+// Fixture files or cases that cannot be read are returned as problems,
+// after the payloads that could.
+func Payloads(fsys fs.FS) ([]Payload, []error) {
+	entries, err := fs.ReadDir(fsys, Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, []error{fmt.Errorf("read fixtures: %w", err)}
+	}
+	var out []Payload
+	var problems []error
+	for _, e := range entries {
+		if e.IsDir() || !policy.IsPolicyFile(e.Name()) {
+			continue
+		}
+		file := path.Join(Dir, e.Name())
+		cases, err := readFixture(fsys, file)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("read fixture %s: %w", file, err))
+			continue
+		}
+		for i, c := range cases {
+			name := caseName(i, c)
+			data, err := payloadOf(fsys, file, c)
+			if err != nil {
+				problems = append(problems, fmt.Errorf("%s: %s: %w", file, name, err))
+				continue
+			}
+			out = append(out, Payload{File: file, Name: name, Data: data})
+		}
+	}
+	return out, problems
+}
+
+func caseName(i int, c rawCase) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return fmt.Sprintf("case %d", i+1)
+}
+
 func readFixture(fsys fs.FS, file string) ([]rawCase, error) {
 	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
@@ -159,10 +210,7 @@ func readFixture(fsys fs.FS, file string) ([]rawCase, error) {
 }
 
 func runCase(fsys fs.FS, set *policy.Set, file string, i int, c rawCase) *Result {
-	r := &Result{File: file, Name: c.Name}
-	if r.Name == "" {
-		r.Name = fmt.Sprintf("case %d", i+1)
-	}
+	r := &Result{File: file, Name: caseName(i, c)}
 	if c.Expect == nil {
 		r.Err = errors.New("expect is required (expect: [] for no match)")
 		return r
