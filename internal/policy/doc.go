@@ -56,10 +56,15 @@
 // .Name .ARN .Account .Region .State .PreviousState .Reason .Description
 // .Timestamp .Dimensions (merged over the metrics) .Tags .Metrics .HTTP5xx,
 // with the helpers tail, last, segment, lower, upper and default. Templates
-// are parsed and tried on a sample alarm when the policy loads; Step.Render
-// executes them for a real alarm, where a missing dimension or tag is an
-// error, converts numeric and boolean strings to the types the action
-// declares and validates the result against the action's schema.
+// use the text/template syntax but a subset of it: fields, pipelines (|),
+// if/else, $ and the built-ins index, len, eq, ne, not, and, or, print and
+// printf; range, with, define, template and variables are load-time errors.
+// medic evaluates templates itself rather than with text/template, whose
+// reflective field lookup would double the size of the Lambda binaries.
+// Templates are parsed and tried on a sample alarm when the policy loads;
+// Step.Render executes them for a real alarm, where a missing dimension or
+// tag is an error, converts numeric and boolean strings to the types the
+// action declares and validates the result against the action's schema.
 //
 // JSONSchema describes the same format for editors; policies/schema.json is
 // generated from it.

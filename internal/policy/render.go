@@ -4,106 +4,20 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/medicbot/medic/internal/alarm"
 	"github.com/medicbot/medic/remediations"
 )
 
-// TemplateData is what a parameter template sees as dot, e.g.
-// "{{ .Dimensions.ServiceName }}". A missing map key is an error when the
-// step is rendered; use `index .Tags "name"` to get "" instead.
-type TemplateData struct {
-	Name          string
-	ARN           string
-	Account       string
-	Region        string
-	State         string
-	PreviousState string
-	Reason        string
-	Description   string
-	Timestamp     time.Time
-	// Dimensions merges the dimensions of every metric, first one wins.
-	Dimensions map[string]string
-	Tags       map[string]string
-	Metrics    []alarm.Metric
-	// HTTP5xx is the zero value when the alarm is not an ALB 5xx alarm.
-	HTTP5xx alarm.HTTP5xx
-}
-
-// NewTemplateData returns the template view of a.
-func NewTemplateData(a *alarm.Alarm) *TemplateData {
-	d := &TemplateData{
-		Name:          a.Name,
-		ARN:           a.ARN,
-		Account:       a.Account,
-		Region:        a.Region,
-		State:         string(a.State),
-		PreviousState: string(a.PreviousState),
-		Reason:        a.Reason,
-		Description:   a.Description,
-		Timestamp:     a.Timestamp,
-		Dimensions:    a.Dimensions(),
-		Tags:          a.Tags,
-		Metrics:       a.Metrics,
-	}
-	if a.HTTP5xx != nil {
-		d.HTTP5xx = *a.HTTP5xx
-	}
-	return d
-}
-
-// templateFuncs are the helpers parameter templates may call besides the
-// text/template built-ins. Each is total: it never fails.
-var templateFuncs = template.FuncMap{
-	// tail returns what follows the first "/": "app/checkout/50dc" -> "checkout/50dc".
-	"tail": func(s string) string {
-		_, after, _ := strings.Cut(s, "/")
-		return after
-	},
-	// last returns what follows the last "/": "app/checkout/50dc" -> "50dc".
-	"last": func(s string) string { return s[strings.LastIndex(s, "/")+1:] },
-	// segment returns the n-th "/"-separated part (from 0), or "":
-	// segment 1 "targetgroup/checkout-prod/73e2" -> "checkout-prod".
-	"segment": func(n int, s string) string {
-		parts := strings.Split(s, "/")
-		if n < 0 || n >= len(parts) {
-			return ""
-		}
-		return parts[n]
-	},
-	"lower": strings.ToLower,
-	"upper": strings.ToUpper,
-	// default returns s, or def when s is empty: index .Tags "service" | default "checkout".
-	"default": func(def, s string) string {
-		if s == "" {
-			return def
-		}
-		return s
-	},
-}
-
-// sampleData is the alarm templates are tried on at load time, to catch
-// unknown fields and misused functions before an alarm fires.
-var sampleData = &TemplateData{
-	Name: "sample-alarm", ARN: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:sample-alarm",
-	Account: "123456789012", Region: "us-east-1", State: "ALARM", PreviousState: "OK",
-	Reason: "Threshold Crossed", Timestamp: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
-	Dimensions: map[string]string{}, Tags: map[string]string{},
-	Metrics: []alarm.Metric{{Namespace: "AWS/ApplicationELB", Name: "HTTPCode_Target_5XX_Count", Dimensions: map[string]string{}}},
-	HTTP5xx: alarm.HTTP5xx{Source: "target", Code: "5XX"},
-}
-
 // value is one parameter value: a literal, a template, or a list or map that
 // holds templates somewhere inside.
 type value struct {
 	lit  any // when nothing inside is templated
-	tmpl *template.Template
+	tmpl *paramTemplate
 	list []*value
 	dict map[string]*value
 }
@@ -114,7 +28,7 @@ func (val *value) templated() bool { return val.tmpl != nil || val.list != nil |
 func (val *value) plain() any {
 	switch {
 	case val.tmpl != nil:
-		return val.tmpl.Root.String()
+		return val.tmpl.String()
 	case val.list != nil:
 		out := make([]any, len(val.list))
 		for i, e := range val.list {
@@ -138,17 +52,13 @@ func (v *validator) value(p fieldPath, name string, x any) *value {
 		if !strings.Contains(x, "{{") {
 			return &value{lit: x}
 		}
-		t, err := template.New(name).Funcs(templateFuncs).Option("missingkey=error").Parse(x)
+		t, err := parseTemplate(name, x)
 		if err != nil {
-			v.add(p, "bad template: %s", templateMsg(err))
+			v.add(p, "bad template: %s", err)
 			return &value{lit: x}
 		}
-		trial, err := t.Clone()
-		if err == nil {
-			err = trial.Option("missingkey=zero").Execute(discard{}, sampleData)
-		}
-		if err != nil {
-			v.add(p, "template fails on a sample alarm: %s", templateMsg(err))
+		if _, err := t.execute(sampleData, true); err != nil {
+			v.add(p, "template fails on a sample alarm: %s", err)
 		}
 		return &value{tmpl: t}
 	case []any:
@@ -177,36 +87,17 @@ func (v *validator) value(p fieldPath, name string, x any) *value {
 	return &value{lit: x}
 }
 
-// templateMsg shortens a text/template error to what a policy author needs.
-func templateMsg(err error) string {
-	msg := err.Error()
-	if _, after, ok := strings.Cut(msg, ": executing "); ok {
-		if _, rest, ok := strings.Cut(after, " at "); ok {
-			msg = rest
-		}
-	} else {
-		msg = templatePos.ReplaceAllString(msg, "")
-	}
-	return strings.ReplaceAll(msg, "type *policy.TemplateData", "the alarm (fields: .Name .ARN .Account .Region .State .PreviousState .Reason .Description .Timestamp .Dimensions .Tags .Metrics .HTTP5xx)")
-}
-
-var templatePos = regexp.MustCompile(`^template: [^:]*:\d+(:\d+)?: `)
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
 func (val *value) render(data *TemplateData) (any, error) {
 	switch {
 	case val.tmpl != nil:
-		var b strings.Builder
-		if err := val.tmpl.Execute(&b, data); err != nil {
-			return nil, errors.New(templateMsg(err))
+		s, err := val.tmpl.execute(data, false)
+		if err != nil {
+			return nil, err
 		}
-		if b.Len() == 0 {
+		if s == "" {
 			return nil, errors.New("template rendered an empty string")
 		}
-		return b.String(), nil
+		return s, nil
 	case val.list != nil:
 		out := make([]any, len(val.list))
 		for i, e := range val.list {
