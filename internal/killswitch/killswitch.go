@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-
 	"github.com/medicbot/medic/internal/store"
 )
 
@@ -32,9 +30,10 @@ type SwitchReader interface {
 	Switch(ctx context.Context) (*store.Switch, error)
 }
 
-// ParameterAPI is the SSM call the switch makes; *ssm.Client implements it.
+// ParameterAPI reads an SSM parameter's value; *ssmparam.Client implements
+// it.
 type ParameterAPI interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParameter(ctx context.Context, name string) (string, error)
 }
 
 // DefaultCacheFor is how long a successful SSM read is trusted, so an alarm
@@ -104,14 +103,11 @@ func (s *Switch) parameter(ctx context.Context) (bool, error) {
 		return on, nil
 	}
 	s.mu.Unlock()
-	out, err := s.ssm.GetParameter(ctx, &ssm.GetParameterInput{Name: &s.param})
+	v, err := s.ssm.GetParameter(ctx, s.param)
 	if err != nil {
 		return false, fmt.Errorf("read kill switch parameter %s: %w", s.param, err)
 	}
-	if out.Parameter == nil || out.Parameter.Value == nil {
-		return false, fmt.Errorf("read kill switch parameter %s: no value", s.param)
-	}
-	on := Truthy(*out.Parameter.Value)
+	on := Truthy(v)
 	s.mu.Lock()
 	s.cached, s.cachedAt, s.cachedOn = true, s.now(), on
 	s.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/medicbot/medic/internal/killswitch"
+	"github.com/medicbot/medic/internal/ssmparam"
 	"github.com/medicbot/medic/internal/store"
 	"github.com/medicbot/medic/internal/testenv"
 )
@@ -29,11 +30,14 @@ func (s *storedSwitch) Switch(context.Context) (*store.Switch, error) {
 
 func TestState(t *testing.T) {
 	m := testenv.Moto(t)
-	api := ssm.NewFromConfig(m.Config)
+	// Parameters are written with the SDK's client and read with the one
+	// the Lambdas use.
+	admin := ssm.NewFromConfig(m.Config)
+	api := ssmparam.New(m.Config)
 	ctx := context.Background()
 	put := func(name, v string) {
 		t.Helper()
-		_, err := api.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(v), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)})
+		_, err := admin.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(v), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)})
 		if err != nil {
 			t.Fatalf("put parameter: %v", err)
 		}
