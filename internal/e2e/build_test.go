@@ -15,6 +15,7 @@ var mainPackages = map[string]string{
 	"slack":    "./functions/slack",
 	"executor": "./functions/executor",
 	"hello":    "./internal/testenv/testdata/hello",
+	"hellosdk": "./internal/testenv/testdata/hellosdk",
 }
 
 // built holds the bootstraps, built once per test binary into dir, which
@@ -59,7 +60,7 @@ func bootstrap(t testing.TB, name string) string {
 	}
 	bin, ok := built.bins[name]
 	if !ok {
-		t.Fatalf("no bootstrap %q (known: alarm, slack, executor, hello)", name)
+		t.Fatalf("no bootstrap %q (known: alarm, slack, executor, hello, hellosdk)", name)
 	}
 	return bin
 }
