@@ -4,14 +4,15 @@
 //
 // # Maintenance on
 //
-// Plan adds, ahead of every rule the listener already has:
+// Plan adds, as early in the listener's rule order as free priorities allow:
 //
 //   - one allow rule per 5 CIDR blocks of allow_ips (fewer when host_headers
 //     share the rule's 5 condition values): a source-ip condition (and the
 //     host-header condition when host_headers is set) whose actions copy the
 //     listener's default actions (forward, redirect or fixed-response), so
 //     allow-listed clients keep reaching the default target groups. They skip
-//     the listener's other rules while maintenance is on; the plan says so.
+//     the listener's rules behind them while maintenance is on; the plan says
+//     so.
 //   - one maintenance rule: path-pattern "/*" (or, with host_headers, a
 //     host-header condition, which matches every path of those hosts) and a
 //     fixed-response 503 whose HTML or JSON body states the retry hint
@@ -22,10 +23,15 @@
 //     always well-formed.
 //
 // ALB evaluates rules from the lowest priority number up, so medic's rules
-// take priorities 1..n (allow rules first, the 503 rule last). When an
-// existing rule holds one of those numbers, Plan fails with
-// remediations.ErrInvalid rather than place a 503 rule that another rule
-// would shadow; medic never renumbers rules it does not own.
+// take the n lowest free priorities, in order: allow rules first, the 503
+// rule last. Medic never renumbers rules it does not own, so an existing rule
+// at a lower number than the 503 rule (e.g. a /health rule at priority 1)
+// keeps answering the requests it matches during maintenance: the plan names
+// each such rule in its summary ("rule at priority 1 (path-pattern /health
+// -> forward to targetgroup/api/...) still answers before maintenance"), as a
+// change marked unchanged, and in its data. Plan fails with
+// remediations.ErrInvalid only when the listener has fewer than n free
+// priorities.
 //
 // Every rule medic creates is tagged on CreateRule with medic:managed=true,
 // medic:role=maintenance|allow, medic:action=alb.maintenance and, when known,
@@ -34,19 +40,29 @@
 // leaves one rule.
 //
 // Apply re-checks that the listener still exists, that its default action
-// is the one the allow rules copy, that no rule took a planned priority or a
-// lower one and that no medic rule appeared; otherwise it returns an error
-// wrapping remediations.ErrStalePlan saying what changed. It creates the
-// allow rules before the 503 rule, so allow-listed clients are never cut
-// off, and when a create fails it deletes the rules that apply created and
-// says so in the error. Result.Data records the created rule ARNs.
+// is the one the allow rules copy, that the planned priorities are still
+// free, that the rules ahead of the 503 rule are the ones the plan named,
+// unchanged (one that went away is fine), and that no medic rule appeared;
+// otherwise it returns an error wrapping remediations.ErrStalePlan saying
+// what changed. A PriorityInUse answer to CreateRule (another rule took the
+// priority after the re-check) is refused the same way. It creates the allow
+// rules before the 503 rule, so allow-listed clients are never cut off, and
+// when a create fails it deletes the rules that apply created and says so in
+// the error. Result.Data records the created rule ARNs.
 //
 // # Maintenance off
 //
-// Undo of an "on" result, or Plan and Apply with mode "off" (for recovery
-// without a result), delete exactly the rules on that listener tagged
-// medic:managed=true with role maintenance or allow: the 503 rules first,
-// then the allow rules. Rules without medic's tags are never touched.
+// Undo of an "on" result deletes the rules that result records as created,
+// the 503 rule first, then the allow rules, each only while it still carries
+// medic's tags; a recorded rule already gone is reported as such, one that
+// lost medic's tags is left in place and reported. Medic rules another apply
+// created stay: Undo of a result that created nothing (a NoOp "on", when
+// maintenance was already on) changes nothing and says so.
+//
+// Plan and Apply with mode "off" (for recovery without a result) delete
+// every rule on that listener tagged medic:managed=true with role
+// maintenance or allow, in the same order. Rules without medic's tags are
+// never touched.
 //
 // # Target
 //

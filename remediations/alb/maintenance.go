@@ -74,6 +74,10 @@ type planData struct {
 	// DefaultActions are the listener's default actions the allow rules
 	// copy; Apply refuses when they changed.
 	DefaultActions []ruleAction `json:"default_actions,omitempty"`
+	// Ahead lists the rules medic does not own that sit ahead of the
+	// maintenance rule and keep answering during maintenance; Apply refuses
+	// when another rule moved ahead or one of these changed.
+	Ahead []aheadRule `json:"ahead,omitempty"`
 	// Remove lists the rules mode off deletes, in deletion order.
 	Remove []ruleRef `json:"remove,omitempty"`
 }
@@ -239,6 +243,7 @@ func planOn(d *planData, rules []listenerRule, p remediations.Params, defaults [
 	}
 	d.Create = create
 	allow, maint = create[:len(create)-1], create[len(create)-1]
+	d.Ahead = rulesAhead(rules, maint.Priority)
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "listener %s: add maintenance rule (503 %s, retry after %ds) at priority %d", d.Label, format, retryAfter, maint.Priority)
@@ -251,9 +256,18 @@ func planOn(d *planData, rules []listenerRule, p remediations.Params, defaults [
 			word = "priorities"
 		}
 		fmt.Fprintf(&b, "; allow %s at %s %s (%s)", strings.Join(cidrs, ", "), word, plannedPriorities(allow), describeAction(allow[0].Actions[len(allow[0].Actions)-1]))
-		if len(others) > 0 {
-			fmt.Fprintf(&b, "; allow-listed clients skip the listener's %d other rule(s)", len(others))
+		var skipped int
+		for _, r := range others {
+			if r.Priority > allow[0].Priority {
+				skipped++
+			}
 		}
+		if skipped > 0 {
+			fmt.Fprintf(&b, "; allow-listed clients skip the listener's %d other rule(s) behind priority %d", skipped, allow[0].Priority)
+		}
+	}
+	if len(d.Ahead) > 0 {
+		fmt.Fprintf(&b, "; %s", describeAhead(d.Ahead))
 	}
 	if truncated {
 		fmt.Fprintf(&b, "; message cut to fit ALB's %d-character body limit", maxBody)
@@ -265,6 +279,14 @@ func planOn(d *planData, rules []listenerRule, p remediations.Params, defaults [
 			Field:    fmt.Sprintf("rule at priority %d", r.Priority),
 			From:     "none",
 			To:       describeRule(r),
+		})
+	}
+	for _, r := range d.Ahead {
+		changes = append(changes, remediations.Change{
+			Resource: d.Listener,
+			Field:    fmt.Sprintf("rule at priority %d", r.Priority),
+			From:     r.Rule + " (" + shortARN(r.ARN) + ")",
+			To:       fmt.Sprintf("unchanged: still answers before the maintenance rule at priority %d", maint.Priority),
 		})
 	}
 	return &remediations.Plan{Summary: b.String(), Changes: changes, Reversible: true}, nil
@@ -379,15 +401,30 @@ func (m *Maintenance) applyOn(ctx context.Context, d *planData, res *remediation
 		planned[r.Priority] = true
 		top = max(top, r.Priority)
 	}
+	ahead := make(map[string]aheadRule, len(d.Ahead))
+	for _, r := range d.Ahead {
+		ahead[r.ARN] = r
+	}
 	for _, r := range rules {
-		switch {
-		case r.Default:
-		case r.medic():
+		if r.Default {
+			continue
+		}
+		if r.medic() {
 			return nil, stale("a medic %s rule appeared at priority %d (%s)", r.Role, r.Priority, r.ARN)
-		case planned[r.Priority]:
-			return nil, stale("priority %d is now taken by rule %s", r.Priority, r.ARN)
-		case r.Priority < top:
-			return nil, stale("rule %s at priority %d would now take precedence over the maintenance rule at %d", r.ARN, r.Priority, top)
+		}
+		if planned[r.Priority] {
+			return nil, stale("priority %d is now taken by rule %s (%s); the plan chose it as free", r.Priority, r.ARN, describeExisting(r))
+		}
+		if r.Priority >= top {
+			continue
+		}
+		was, ok := ahead[r.ARN]
+		now := describeExisting(r)
+		switch {
+		case !ok:
+			return nil, stale("rule %s at priority %d (%s) now sits ahead of the maintenance rule at %d, which the plan did not say", r.ARN, r.Priority, now, top)
+		case was.Priority != r.Priority || was.Rule != now:
+			return nil, stale("rule %s ahead of the maintenance rule changed since the plan: priority %d (%s), was priority %d (%s)", r.ARN, r.Priority, now, was.Priority, was.Rule)
 		}
 	}
 
@@ -406,6 +443,9 @@ func (m *Maintenance) applyOn(ctx context.Context, d *planData, res *remediation
 		})
 	}
 	res.Summary = fmt.Sprintf("listener %s: maintenance on: added %s", d.Label, describeRefs(created))
+	if still := rulesAhead(rules, top); len(still) > 0 {
+		res.Summary += "; " + describeAhead(still)
+	}
 	return &resultData{Mode: ModeOn, Listener: d.Listener, Label: d.Label, Rules: created}, nil
 }
 
@@ -421,7 +461,7 @@ func (m *Maintenance) createRule(ctx context.Context, d *planData, r plannedRule
 	if err != nil {
 		err = classify(err, "elasticloadbalancing:CreateRule", d.Listener)
 		if errorCode(err) == "PriorityInUse" {
-			err = fmt.Errorf("%w: %w", remediations.ErrStalePlan, err)
+			err = stale("priority %d was taken by another rule after the plan was checked: %w", r.Priority, err)
 		}
 		return ruleRef{}, err
 	}
@@ -539,11 +579,15 @@ func (m *Maintenance) deleteRules(ctx context.Context, rules []ruleRef) ([]ruleR
 	return removed, nil
 }
 
-// Undo turns maintenance off for the listener of res: it deletes medic's
-// maintenance and allow rules on that listener (those res records, checked
-// by tag, and any other rule tagged by medic for alb.maintenance) and nothing
-// else. Recorded rules that lost medic's tags are left in place. When the
-// listener is gone (its rules went with it) Undo returns an error wrapping
+// Undo turns maintenance off as far as res turned it on: it deletes the
+// rules res records as created (maintenance rules first, then allow rules),
+// each only while it is still on the listener and still tagged as medic's.
+// A recorded rule already gone is reported as such; one that lost medic's
+// tags is left in place and reported. No other rule is touched, not even a
+// medic rule another apply created: Undo of a result that created nothing
+// (a NoOp "on", maintenance already on) changes nothing and says so. Plan
+// mode off to remove every medic rule on a listener. When the listener is
+// gone (its rules went with it) Undo returns an error wrapping
 // remediations.ErrNotFound.
 func (m *Maintenance) Undo(ctx context.Context, res *remediations.Result) (*remediations.Result, error) {
 	if err := m.ready(); err != nil {
@@ -565,6 +609,15 @@ func (m *Maintenance) Undo(ctx context.Context, res *remediations.Result) (*reme
 	if d.Mode == ModeOff {
 		return nil, fmt.Errorf("undo %s on %s: turning maintenance off cannot be undone, plan mode on instead: %w", ActionName, d.Label, remediations.ErrNotReversible)
 	}
+	out := &remediations.Result{Action: ActionName, Target: "alb:" + d.Listener}
+	var err error
+	if len(d.Rules) == 0 {
+		out.Summary = fmt.Sprintf("listener %s: nothing to undo: that apply created no rules, so none were removed (medic rules from other applies stay; plan mode off to remove them)", d.Label)
+		if out.Data, err = json.Marshal(resultData{Mode: ModeOff, Listener: d.Listener, Label: d.Label}); err != nil {
+			return nil, fmt.Errorf("undo %s on %s: encode result data: %w", ActionName, d.Label, err)
+		}
+		return out, nil
+	}
 	rules, err := readRules(ctx, m.client, d.Listener)
 	if err != nil {
 		return nil, fmt.Errorf("undo %s on %s: %w", ActionName, d.Label, err)
@@ -573,24 +626,34 @@ func (m *Maintenance) Undo(ctx context.Context, res *remediations.Result) (*reme
 	for _, r := range rules {
 		present[r.ARN] = r
 	}
+	recorded := make(map[string]bool, len(d.Rules))
 	var notes []string
 	for _, r := range d.Rules {
+		recorded[r.ARN] = true
 		cur, ok := present[r.ARN]
 		switch {
 		case !ok:
-			notes = append(notes, fmt.Sprintf("%s rule %s already gone", r.Role, shortARN(r.ARN)))
+			notes = append(notes, fmt.Sprintf("%s rule %s (priority %d) already gone", r.Role, shortARN(r.ARN), r.Priority))
 		case !cur.medic():
 			notes = append(notes, fmt.Sprintf("rule %s at priority %d no longer carries medic's tags, left in place", shortARN(r.ARN), cur.Priority))
 		}
 	}
-	todo := removalOrder(rules)
+	var mine []listenerRule
+	for _, r := range rules {
+		if recorded[r.ARN] && r.medic() {
+			mine = append(mine, r)
+		} else if r.medic() {
+			notes = append(notes, fmt.Sprintf("medic %s rule at priority %d from another apply left in place", r.Role, r.Priority))
+		}
+	}
+	todo := removalOrder(mine)
 	removed, err := m.deleteRules(ctx, todo)
-	out := &remediations.Result{Action: ActionName, Target: "alb:" + d.Listener, Changes: removalChanges(d.Listener, removed)}
+	out.Changes = removalChanges(d.Listener, removed)
 	if err != nil {
 		return nil, fmt.Errorf("undo %s on %s: %w", ActionName, d.Label, err)
 	}
 	if len(removed) == 0 {
-		out.Summary = fmt.Sprintf("listener %s: maintenance off: no medic rules to remove", d.Label)
+		out.Summary = fmt.Sprintf("listener %s: maintenance off: nothing removed, none of the %d rule(s) that apply created is still medic's", d.Label, len(d.Rules))
 	} else {
 		out.Summary = fmt.Sprintf("listener %s: maintenance off: removed %s", d.Label, describeRefs(removed))
 	}

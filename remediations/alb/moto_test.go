@@ -457,8 +457,8 @@ func TestUndoRemovesOnlyMedicsRules(t *testing.T) {
 
 	again, err := m.Undo(context.Background(), res)
 	w.must("second undo", err)
-	if len(again.Changes) != 0 || !strings.Contains(again.Summary, "no medic rules to remove") {
-		t.Errorf("second undo = %q with %d changes, want nothing removed", again.Summary, len(again.Changes))
+	if len(again.Changes) != 0 || !strings.Contains(again.Summary, "nothing removed") || !strings.Contains(again.Summary, "maintenance rule "+shortARN(res2ARN(t, res, roleMaintenance))+" (priority 2) already gone") {
+		t.Errorf("second undo = %q with %d changes, want nothing removed and the recorded rules reported gone", again.Summary, len(again.Changes))
 	}
 }
 
@@ -588,6 +588,68 @@ func TestApplyRefusesAStalePlan(t *testing.T) {
 			t.Errorf("err = %v, want ErrStalePlan and ErrNotFound", err)
 		}
 	})
+	t.Run("a rule ahead of the maintenance rule changed", func(t *testing.T) {
+		w := newWorld(t)
+		m := New(w.elb)
+		health := w.addRule(w.listener, 1, "/health", w.api, nil)
+		plan, err := m.Plan(ctx, nil, remediations.Params{"listener": w.listener})
+		w.must("plan", err)
+		// The health rule now matches every path: the 503 rule at 2 would
+		// never answer, and the plan did not say so.
+		_, err = w.elb.ModifyRule(ctx, &elb.ModifyRuleInput{
+			RuleArn:    aws.String(health),
+			Conditions: []types.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &types.PathPatternConditionConfig{Values: []string{"/*"}}}},
+		})
+		w.must("modify rule", err)
+		_, err = m.Apply(ctx, roundTrip(t, plan))
+		if !errors.Is(err, remediations.ErrStalePlan) || !strings.Contains(err.Error(), "ahead of the maintenance rule changed since the plan: priority 1 (path-pattern /* ->") {
+			t.Errorf("err = %v, want ErrStalePlan saying the rule at priority 1 changed", err)
+		}
+		if n := len(medicRules(w.rules(w.listener))); n != 0 {
+			t.Errorf("medic rules after a refused apply = %d, want 0", n)
+		}
+	})
+	t.Run("another rule moved ahead of the maintenance rule", func(t *testing.T) {
+		w := newWorld(t)
+		m := New(w.elb)
+		health := w.addRule(w.listener, 1, "/health", w.api, nil)
+		plan, err := m.Plan(ctx, nil, remediations.Params{"listener": w.listener})
+		w.must("plan", err)
+		_, err = w.elb.DeleteRule(ctx, &elb.DeleteRuleInput{RuleArn: aws.String(health)})
+		w.must("delete rule", err)
+		w.addRule(w.listener, 1, "/*", w.api, nil)
+		_, err = m.Apply(ctx, roundTrip(t, plan))
+		if !errors.Is(err, remediations.ErrStalePlan) || !strings.Contains(err.Error(), "at priority 1 (path-pattern /* -> forward to targetgroup/api/") || !strings.Contains(err.Error(), "now sits ahead of the maintenance rule at 2, which the plan did not say") {
+			t.Errorf("err = %v, want ErrStalePlan naming the new rule ahead", err)
+		}
+	})
+	t.Run("a rule ahead that went away is no reason to refuse", func(t *testing.T) {
+		w := newWorld(t)
+		m := New(w.elb)
+		health := w.addRule(w.listener, 1, "/health", w.api, nil)
+		plan, err := m.Plan(ctx, nil, remediations.Params{"listener": w.listener})
+		w.must("plan", err)
+		_, err = w.elb.DeleteRule(ctx, &elb.DeleteRuleInput{RuleArn: aws.String(health)})
+		w.must("delete rule", err)
+		res, err := m.Apply(ctx, roundTrip(t, plan))
+		w.must("apply", err)
+		if strings.Contains(res.Summary, "still answer") {
+			t.Errorf("result summary = %q names a rule ahead that is gone", res.Summary)
+		}
+	})
+	t.Run("AWS says a planned priority is in use", func(t *testing.T) {
+		w := newWorld(t)
+		m := New(&racingCreate{ELBv2API: w.elb, w: w, n: 2})
+		plan, err := m.Plan(ctx, nil, remediations.Params{"listener": w.listener, "allow_ips": []any{"10.0.0.0/8"}})
+		w.must("plan", err)
+		_, err = m.Apply(ctx, roundTrip(t, plan))
+		if !errors.Is(err, remediations.ErrStalePlan) || !strings.Contains(err.Error(), "priority 2 was taken by another rule after the plan was checked") || !strings.Contains(err.Error(), "PriorityInUse") || !strings.Contains(err.Error(), "removed the 1 rule(s) this apply had created") {
+			t.Errorf("err = %v, want ErrStalePlan naming priority 2, PriorityInUse and the rollback", err)
+		}
+		if n := len(medicRules(w.rules(w.listener))); n != 0 {
+			t.Errorf("medic rules after a refused apply = %d, want 0", n)
+		}
+	})
 	t.Run("the default action changed", func(t *testing.T) {
 		w := newWorld(t)
 		m := New(w.elb)
@@ -605,12 +667,161 @@ func TestApplyRefusesAStalePlan(t *testing.T) {
 	})
 }
 
-func TestPlanRefusesWhenARuleHoldsPriorityOne(t *testing.T) {
+// res2ARN returns the ARN of the rule with role that res records as created.
+func res2ARN(t *testing.T, res *remediations.Result, role string) string {
+	t.Helper()
+	var rd resultData
+	if err := json.Unmarshal(res.Data, &rd); err != nil {
+		t.Fatalf("decode result data: %v", err)
+	}
+	for _, r := range rd.Rules {
+		if r.Role == role {
+			return r.ARN
+		}
+	}
+	t.Fatalf("result data %s records no %s rule", res.Data, role)
+	return ""
+}
+
+// notMedics returns the rules without medic's tags, the default rule
+// included.
+func notMedics(rs []rule) []rule {
+	var out []rule
+	for _, r := range rs {
+		if r.Tags[tagManaged] != "true" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestMaintenanceTakesTheLowestFreePriorities: with rules at priority 1
+// (/health) and 3 (/static/*) besides the one at 10, maintenance takes the
+// free 2 (allow rule) and 4 (503 rule), says that the rules at 1 and 3 still
+// answer first, leaves every other rule as it was, and Undo removes exactly
+// medic's rules.
+func TestMaintenanceTakesTheLowestFreePriorities(t *testing.T) {
 	w := newWorld(t)
-	w.addRule(w.listener, 1, "/health", w.api, nil)
-	_, err := New(w.elb).Plan(context.Background(), nil, remediations.Params{"listener": w.listener})
-	if !errors.Is(err, remediations.ErrInvalid) || !strings.Contains(err.Error(), "already has priority 1") || !strings.Contains(err.Error(), "never renumbers") {
-		t.Errorf("err = %v, want ErrInvalid saying priority 1 is held", err)
+	m := New(w.elb)
+	health := w.addRule(w.listener, 1, "/health", w.api, nil)
+	static := w.addRule(w.listener, 3, "/static/*", w.web, map[string]string{"team": "web"})
+	before := w.rules(w.listener)
+
+	plan, res := w.planApply(m, w.alb5xx(), remediations.Params{"listener": w.listener, "allow_ips": []any{"10.0.0.0/8"}})
+	for _, want := range []string{
+		"add maintenance rule (503 html, retry after 300s) at priority 4",
+		"allow 10.0.0.0/8 at priority 2 (forward to targetgroup/web/",
+		"allow-listed clients skip the listener's 2 other rule(s) behind priority 2",
+		"rule at priority 1 (path-pattern /health -> forward to targetgroup/api/",
+		"rule at priority 3 (path-pattern /static/* -> forward to targetgroup/web/",
+		"still answer before maintenance",
+	} {
+		if !strings.Contains(plan.Summary, want) {
+			t.Errorf("plan summary %q does not say %q", plan.Summary, want)
+		}
+	}
+	if strings.Contains(plan.Summary, "priority 10 (") {
+		t.Errorf("plan summary %q names the rule at 10, which sits behind the maintenance rule", plan.Summary)
+	}
+	var aheadChanges []string
+	for _, c := range plan.Changes {
+		if strings.HasPrefix(c.To, "unchanged: still answers before the maintenance rule at priority 4") {
+			aheadChanges = append(aheadChanges, c.Field+": "+c.From)
+		}
+	}
+	if len(aheadChanges) != 2 || !strings.HasPrefix(aheadChanges[0], "rule at priority 1: path-pattern /health") || !strings.HasPrefix(aheadChanges[1], "rule at priority 3: path-pattern /static/*") {
+		t.Errorf("plan changes for the rules ahead = %q, want the rules at 1 and 3", aheadChanges)
+	}
+	var d planData
+	w.must("decode plan data", json.Unmarshal(plan.Data, &d))
+	if len(d.Ahead) != 2 || d.Ahead[0].ARN != health || d.Ahead[0].Priority != 1 || d.Ahead[1].ARN != static || d.Ahead[1].Priority != 3 {
+		t.Errorf("plan data ahead = %+v, want the rules at 1 (%s) and 3 (%s)", d.Ahead, health, static)
+	}
+	if !strings.Contains(res.Summary, "added allow rule at priority 2, maintenance rule at priority 4") || !strings.Contains(res.Summary, "still answer before maintenance") {
+		t.Errorf("result summary = %q", res.Summary)
+	}
+
+	after := w.rules(w.listener)
+	var got []string
+	for _, r := range medicRules(after) {
+		got = append(got, r.Tags[tagRole]+"@"+strconv.Itoa(r.Priority))
+	}
+	if want := []string{"allow@2", "maintenance@4"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("medic rules = %v, want %v", got, want)
+	}
+	if !reflect.DeepEqual(notMedics(after), before) {
+		t.Errorf("the listener's own rules changed:\nbefore %+v\nafter  %+v", before, notMedics(after))
+	}
+
+	undo, err := m.Undo(context.Background(), resultRoundTrip(t, res))
+	w.must("undo", err)
+	if !strings.Contains(undo.Summary, "removed maintenance rule at priority 4, allow rule at priority 2") {
+		t.Errorf("undo summary = %q", undo.Summary)
+	}
+	if got := w.rules(w.listener); !reflect.DeepEqual(got, before) {
+		t.Errorf("rules after undo differ from before maintenance:\nbefore %+v\nafter  %+v", before, got)
+	}
+}
+
+// TestUndoRemovesOnlyTheRulesItsResultCreated: on creates the rules, on again
+// is a NoOp; Undo of the NoOp result leaves the rules, Undo of the first
+// removes them.
+func TestUndoRemovesOnlyTheRulesItsResultCreated(t *testing.T) {
+	w := newWorld(t)
+	m := New(w.elb)
+	ctx := context.Background()
+	p := remediations.Params{"listener": w.listener, "allow_ips": []any{"10.0.0.0/8"}}
+	_, first := w.planApply(m, w.alb5xx(), p)
+	on := medicRules(w.rules(w.listener))
+	if len(on) != 2 {
+		t.Fatalf("medic rules after the first apply = %d, want 2", len(on))
+	}
+	plan, second := w.planApply(m, w.alb5xx(), p)
+	if !plan.NoOp {
+		t.Fatalf("second plan = %q, want a NoOp", plan.Summary)
+	}
+
+	undo, err := m.Undo(ctx, resultRoundTrip(t, second))
+	w.must("undo of the NoOp result", err)
+	if len(undo.Changes) != 0 || !strings.Contains(undo.Summary, "nothing to undo: that apply created no rules") {
+		t.Errorf("undo of the NoOp result = %q with %d changes, want nothing to undo", undo.Summary, len(undo.Changes))
+	}
+	if got := medicRules(w.rules(w.listener)); !reflect.DeepEqual(got, on) {
+		t.Errorf("undo of the NoOp result changed medic's rules:\nbefore %+v\nafter  %+v", on, got)
+	}
+
+	undo, err = m.Undo(ctx, resultRoundTrip(t, first))
+	w.must("undo of the first result", err)
+	if len(undo.Changes) != 2 || !strings.Contains(undo.Summary, "removed maintenance rule at priority 2, allow rule at priority 1") {
+		t.Errorf("undo of the first result = %q with %d changes", undo.Summary, len(undo.Changes))
+	}
+	if n := len(medicRules(w.rules(w.listener))); n != 0 {
+		t.Errorf("medic rules after undo of the first result = %d, want 0", n)
+	}
+	if _, ok := w.find(w.listener, w.other); !ok {
+		t.Error("undo removed the rule medic does not own")
+	}
+}
+
+// TestUndoLeavesMedicRulesAnotherApplyCreated: maintenance on, off (mode
+// off), on again; Undo of the first result finds its rules gone and leaves
+// the second apply's rules.
+func TestUndoLeavesMedicRulesAnotherApplyCreated(t *testing.T) {
+	w := newWorld(t)
+	m := New(w.elb)
+	p := remediations.Params{"listener": w.listener}
+	_, first := w.planApply(m, nil, p)
+	w.planApply(m, nil, remediations.Params{"listener": w.listener, "mode": "off"})
+	_, second := w.planApply(m, nil, p)
+	again := res2ARN(t, second, roleMaintenance)
+
+	undo, err := m.Undo(context.Background(), resultRoundTrip(t, first))
+	w.must("undo of the first result", err)
+	if len(undo.Changes) != 0 || !strings.Contains(undo.Summary, "already gone") || !strings.Contains(undo.Summary, "medic maintenance rule at priority 1 from another apply left in place") {
+		t.Errorf("undo of the first result = %q with %d changes", undo.Summary, len(undo.Changes))
+	}
+	if _, ok := w.find(w.listener, again); !ok {
+		t.Error("undo of the first result removed the rule the second apply created")
 	}
 }
 
@@ -627,6 +838,24 @@ func (f *failingCreate) CreateRule(ctx context.Context, in *elb.CreateRuleInput,
 		return nil, &smithy.GenericAPIError{Code: "TooManyRules", Message: "The limit on the number of rules has been reached"}
 	}
 	return f.ELBv2API.CreateRule(ctx, in, opts...)
+}
+
+// racingCreate is the real client except that, just before the nth
+// CreateRule, someone else creates a rule at the same priority, as when a
+// plan is applied while another change lands between the re-check and the
+// create.
+type racingCreate struct {
+	ELBv2API
+	w        *world
+	n, calls int
+}
+
+func (r *racingCreate) CreateRule(ctx context.Context, in *elb.CreateRuleInput, opts ...func(*elb.Options)) (*elb.CreateRuleOutput, error) {
+	r.calls++
+	if r.calls == r.n {
+		r.w.addRule(aws.ToString(in.ListenerArn), aws.ToInt32(in.Priority), "/race/*", r.w.api, nil)
+	}
+	return r.ELBv2API.CreateRule(ctx, in, opts...)
 }
 
 func TestApplyRemovesWhatItCreatedWhenALaterCreateFails(t *testing.T) {

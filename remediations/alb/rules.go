@@ -190,29 +190,124 @@ func tagMap(tags []types.Tag) map[string]string {
 	return m
 }
 
-// choosePriorities returns the n priorities medic's rules take: 1..n, which
-// ALB evaluates before every existing rule. It fails when an existing rule
-// sits at n or lower: medic never moves other rules, and a maintenance rule
-// behind a catch-all rule would silently never match.
+// choosePriorities returns the n priorities medic's rules take: the n
+// lowest free numbers, in ascending order, so medic's rules sit as early as
+// the listener allows (ALB evaluates rules from the lowest number up). Rules
+// already at lower numbers keep their place and keep answering first: medic
+// never moves rules it does not own. It fails when the listener has fewer
+// than n free priorities.
 func choosePriorities(rules []listenerRule, n int) ([]int32, error) {
-	lowest := listenerRule{Priority: maxPriority + 1}
-	for _, r := range rules {
-		if !r.Default && r.Priority < lowest.Priority {
-			lowest = r
-		}
-	}
 	if n < 1 || n > maxPriority {
 		return nil, fmt.Errorf("choose priorities: %d rules cannot be placed: %w", n, remediations.ErrInvalid)
 	}
-	if int(lowest.Priority) <= n {
-		return nil, fmt.Errorf("cannot place %d rule(s) ahead of the listener's rules: they need priorities 1 to %d and rule %s already has priority %d; medic never renumbers rules it does not own, so move the listener's rules above priority %d first: %w",
-			n, n, lowest.ARN, lowest.Priority, n, remediations.ErrInvalid)
+	taken := make(map[int32]bool, len(rules))
+	for _, r := range rules {
+		if !r.Default {
+			taken[r.Priority] = true
+		}
 	}
-	out := make([]int32, n)
-	for i := range out {
-		out[i] = int32(i + 1)
+	out := make([]int32, 0, n)
+	for p := int32(minPriority); p <= maxPriority && len(out) < n; p++ {
+		if !taken[p] {
+			out = append(out, p)
+		}
+	}
+	if len(out) < n {
+		return nil, fmt.Errorf("cannot place %d rule(s): the listener has only %d free priorities from %d to %d: %w", n, len(out), minPriority, maxPriority, remediations.ErrInvalid)
 	}
 	return out, nil
+}
+
+// aheadRule is an existing rule medic does not own that sits ahead of
+// (at a lower number than) the maintenance rule: it keeps answering the
+// requests it matches while maintenance is on.
+type aheadRule struct {
+	ARN      string `json:"arn"`
+	Priority int32  `json:"priority"`
+	// Rule says in words what the rule does, e.g.
+	// "path-pattern /health -> forward to targetgroup/api/...". Apply
+	// compares it to refuse a plan whose rules ahead changed.
+	Rule string `json:"rule"`
+}
+
+// rulesAhead returns the rules medic does not own at a lower number than
+// prio, by priority.
+func rulesAhead(rules []listenerRule, prio int32) []aheadRule {
+	var out []aheadRule
+	for _, r := range rules {
+		if !r.Default && !r.medic() && r.Priority < prio {
+			out = append(out, aheadRule{ARN: r.ARN, Priority: r.Priority, Rule: describeExisting(r)})
+		}
+	}
+	slices.SortFunc(out, func(a, b aheadRule) int { return int(a.Priority) - int(b.Priority) })
+	return out
+}
+
+// describeAhead says which rules still answer before the maintenance rule,
+// e.g. "rule at priority 1 (path-pattern /health -> forward to
+// targetgroup/api/...) still answers before maintenance".
+func describeAhead(rs []aheadRule) string {
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		parts = append(parts, fmt.Sprintf("rule at priority %d (%s)", r.Priority, r.Rule))
+	}
+	verb := "still answers"
+	if len(rs) > 1 {
+		verb = "still answer"
+	}
+	return strings.Join(parts, ", ") + " " + verb + " before maintenance"
+}
+
+// describeExisting says in words what an existing rule does, e.g.
+// "path-pattern /health -> forward to targetgroup/api/73e2d6bc24d8a067".
+func describeExisting(r listenerRule) string {
+	var conds []string
+	for _, c := range r.Conditions {
+		conds = append(conds, conditionText(c))
+	}
+	var acts []string
+	for _, a := range r.Actions {
+		if ra, err := copyActions([]types.Action{a}); err == nil {
+			acts = append(acts, describeAction(ra[0]))
+		} else {
+			acts = append(acts, string(a.Type))
+		}
+	}
+	if len(conds) == 0 {
+		conds = []string{"any request"}
+	}
+	return strings.Join(conds, " and ") + " -> " + strings.Join(acts, ", ")
+}
+
+// conditionText says in words what one rule condition matches.
+func conditionText(c types.RuleCondition) string {
+	field := aws.ToString(c.Field)
+	values := c.Values
+	switch {
+	case c.PathPatternConfig != nil && len(c.PathPatternConfig.Values) > 0:
+		values = c.PathPatternConfig.Values
+	case c.HostHeaderConfig != nil && len(c.HostHeaderConfig.Values) > 0:
+		values = c.HostHeaderConfig.Values
+	case c.SourceIpConfig != nil && len(c.SourceIpConfig.Values) > 0:
+		values = c.SourceIpConfig.Values
+	case c.HttpRequestMethodConfig != nil && len(c.HttpRequestMethodConfig.Values) > 0:
+		values = c.HttpRequestMethodConfig.Values
+	case c.HttpHeaderConfig != nil:
+		field += " " + aws.ToString(c.HttpHeaderConfig.HttpHeaderName)
+		if len(c.HttpHeaderConfig.Values) > 0 {
+			values = c.HttpHeaderConfig.Values
+		}
+	case c.QueryStringConfig != nil && len(c.QueryStringConfig.Values) > 0:
+		values = nil
+		for _, kv := range c.QueryStringConfig.Values {
+			if k := aws.ToString(kv.Key); k != "" {
+				values = append(values, k+"="+aws.ToString(kv.Value))
+			} else {
+				values = append(values, aws.ToString(kv.Value))
+			}
+		}
+	}
+	return field + " " + strings.Join(values, ",")
 }
 
 // copyActions turns a listener's default actions into actions an allow rule

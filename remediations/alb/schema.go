@@ -23,7 +23,7 @@ const (
 // MaintenanceSchema declares the parameters of alb.maintenance.
 func MaintenanceSchema() remediations.Schema {
 	return remediations.Schema{
-		Description: "Put an ALB listener into maintenance mode: a fixed 503 for all paths, ahead of the listener's own rules, with an allow-list still forwarded to the default action. mode off removes medic's maintenance rules.",
+		Description: "Put an ALB listener into maintenance mode: a fixed 503 for all paths at the highest free rule priority (rules already above it keep answering; the plan names them), with an allow-list still forwarded to the default action. mode off removes medic's maintenance rules.",
 		Params: []remediations.Param{
 			{Name: "mode", Type: remediations.TypeString, Enum: []string{ModeOn, ModeOff}, Default: ModeOn, Description: "on adds the maintenance rules; off removes medic's maintenance rules from the listener"},
 			{Name: "listener", Type: remediations.TypeString, Description: "listener ARN; resolved from the alarm's LoadBalancer dimension when omitted"},

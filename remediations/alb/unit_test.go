@@ -88,10 +88,13 @@ func TestChoosePriorities(t *testing.T) {
 	}{
 		{name: "an empty listener gives 1..n", rules: []listenerRule{{Default: true}}, n: 3, want: []int32{1, 2, 3}},
 		{name: "rules from 10 up leave 1..9 free", rules: []listenerRule{{Priority: 10}, {Priority: 11}, {Default: true}}, n: 2, want: []int32{1, 2}},
-		{name: "unsorted rules are read by their lowest priority", rules: []listenerRule{{Priority: 500}, {Priority: 4}, {Priority: 20}}, n: 3, want: []int32{1, 2, 3}},
-		{name: "a rule at priority 1 leaves no room", rules: []listenerRule{{ARN: "r1", Priority: 1}}, n: 1, wantErr: true},
-		{name: "a rule at priority n leaves too little room", rules: []listenerRule{{ARN: "r3", Priority: 3}}, n: 3, wantErr: true},
-		{name: "a rule right after n is fine", rules: []listenerRule{{Priority: 4}}, n: 3, want: []int32{1, 2, 3}},
+		{name: "unsorted rules are skipped wherever they sit", rules: []listenerRule{{Priority: 500}, {Priority: 2}, {Priority: 20}}, n: 3, want: []int32{1, 3, 4}},
+		{name: "a rule at priority 1 pushes medic to 2", rules: []listenerRule{{ARN: "r1", Priority: 1}}, n: 1, want: []int32{2}},
+		{name: "rules at 1 and 3 leave 2 and 4", rules: []listenerRule{{Priority: 1}, {Priority: 3}, {Priority: 10}}, n: 2, want: []int32{2, 4}},
+		{name: "a full run is skipped", rules: []listenerRule{{Priority: 1}, {Priority: 2}, {Priority: 3}}, n: 2, want: []int32{4, 5}},
+		{name: "the default rule takes no number", rules: []listenerRule{{Default: true}, {Priority: 1}}, n: 1, want: []int32{2}},
+		{name: "no rules to place", n: 0, wantErr: true},
+		{name: "more rules than ALB has priorities", n: maxPriority + 1, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +114,51 @@ func TestChoosePriorities(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestChoosePrioritiesFailsOnAFullListener(t *testing.T) {
+	var rules []listenerRule
+	for p := int32(minPriority); p <= maxPriority; p++ {
+		if p != 7 {
+			rules = append(rules, listenerRule{Priority: p})
+		}
+	}
+	if got, err := choosePriorities(rules, 1); err != nil || len(got) != 1 || got[0] != 7 {
+		t.Errorf("one free priority, one rule: got %v, %v; want [7]", got, err)
+	}
+	if _, err := choosePriorities(rules, 2); !errors.Is(err, remediations.ErrInvalid) || !strings.Contains(err.Error(), "only 1 free priorities") {
+		t.Errorf("one free priority, two rules: err = %v, want ErrInvalid saying only 1 is free", err)
+	}
+}
+
+func TestDescribeExisting(t *testing.T) {
+	r := listenerRule{
+		Conditions: []types.RuleCondition{
+			{Field: aws.String("path-pattern"), PathPatternConfig: &types.PathPatternConditionConfig{Values: []string{"/health", "/ready"}}},
+			{Field: aws.String("http-header"), HttpHeaderConfig: &types.HttpHeaderConditionConfig{HttpHeaderName: aws.String("X-Canary"), Values: []string{"1"}}},
+			{Field: aws.String("query-string"), QueryStringConfig: &types.QueryStringConditionConfig{Values: []types.QueryStringKeyValuePair{{Key: aws.String("v"), Value: aws.String("2")}}}},
+		},
+		Actions: []types.Action{
+			{Type: types.ActionTypeEnumAuthenticateOidc},
+			{Type: types.ActionTypeEnumForward, TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/1")},
+		},
+	}
+	want := "path-pattern /health,/ready and http-header X-Canary 1 and query-string v=2 -> authenticate-oidc, forward to targetgroup/api/1"
+	if got := describeExisting(r); got != want {
+		t.Errorf("describeExisting = %q, want %q", got, want)
+	}
+}
+
+func TestUndoOfAResultThatCreatedNothingCallsNothing(t *testing.T) {
+	f := &fakeELB{listeners: oneListener()}
+	data, _ := json.Marshal(resultData{Mode: ModeOn, Listener: fakeListener, Label: "app/checkout-prod/50dc6c495c0c9188:443"})
+	out, err := New(f).Undo(context.Background(), &remediations.Result{Action: ActionName, Data: data})
+	if err != nil || len(out.Changes) != 0 || !strings.Contains(out.Summary, "nothing to undo: that apply created no rules") {
+		t.Fatalf("undo = %+v, %v; want nothing to undo", out, err)
+	}
+	if len(f.deleted) != 0 || len(f.created) != 0 {
+		t.Errorf("undo of a result that created nothing deleted %v, created %d", f.deleted, len(f.created))
 	}
 }
 
