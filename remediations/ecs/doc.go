@@ -5,12 +5,17 @@
 //     service has an Application Auto Scaling scalable target it also raises
 //     the target's MinCapacity (and MaxCapacity when needed), so auto scaling
 //     does not take the tasks away again. Undo restores the desired count and
-//     the min/max it started from.
+//     the min/max it started from. The min/max is set first; when setting
+//     the desired count then fails, the min/max is put back to what the
+//     plan recorded and the error says so, or, when putting it back fails
+//     too, that it is still changed and must be set back by hand.
 //   - ecs.restart forces a new deployment with the same task definition. It
 //     cannot be undone.
 //   - ecs.rollback moves a service to the previous ACTIVE revision of its
 //     task definition family, or to the revision or task definition the
-//     params name. Undo rolls forward to the task definition it replaced.
+//     params name; a task_definition of another family than the service's
+//     is refused (remediations.ErrInvalid). Undo rolls forward to the task
+//     definition it replaced.
 //     ecs.restart and ecs.rollback plan a NoOp while a deployment is in
 //     progress or ECS is already rolling back (deployment circuit breaker or
 //     CloudWatch alarms): they do not pile on.

@@ -160,10 +160,14 @@ func (f *fakeECS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTask
 	return nil, apiErr("ClientException", "Unable to describe task definition.")
 }
 
-// fakeAAS is a one-target Application Auto Scaling.
+// fakeAAS is a one-target Application Auto Scaling. registerErrs fail
+// RegisterScalableTarget calls in order (a nil entry succeeds); registers
+// records every call that got past ctx.
 type fakeAAS struct {
-	target *aastypes.ScalableTarget
-	errs   map[string]error
+	target       *aastypes.ScalableTarget
+	errs         map[string]error
+	registerErrs []error
+	registers    []*applicationautoscaling.RegisterScalableTargetInput
 }
 
 func (f *fakeAAS) DescribeScalableTargets(_ context.Context, in *applicationautoscaling.DescribeScalableTargetsInput, _ ...func(*applicationautoscaling.Options)) (*applicationautoscaling.DescribeScalableTargetsOutput, error) {
@@ -177,9 +181,21 @@ func (f *fakeAAS) DescribeScalableTargets(_ context.Context, in *applicationauto
 	return out, nil
 }
 
-func (f *fakeAAS) RegisterScalableTarget(_ context.Context, in *applicationautoscaling.RegisterScalableTargetInput, _ ...func(*applicationautoscaling.Options)) (*applicationautoscaling.RegisterScalableTargetOutput, error) {
+func (f *fakeAAS) RegisterScalableTarget(ctx context.Context, in *applicationautoscaling.RegisterScalableTargetInput, _ ...func(*applicationautoscaling.Options)) (*applicationautoscaling.RegisterScalableTargetOutput, error) {
+	if err := ctx.Err(); err != nil {
+		// The SDK fails a call on a done context before sending it.
+		return nil, err
+	}
+	f.registers = append(f.registers, in)
 	if err := f.errs["RegisterScalableTarget"]; err != nil {
 		return nil, err
+	}
+	if len(f.registerErrs) > 0 {
+		err := f.registerErrs[0]
+		f.registerErrs = f.registerErrs[1:]
+		if err != nil {
+			return nil, err
+		}
 	}
 	if f.target == nil {
 		return nil, fmt.Errorf("fake: no scalable target")

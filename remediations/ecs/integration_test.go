@@ -335,6 +335,32 @@ func TestRollbackErrors(t *testing.T) {
 	}
 }
 
+func TestRollbackRefusesATaskDefinitionOfAnotherFamily(t *testing.T) {
+	s := newStack(t)
+	paymentsARN := s.taskDef(t, "payments")
+	s.taskDef(t, "checkout-worker")
+	for _, td := range []string{"payments:1", paymentsARN, "payments", "checkout-worker:1"} {
+		_, err := s.rollback().Plan(context.Background(), nil, with(prodCheckout, "task_definition", td))
+		if !errors.Is(err, remediations.ErrInvalid) {
+			t.Errorf("task_definition %s: %v, want ErrInvalid", td, err)
+			continue
+		}
+		other := taskDefFamily(td)
+		if want := "is of family " + other + ", not of the service's family checkout"; !strings.Contains(err.Error(), want) {
+			t.Errorf("task_definition %s: %q does not name both families (%q)", td, err, want)
+		}
+	}
+	if got := taskDefName(aws.ToString(s.read(t).TaskDefinition)); got != "checkout:2" {
+		t.Errorf("a refused plan moved the service to %s", got)
+	}
+	// The service's own family, named without a revision, is its latest
+	// ACTIVE revision: the one it is on.
+	pl := plan(t, s.rollback(), with(prodCheckout, "task_definition", "checkout"))
+	if !pl.NoOp {
+		t.Errorf("task_definition checkout: %q, want a NoOp (already on checkout:2)", pl.Summary)
+	}
+}
+
 func TestRollbackWhileADeploymentIsInProgressIsANoOp(t *testing.T) {
 	s := newStack(t)
 	// moto reports 10 running tasks: a service wanting 20 stays IN_PROGRESS.

@@ -21,8 +21,8 @@ const RollbackName = "ecs.rollback"
 
 // Rollback is the ecs.rollback action: it moves a service to the previous
 // ACTIVE revision of its task definition family (or to the revision or task
-// definition the params name). Undo rolls forward to the task definition it
-// replaced.
+// definition of that family the params name). Undo rolls forward to the
+// task definition it replaced.
 type Rollback struct {
 	ecs ECSAPI
 }
@@ -60,8 +60,9 @@ func parseTaskDef(s string) (family string, revision int, ok bool) {
 
 // Plan reads the service and picks the task definition to roll back to. It
 // is a NoOp while a deployment is in progress or ECS is already rolling
-// back, and an error (ErrNotFound) when the family has no earlier ACTIVE
-// revision.
+// back, an error (ErrNotFound) when the family has no earlier ACTIVE
+// revision, and an error (ErrInvalid) when the task_definition param names
+// another family than the service's.
 func (r *Rollback) Plan(ctx context.Context, a *alarm.Alarm, p remediations.Params) (*remediations.Plan, error) {
 	if err := checkParams(RollbackName, RollbackSchema(), p); err != nil {
 		return nil, err
@@ -92,7 +93,7 @@ func (r *Rollback) Plan(ctx context.Context, a *alarm.Alarm, p remediations.Para
 	var to string
 	switch {
 	case p.String("task_definition") != "":
-		to, err = r.activeTaskDef(ctx, p.String("task_definition"))
+		to, err = r.namedTaskDef(ctx, p.String("task_definition"), family)
 	case hasParam(p, "revision"):
 		n, _ := p.Int("revision")
 		to, err = r.activeTaskDef(ctx, family+":"+strconv.Itoa(n))
@@ -152,6 +153,39 @@ func (r *Rollback) previous(ctx context.Context, family string, rev int) (string
 		return "", fmt.Errorf("no ACTIVE revision of %s older than %s:%d (%d ACTIVE revisions listed): %w", family, family, rev, seen, remediations.ErrNotFound)
 	}
 	return best, nil
+}
+
+// taskDefFamily returns the family a task definition name (FAMILY,
+// FAMILY:REVISION or either as an ARN) names.
+func taskDefFamily(name string) string {
+	name = lastSegment(name)
+	if i := strings.LastIndex(name, ":"); i >= 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// namedTaskDef checks that the task_definition param names an ACTIVE task
+// definition of family, the service's current family, and returns its ARN.
+// A rollback moves a service back within its family: a task definition of
+// another family is refused (ErrInvalid) before it is read, and again
+// after, on the family ECS answers with.
+func (r *Rollback) namedTaskDef(ctx context.Context, name, family string) (string, error) {
+	otherFamily := func(f string) error {
+		return fmt.Errorf("task_definition %s is of family %s, not of the service's family %s: a rollback stays within the family: %w",
+			name, f, family, remediations.ErrInvalid)
+	}
+	if f := taskDefFamily(name); f != family {
+		return "", otherFamily(f)
+	}
+	arn, err := r.activeTaskDef(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if f, _, ok := parseTaskDef(arn); !ok || f != family {
+		return "", otherFamily(taskDefFamily(arn))
+	}
+	return arn, nil
 }
 
 // activeTaskDef checks that the task definition name (FAMILY:REVISION or

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
@@ -225,6 +226,9 @@ func (s *Scale) move(ctx context.Context, doing string, ref serviceRef, was, nex
 
 	res := &remediations.Result{Action: ScaleName, Target: ref.target()}
 	var done []string
+	// capSet: the scalable target's capacity was changed and must be put
+	// back if the desired count cannot be set.
+	capSet := false
 	if cur != nil && next.cap != nil && *cur != *next.cap {
 		in := &applicationautoscaling.RegisterScalableTargetInput{
 			ServiceNamespace:  aastypes.ServiceNamespaceEcs,
@@ -237,6 +241,7 @@ func (s *Scale) move(ctx context.Context, doing string, ref serviceRef, was, nex
 			return nil, fmt.Errorf("%s %s: set auto scaling min/max %s -> %s: %w", doing, ref, cur, next.cap,
 				classify(err, "application-autoscaling:RegisterScalableTarget", ref.resourceID()))
 		}
+		capSet = true
 		var as []string
 		if cur.Min != next.cap.Min {
 			res.Changes = append(res.Changes, remediations.Change{Resource: aasResource(ref), Field: "MinCapacity", From: itoa(cur.Min), To: itoa(next.cap.Min)})
@@ -256,8 +261,8 @@ func (s *Scale) move(ctx context.Context, doing string, ref serviceRef, was, nex
 		})
 		if err != nil {
 			err = classify(err, "ecs:UpdateService", ref.String())
-			if len(done) > 0 {
-				return nil, fmt.Errorf("%s %s: %s done, but set desired count %d -> %d failed: %w", doing, ref, strings.Join(done, ", "), svc.DesiredCount, next.desired, err)
+			if capSet {
+				return nil, s.putBack(ctx, doing, ref, svc.DesiredCount, next.desired, cur, next.cap, err)
 			}
 			return nil, fmt.Errorf("%s %s: set desired count %d -> %d: %w", doing, ref, svc.DesiredCount, next.desired, err)
 		}
@@ -271,6 +276,43 @@ func (s *Scale) move(ctx context.Context, doing string, ref serviceRef, was, nex
 	}
 	res.Data = encodeData(scaleData{Ref: ref, Desired: was.desired, Target: next.desired, AutoScaling: was.cap, NewAutoScaling: next.cap})
 	return res, nil
+}
+
+// restoreTimeout bounds putting a scalable target's capacity back after a
+// failed desired count update. The restore runs even when ctx is done (the
+// failure may be ctx's deadline): medic must not leave a half-applied scale
+// behind silently.
+const restoreTimeout = 15 * time.Second
+
+// putBack is called when move changed the scalable target's capacity from
+// orig to set and then failed (updErr) to set the desired count from
+// desired to want. It puts the capacity back to orig, best effort, and
+// returns an error saying what failed and whether the capacity was put
+// back or is still at set and must be fixed by hand. The error wraps
+// updErr (and the restore's error, when that failed too).
+func (s *Scale) putBack(ctx context.Context, doing string, ref serviceRef, desired, want int32, orig, set *capacity, updErr error) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreTimeout)
+	defer cancel()
+	_, err := s.as.RegisterScalableTarget(rctx, &applicationautoscaling.RegisterScalableTargetInput{
+		ServiceNamespace:  aastypes.ServiceNamespaceEcs,
+		ResourceId:        aws.String(ref.resourceID()),
+		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+		MinCapacity:       aws.Int32(orig.Min),
+		MaxCapacity:       aws.Int32(orig.Max),
+	})
+	// Apply raises the capacity; Undo lowers it.
+	moved := "changed"
+	if set.Min >= orig.Min && set.Max >= orig.Max {
+		moved = "raised"
+	}
+	if err != nil {
+		err = classify(err, "application-autoscaling:RegisterScalableTarget", ref.resourceID())
+		return fmt.Errorf("%s %s: set desired count %d -> %d failed: %w; auto scaling min/max had been %s %s -> %s and putting it back failed: %w; "+
+			"auto scaling min/max is still %s at %s: set %s back to min/max %s by hand",
+			doing, ref, desired, want, updErr, moved, orig, set, err, moved, set, aasResource(ref), orig)
+	}
+	return fmt.Errorf("%s %s: set desired count %d -> %d failed: %w; auto scaling min/max had been %s %s -> %s and was put back to %s",
+		doing, ref, desired, want, updErr, moved, orig, set, orig)
 }
 
 // readCapacity returns the service's scalable target capacity, or nil when

@@ -68,7 +68,7 @@ func RollbackSchema() remediations.Schema {
 		Description: "Move an ECS service to the previous task definition revision of its family (or a named one).",
 		Params: append(append([]remediations.Param{}, serviceParams...),
 			remediations.Param{Name: "revision", Type: remediations.TypeInt, Min: remediations.Ptr(1), Description: "task definition revision of the service's family to roll back to"},
-			remediations.Param{Name: "task_definition", Type: remediations.TypeString, Description: "full task definition (family:revision or ARN) to roll back to"},
+			remediations.Param{Name: "task_definition", Type: remediations.TypeString, Description: "full task definition (family:revision or ARN) to roll back to; must be of the service's own family"},
 		),
 		Check: func(p remediations.Params) []error {
 			_, rev := p["revision"]

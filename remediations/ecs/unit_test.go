@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
@@ -260,6 +261,136 @@ func TestScaleApplyWithFakes(t *testing.T) {
 	}
 	if len(f.updates) != 0 {
 		t.Errorf("desired count was changed although the floor could not be raised")
+	}
+}
+
+// scaleFakes is checkoutFake with a scalable target at min/max 2/20 and an
+// ecs.scale plan for desired 4 -> 6, auto scaling min 2 -> 6.
+func scaleFakes(t *testing.T) (*fakeECS, *fakeAAS, *Scale, *remediations.Plan) {
+	t.Helper()
+	f, _ := checkoutFake()
+	as := &fakeAAS{target: &aastypes.ScalableTarget{
+		ResourceId: aws.String("service/prod/checkout"), ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+		MinCapacity: aws.Int32(2), MaxCapacity: aws.Int32(20),
+	}}
+	s := NewScale(f, as)
+	plan, err := s.Plan(context.Background(), nil, remediations.Params{"cluster": "prod", "service": "checkout", "add": 2, "max": 10})
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	if want := "prod/checkout: desired 4 -> 6 tasks; auto scaling min 2 -> 6"; plan.Summary != want {
+		t.Fatalf("summary %q, want %q", plan.Summary, want)
+	}
+	return f, as, s, roundTrip(t, plan)
+}
+
+func capacityOf(as *fakeAAS) string {
+	return fmt.Sprintf("%d/%d", aws.ToInt32(as.target.MinCapacity), aws.ToInt32(as.target.MaxCapacity))
+}
+
+func TestScaleApplyPutsTheCapacityBackWhenTheDesiredCountFails(t *testing.T) {
+	f, as, s, plan := scaleFakes(t)
+	updErr := apiErr("ServerException", "Service Unavailable")
+	f.errs["UpdateService"] = updErr
+	_, err := s.Apply(context.Background(), plan)
+	if err == nil {
+		t.Fatal("Apply succeeded although UpdateService failed")
+	}
+	if got := capacityOf(as); got != "2/20" {
+		t.Errorf("after the failed apply min/max is %s, want it put back to 2/20", got)
+	}
+	if len(as.registers) != 2 || aws.ToInt32(as.registers[1].MinCapacity) != 2 || aws.ToInt32(as.registers[1].MaxCapacity) != 20 {
+		t.Errorf("RegisterScalableTarget calls %+v, want the raise and then 2/20", as.registers)
+	}
+	for _, want := range []string{
+		"scale prod/checkout: set desired count 4 -> 6 failed: ecs:UpdateService on prod/checkout",
+		"auto scaling min/max had been raised 2/20 -> 6/20 and was put back to 2/20",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if !errors.Is(err, updErr) {
+		t.Errorf("the UpdateService error is lost: %v", err)
+	}
+	if errors.Is(err, remediations.ErrStalePlan) {
+		t.Errorf("a failed apply is reported as a stale plan: %v", err)
+	}
+	if got := f.clusters["prod"][0].DesiredCount; got != 4 {
+		t.Errorf("desired count %d, want 4", got)
+	}
+}
+
+func TestScaleApplySaysTheCapacityIsStillRaisedWhenPuttingItBackFails(t *testing.T) {
+	f, as, s, plan := scaleFakes(t)
+	f.errs["UpdateService"] = apiErr("InvalidParameterException", "bad count")
+	// The raise succeeds; putting it back is denied.
+	as.registerErrs = []error{nil, apiErr("AccessDeniedException", "not authorized to perform: application-autoscaling:RegisterScalableTarget")}
+	_, err := s.Apply(context.Background(), plan)
+	if err == nil {
+		t.Fatal("Apply succeeded although UpdateService failed")
+	}
+	if got := capacityOf(as); got != "6/20" {
+		t.Errorf("min/max is %s; the fake should have kept 6/20", got)
+	}
+	for _, want := range []string{
+		"scale prod/checkout: set desired count 4 -> 6 failed: ecs:UpdateService on prod/checkout: invalid request",
+		"auto scaling min/max had been raised 2/20 -> 6/20 and putting it back failed: application-autoscaling:RegisterScalableTarget on service/prod/checkout: access denied",
+		"auto scaling min/max is still raised at 6/20: set application-autoscaling:service/prod/checkout back to min/max 2/20 by hand",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	// Both failures stay classified.
+	if !errors.Is(err, remediations.ErrInvalid) || !errors.Is(err, remediations.ErrAccessDenied) {
+		t.Errorf("error %v does not wrap both the UpdateService and the restore failure", err)
+	}
+}
+
+// cancelingECS cancels the apply's context and fails UpdateService the way
+// the SDK does when the deadline passes mid-call.
+type cancelingECS struct {
+	*fakeECS
+	cancel context.CancelFunc
+}
+
+func (c cancelingECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, opt ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+	c.cancel()
+	return nil, ctx.Err()
+}
+
+func TestScaleApplyPutsTheCapacityBackEvenWhenTheContextIsDone(t *testing.T) {
+	f, as, _, plan := scaleFakes(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := NewScale(cancelingECS{f, cancel}, as)
+	_, err := s.Apply(ctx, plan)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "was put back to 2/20") {
+		t.Errorf("Apply error %v, want the cancellation and the capacity put back", err)
+	}
+	if got := capacityOf(as); got != "2/20" {
+		t.Errorf("min/max is %s, want 2/20", got)
+	}
+}
+
+func TestScaleUndoPutsTheCapacityBackWhenTheDesiredCountFails(t *testing.T) {
+	f, as, s, plan := scaleFakes(t)
+	res, err := s.Apply(context.Background(), plan)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if got := capacityOf(as); got != "6/20" {
+		t.Fatalf("after apply min/max is %s, want 6/20", got)
+	}
+	f.errs["UpdateService"] = apiErr("ServerException", "Service Unavailable")
+	_, err = s.Undo(context.Background(), roundTripResult(t, res))
+	if err == nil || !strings.Contains(err.Error(), "undo scale of prod/checkout: set desired count 6 -> 4 failed") ||
+		!strings.Contains(err.Error(), "auto scaling min/max had been changed 6/20 -> 2/20 and was put back to 6/20") {
+		t.Errorf("Undo error %v, want the failed desired count and the capacity put back to 6/20", err)
+	}
+	if got := capacityOf(as); got != "6/20" {
+		t.Errorf("after the failed undo min/max is %s, want 6/20 (what apply set)", got)
 	}
 }
 
