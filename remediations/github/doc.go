@@ -17,8 +17,16 @@
 //     must still be the bad SHA, on branch medic/revert-<sha> and opens a pull
 //     request (optionally enabling auto-merge through GraphQL).
 //
-// Undo rolls forward to the SHA rolled back from, or closes an unmerged
-// revert pull request. SuspectDeploys lists the deploys shortly before an
+// The plan's summary names both SHAs with their authors, messages and ages,
+// and links GitHub's compare page of the changes being rolled back.
+//
+// Undo rolls forward to the SHA rolled back from. For revert-pr it closes a
+// still-open revert pull request and deletes its branch; once the revert is
+// merged, it opens a roll-forward pull request (branch
+// medic/roll-forward-<sha>, same auto-merge option) whose commit has the
+// rolled-back SHA's tree on top of the branch head, which must still be the
+// revert's merge commit (else ErrHeadMoved: revert the revert on GitHub or
+// redeploy instead). SuspectDeploys lists the deploys shortly before an
 // alarm for the Slack card.
 //
 // The GitHub App (or token) needs metadata: read and contents: read

@@ -24,7 +24,7 @@ import (
 // the documented JSON shapes of the endpoints medic uses. It records every
 // request; intercept, when set, runs first and may answer instead.
 type fakeGitHub struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu            sync.Mutex
@@ -80,6 +80,7 @@ type fakePull struct {
 	State              string
 	Merged             bool
 	MergedAt           time.Time
+	MergeCommit        string
 }
 
 type recorded struct {
@@ -89,15 +90,10 @@ type recorded struct {
 	Auth         string
 }
 
-func newFake(t *testing.T) *fakeGitHub {
+func newFake(t testing.TB) *fakeGitHub {
 	t.Helper()
-	f := &fakeGitHub{
-		t: t, owner: "acme", name: "shop", defaultBranch: "main",
-		statuses: map[int64][]fakeStatus{}, commits: map[string]*fakeCommit{},
-		refs: map[string]string{}, prsByCommit: map[string][]int{},
-		workflows: map[string]bool{"deploy.yml": true}, nextID: 1000,
-		installToken: "ghs_installation_token",
-	}
+	f := &fakeGitHub{t: t, owner: "acme", name: "shop", installToken: "ghs_installation_token"}
+	f.reset()
 	mux := http.NewServeMux()
 	repo := "/repos/{owner}/{repo}"
 	mux.HandleFunc("GET "+repo, f.getRepo)
@@ -137,6 +133,20 @@ func newFake(t *testing.T) *fakeGitHub {
 	}))
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// reset empties the fake's repository and forgets the requests and hooks,
+// as a new fake starts (the server and its URL stay).
+func (f *fakeGitHub) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.defaultBranch, f.allowAuto, f.cleanPRs = "main", nil, false
+	f.deployments, f.statuses = nil, map[int64][]fakeStatus{}
+	f.commits, f.refs = map[string]*fakeCommit{}, map[string]string{}
+	f.pulls, f.prsByCommit = nil, map[string][]int{}
+	f.workflows = map[string]bool{"deploy.yml": true}
+	f.requests, f.nextID = nil, 1000
+	f.intercept, f.onCreateDeployment = nil, nil
 }
 
 // --- scenario helpers ---
@@ -260,6 +270,9 @@ func (f *fakeGitHub) pullJSON(p *fakePull) map[string]any {
 	}
 	if p.Merged {
 		m["merged_at"] = ts(p.MergedAt)
+	}
+	if p.MergeCommit != "" {
+		m["merge_commit_sha"] = p.MergeCommit
 	}
 	return m
 }
@@ -641,8 +654,38 @@ func (f *fakeGitHub) mergePull(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusConflict, map[string]any{"message": "Head branch was modified. Review and try the merge again."})
 		return
 	}
-	p.State, p.Merged, p.MergedAt = "closed", true, time.Date(2024, 5, 1, 12, 2, 0, 0, time.UTC)
-	writeJSON(w, http.StatusOK, map[string]any{"sha": sha("merge"), "merged": true, "message": "Pull Request successfully merged"})
+	writeJSON(w, http.StatusOK, map[string]any{"sha": f.squash(p), "merged": true, "message": "Pull Request successfully merged"})
+}
+
+// squash merges p as GitHub's squash merge does: one new commit on the base
+// branch with the head branch's tree, its parent the base's head; the base
+// moves to it and the pull request records it as merge_commit_sha. It
+// returns the new commit's SHA. f.mu must be held.
+func (f *fakeGitHub) squash(p *fakePull) string {
+	head, parent := f.commits[f.refs["heads/"+p.Head]], f.refs["heads/"+p.Base]
+	tree := ""
+	if head != nil {
+		tree = head.Tree
+	}
+	s := sha(fmt.Sprintf("squash|%d|%s|%s", p.Number, tree, parent))
+	f.commits[s] = &fakeCommit{SHA: s, Tree: tree, Message: p.Title + " (#" + strconv.Itoa(p.Number) + ")",
+		AuthorName: "Medic[bot]", Login: "medic[bot]", Date: time.Date(2024, 5, 1, 12, 2, 0, 0, time.UTC), Parents: []string{parent}}
+	f.refs["heads/"+p.Base] = s
+	p.State, p.Merged, p.MergedAt, p.MergeCommit = "closed", true, time.Date(2024, 5, 1, 12, 2, 0, 0, time.UTC), s
+	return s
+}
+
+// mergePR squash-merges pull request n, as someone clicking Merge would,
+// and returns the merge commit's SHA ("" if there is no such pull request).
+func (f *fakeGitHub) mergePR(n int) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.pulls {
+		if p.Number == n {
+			return f.squash(p)
+		}
+	}
+	return ""
 }
 
 func (f *fakeGitHub) getWorkflow(w http.ResponseWriter, r *http.Request) {
@@ -749,7 +792,7 @@ func (c *fakeClock) Sleeps() []time.Duration {
 
 // client returns a real go-github client for the fake, built by NewClient
 // with a token and the fake clock.
-func (f *fakeGitHub) client(t *testing.T, clk *fakeClock) *gh.Client {
+func (f *fakeGitHub) client(t testing.TB, clk *fakeClock) *gh.Client {
 	t.Helper()
 	c, err := NewClient(Config{Token: "ghp_secret_test_token", APIURL: f.srv.URL,
 		Retry: RetryPolicy{Now: clk.Now, Sleep: clk.Sleep}})

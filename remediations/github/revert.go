@@ -15,7 +15,9 @@ import (
 // ErrHeadMoved is returned (wrapped, with remediations.ErrInvalid) when a
 // revert pull request cannot be planned because the branch has commits
 // after the deployed SHA: restoring the good tree on top would undo them
-// too. Strategy redeploy is the way out.
+// too. Strategy redeploy is the way out. Undo of a merged revert returns it
+// too (with remediations.ErrStalePlan) when the branch moved past the
+// revert's merge commit.
 var ErrHeadMoved = errors.New("branch moved past the deployed sha")
 
 func (x *Rollback) planRevert(ctx context.Context, r repoRef, repo *gh.Repository, p remediations.Params, d *planData) error {
@@ -66,6 +68,9 @@ func (x *Rollback) branchHead(ctx context.Context, r repoRef, branch string) (st
 // applyRevert commits the good tree on top of the (still bad) branch head
 // on a new branch and opens a pull request from it.
 func (x *Rollback) applyRevert(ctx context.Context, r repoRef, d planData, res *resultData) (string, error) {
+	if d.Branch == "" || d.RevertBranch == "" {
+		return "", fmt.Errorf("plan data names no branch or revert branch: %w", remediations.ErrInvalid)
+	}
 	head, err := x.branchHead(ctx, r, d.Branch)
 	if err != nil {
 		return "", err
@@ -73,42 +78,90 @@ func (x *Rollback) applyRevert(ctx context.Context, r repoRef, d planData, res *
 	if head != d.Bad.SHA {
 		return "", fmt.Errorf("branch %s moved to %s since the plan (made at %s): %w", d.Branch, short(head), short(d.Bad.SHA), remediations.ErrStalePlan)
 	}
-	good, _, err := x.gh.Git.GetCommit(ctx, r.owner, r.name, d.Good.SHA)
-	if err != nil {
-		return "", apiErr(fmt.Sprintf("get commit %s of %s", short(d.Good.SHA), r), err)
-	}
-	tree := good.GetTree().GetSHA()
-	if tree == "" {
-		return "", fmt.Errorf("commit %s of %s names no tree: %w", short(d.Good.SHA), r, remediations.ErrInvalid)
-	}
-	msg := revertMessage(d)
-	commit, _, err := x.gh.Git.CreateCommit(ctx, r.owner, r.name, &gh.Commit{
-		Message: gh.String(msg),
-		Tree:    &gh.Tree{SHA: gh.String(tree)},
-		Parents: []*gh.Commit{{SHA: gh.String(head)}},
-	}, nil)
-	if err != nil {
-		return "", apiErr(fmt.Sprintf("create revert commit in %s", r), err)
-	}
-	if err := x.createBranch(ctx, r, d.RevertBranch, commit.GetSHA(), tree, head); err != nil {
-		return "", err
-	}
-	pr, err := x.openPR(ctx, r, d, msg)
+	pr, autoMerge, err := x.openTreePR(ctx, r, treePR{
+		Base: d.Branch, Parent: head, Branch: d.RevertBranch, TreeOf: d.Good.SHA,
+		Message:   revertMessage(d),
+		Note:      "Opened by medic. Merging it deploys the tree of " + d.Good.SHA + " through the usual pipeline.",
+		AutoMerge: d.AutoMerge, MergeMethod: d.MergeMethod,
+	})
 	if err != nil {
 		return "", err
 	}
-	res.PRNumber, res.PRURL, res.RevertBranch = pr.GetNumber(), pr.GetHTMLURL(), d.RevertBranch
+	res.PRNumber, res.PRURL, res.RevertBranch, res.Branch = pr.GetNumber(), pr.GetHTMLURL(), d.RevertBranch, d.Branch
+	res.AutoMergeRequested, res.MergeMethod = d.AutoMerge, d.MergeMethod
 	summary := fmt.Sprintf("%s %s: opened pull request #%d %s <- %s restoring %s (reverting %s)",
 		d.Repo, d.Environment, pr.GetNumber(), d.Branch, d.RevertBranch, short(d.Good.SHA), short(d.Bad.SHA))
 	if d.AutoMerge {
-		res.AutoMerge = x.enableAutoMerge(ctx, r, pr, d.MergeMethod)
-		summary += "; auto-merge " + res.AutoMerge
+		res.AutoMerge = autoMerge
+		summary += "; auto-merge " + autoMerge
 	}
 	return summary, nil
 }
 
+// treePR is a pull request into Base that gives it the tree of commit
+// TreeOf, through one commit on top of Parent (Base's head) on Branch. It
+// is how revert-pr rolls back (the good SHA's tree on top of the bad one)
+// and how its Undo rolls forward (the bad SHA's tree on top of the
+// revert's merge commit).
+type treePR struct {
+	Base, Parent, Branch, TreeOf string
+	// Message is the commit message; its first line titles the pull
+	// request, the rest followed by Note is its body.
+	Message, Note string
+	AutoMerge     bool
+	// MergeMethod is the GraphQL merge method for auto-merge, "" for the
+	// repository's default.
+	MergeMethod string
+}
+
+// openTreePR commits the tree of p.TreeOf on top of p.Parent, points the
+// new branch p.Branch at it and opens a pull request into p.Base, enabling
+// auto-merge when asked. The caller has checked that p.Base is at
+// p.Parent. A retry reuses the branch and open pull request an earlier
+// attempt left. It returns the pull request and, when auto-merge was
+// asked for, what became of it (see enableAutoMerge).
+func (x *Rollback) openTreePR(ctx context.Context, r repoRef, p treePR) (*gh.PullRequest, string, error) {
+	tree, err := x.treeOf(ctx, r, p.TreeOf)
+	if err != nil {
+		return nil, "", err
+	}
+	commit, _, err := x.gh.Git.CreateCommit(ctx, r.owner, r.name, &gh.Commit{
+		Message: gh.String(p.Message),
+		Tree:    &gh.Tree{SHA: gh.String(tree)},
+		Parents: []*gh.Commit{{SHA: gh.String(p.Parent)}},
+	}, nil)
+	if err != nil {
+		return nil, "", apiErr(fmt.Sprintf("create commit for branch %s in %s", p.Branch, r), err)
+	}
+	if err := x.createBranch(ctx, r, p.Branch, commit.GetSHA(), tree, p.Parent); err != nil {
+		return nil, "", err
+	}
+	pr, err := x.openPR(ctx, r, p)
+	if err != nil {
+		return nil, "", err
+	}
+	var autoMerge string
+	if p.AutoMerge {
+		autoMerge = x.enableAutoMerge(ctx, r, pr, p.MergeMethod)
+	}
+	return pr, autoMerge, nil
+}
+
+// treeOf returns the tree of commit sha.
+func (x *Rollback) treeOf(ctx context.Context, r repoRef, sha string) (string, error) {
+	c, _, err := x.gh.Git.GetCommit(ctx, r.owner, r.name, sha)
+	if err != nil {
+		return "", apiErr(fmt.Sprintf("get commit %s of %s", short(sha), r), err)
+	}
+	tree := c.GetTree().GetSHA()
+	if tree == "" {
+		return "", fmt.Errorf("commit %s of %s names no tree: %w", short(sha), r, remediations.ErrInvalid)
+	}
+	return tree, nil
+}
+
 // createBranch points a new branch at commit. A branch left by an earlier
-// attempt of the same plan (same tree on the same parent) is reused.
+// attempt of the same change (same tree on the same parent) is reused.
 func (x *Rollback) createBranch(ctx context.Context, r repoRef, branch, commit, tree, parent string) error {
 	_, _, err := x.gh.Git.CreateRef(ctx, r.owner, r.name, &gh.Reference{
 		Ref:    gh.String("refs/heads/" + branch),
@@ -132,26 +185,26 @@ func (x *Rollback) createBranch(ctx context.Context, r repoRef, branch, commit, 
 	return nil
 }
 
-// openPR opens the revert pull request, or returns the open one an earlier
-// attempt of the same plan left.
-func (x *Rollback) openPR(ctx context.Context, r repoRef, d planData, msg string) (*gh.PullRequest, error) {
-	title, body, _ := strings.Cut(msg, "\n\n")
-	body += "\n\nOpened by medic. Merging it deploys the tree of " + d.Good.SHA + " through the usual pipeline."
+// openPR opens the pull request p.Branch -> p.Base, or returns the open one
+// an earlier attempt left.
+func (x *Rollback) openPR(ctx context.Context, r repoRef, p treePR) (*gh.PullRequest, error) {
+	title, body, _ := strings.Cut(p.Message, "\n\n")
+	body += "\n\n" + p.Note
 	pr, _, err := x.gh.PullRequests.Create(ctx, r.owner, r.name, &gh.NewPullRequest{
 		Title: gh.String(title),
-		Head:  gh.String(d.RevertBranch),
-		Base:  gh.String(d.Branch),
+		Head:  gh.String(p.Branch),
+		Base:  gh.String(p.Base),
 		Body:  gh.String(body),
 	})
 	if err == nil {
 		return pr, nil
 	}
-	cerr := apiErr(fmt.Sprintf("open pull request %s <- %s in %s", d.Branch, d.RevertBranch, r), err)
+	cerr := apiErr(fmt.Sprintf("open pull request %s <- %s in %s", p.Base, p.Branch, r), err)
 	if !errors.Is(cerr, remediations.ErrInvalid) {
 		return nil, cerr
 	}
 	open, _, lerr := x.gh.PullRequests.List(ctx, r.owner, r.name, &gh.PullRequestListOptions{
-		State: "open", Head: r.owner + ":" + d.RevertBranch, Base: d.Branch,
+		State: "open", Head: r.owner + ":" + p.Branch, Base: p.Base,
 	})
 	if lerr != nil || len(open) == 0 || open[0] == nil {
 		return nil, cerr
@@ -245,7 +298,8 @@ func graphqlURL(c *gh.Client) string {
 }
 
 // undoRevert closes a still-open revert pull request and deletes its
-// branch. A merged one is past undoing here.
+// branch; a merged one is undone by a roll-forward pull request (see
+// rollForward).
 func (x *Rollback) undoRevert(ctx context.Context, r repoRef, d resultData) (*remediations.Result, error) {
 	op := fmt.Sprintf("undo revert pull request #%d of %s", d.PRNumber, r)
 	if d.PRNumber == 0 {
@@ -256,8 +310,7 @@ func (x *Rollback) undoRevert(ctx context.Context, r repoRef, d resultData) (*re
 		return nil, fmt.Errorf("%s: %w", op, apiErr(fmt.Sprintf("get pull request #%d of %s", d.PRNumber, r), err))
 	}
 	if pr.GetMerged() {
-		return nil, fmt.Errorf("%s: it was merged, so %s is on its way out already; revert the pull request, or redeploy %s: %w",
-			op, short(d.From), short(d.From), remediations.ErrNotReversible)
+		return x.rollForward(ctx, r, d, pr)
 	}
 	summary := fmt.Sprintf("%s: pull request #%d", d.Repo, d.PRNumber)
 	if pr.GetState() == "open" {
@@ -289,4 +342,92 @@ func (x *Rollback) undoRevert(ctx context.Context, r repoRef, d resultData) (*re
 		Summary: summary,
 		Data:    data,
 	}, nil
+}
+
+// rollForward undoes a merged revert pull request: it opens a pull request
+// whose one commit has the tree of the SHA rolled back from (d.From) on top
+// of the branch head, with the same auto-merge option as the revert. The
+// head must still be the revert's merge commit; if commits landed since,
+// restoring the old tree would silently undo them too, so it refuses with
+// ErrHeadMoved (and ErrStalePlan) naming the new head.
+func (x *Rollback) rollForward(ctx context.Context, r repoRef, d resultData, pr *gh.PullRequest) (*remediations.Result, error) {
+	op := fmt.Sprintf("roll %s %s forward from %s to %s (undo merged revert pull request #%d)", r, d.Environment, short(d.To), short(d.From), d.PRNumber)
+	base := d.Branch
+	if base == "" { // a result recorded before results named the branch
+		base = pr.GetBase().GetRef()
+	}
+	merge := pr.GetMergeCommitSHA()
+	if base == "" || merge == "" {
+		return nil, fmt.Errorf("%s: GitHub names no base branch or merge commit for the merged pull request; redeploy %s with strategy redeploy instead: %w",
+			op, short(d.From), remediations.ErrNotReversible)
+	}
+	head, err := x.branchHead(ctx, r, base)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if head != merge {
+		return nil, fmt.Errorf("%s: branch %s is at %s%s, not at the revert's merge commit %s, so restoring the tree of %s on top would also undo the commits pushed since; revert pull request #%d on GitHub instead (its Revert button undoes only the revert), or redeploy %s with strategy redeploy: %w: %w",
+			op, base, short(head), x.commitNote(ctx, r, head), short(merge), short(d.From), d.PRNumber, short(d.From), ErrHeadMoved, remediations.ErrStalePlan)
+	}
+	branch := "medic/roll-forward-" + short(d.From)
+	autoMerge := d.AutoMergeRequested || d.AutoMerge != "" // AutoMerge is set only when it was asked for
+	npr, outcome, err := x.openTreePR(ctx, r, treePR{
+		Base: base, Parent: head, Branch: branch, TreeOf: d.From,
+		Message: rollForwardMessage(d, merge),
+		Note: fmt.Sprintf("Opened by medic to undo the rollback of pull request #%d. Merging it deploys the tree of %s through the usual pipeline.",
+			d.PRNumber, d.From),
+		AutoMerge: autoMerge, MergeMethod: d.MergeMethod,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	out := d
+	out.From, out.To = d.To, d.From
+	out.Branch, out.UndoesPR = base, d.PRNumber
+	out.PRNumber, out.PRURL, out.RevertBranch = npr.GetNumber(), npr.GetHTMLURL(), branch
+	out.AutoMergeRequested, out.AutoMerge = autoMerge, outcome
+	summary := fmt.Sprintf("%s %s: revert pull request #%d was merged, so opened pull request #%d %s <- %s restoring %s (roll forward from %s)",
+		d.Repo, d.Environment, d.PRNumber, npr.GetNumber(), base, branch, short(d.From), short(d.To))
+	if autoMerge {
+		summary += "; auto-merge " + outcome
+	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("%s: encode result: %w", op, err)
+	}
+	return &remediations.Result{
+		Action:  ActionName,
+		Target:  d.target(),
+		Summary: summary,
+		Changes: []remediations.Change{{Resource: "github:" + d.Repo + "@" + base,
+			Field: "tree (pull request from " + branch + ")", From: d.To, To: d.From}},
+		Data: data,
+	}, nil
+}
+
+// commitNote describes commit sha for an error, e.g. ` ("Tweak copy" by
+// Dave)`, or "" when it cannot be read.
+func (x *Rollback) commitNote(ctx context.Context, r repoRef, sha string) string {
+	c, _, err := x.gh.Git.GetCommit(ctx, r.owner, r.name, sha)
+	if err != nil || c.GetMessage() == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (%q by %s)", firstLine(c.GetMessage()), orNone(c.GetAuthor().GetName()))
+}
+
+func rollForwardMessage(d resultData, merge string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Roll forward %s to %s (undo revert #%d)\n\n", d.Environment, short(d.From), d.PRNumber)
+	fmt.Fprintf(&b, "Restores the tree of %s, which medic's revert pull request #%d\n", d.From, d.PRNumber)
+	fmt.Fprintf(&b, "(merged as %s) rolled back to %s.\n", merge, d.To)
+	if d.CompareURL != "" {
+		fmt.Fprintf(&b, "\nRestored changes: %s\n", d.CompareURL)
+	}
+	if d.Alarm != "" {
+		fmt.Fprintf(&b, "Alarm: %s\n", d.Alarm)
+	}
+	if d.Incident != "" {
+		fmt.Fprintf(&b, "Incident: %s\n", d.Incident)
+	}
+	return b.String()
 }

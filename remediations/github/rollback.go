@@ -150,12 +150,24 @@ type resultData struct {
 	Ref          string            `json:"ref,omitempty"`
 	SHAInput     string            `json:"sha_input,omitempty"`
 	Inputs       map[string]string `json:"inputs,omitempty"`
-	PRNumber     int               `json:"pr_number,omitempty"`
-	PRURL        string            `json:"pr_url,omitempty"`
-	RevertBranch string            `json:"revert_branch,omitempty"`
+	CompareURL   string            `json:"compare_url,omitempty"`
+
+	// Strategy revert-pr. PRNumber, PRURL and RevertBranch name the pull
+	// request Apply opened into Branch, or, in the result of an Undo that
+	// rolled forward, the roll-forward pull request (UndoesPR then names
+	// the merged revert pull request it undoes).
+	PRNumber     int    `json:"pr_number,omitempty"`
+	PRURL        string `json:"pr_url,omitempty"`
+	RevertBranch string `json:"revert_branch,omitempty"`
+	Branch       string `json:"branch,omitempty"`
+	UndoesPR     int    `json:"undoes_pr,omitempty"`
 	// AutoMerge says what became of an auto-merge request: "enabled", or
 	// why it was not and must be done by hand.
 	AutoMerge string `json:"auto_merge,omitempty"`
+	// AutoMergeRequested and MergeMethod repeat the plan's auto-merge
+	// option, for the roll-forward pull request of an Undo.
+	AutoMergeRequested bool   `json:"auto_merge_requested,omitempty"`
+	MergeMethod        string `json:"merge_method,omitempty"`
 }
 
 func (d resultData) target() string { return "github:" + d.Repo + "/" + d.Environment }
@@ -332,7 +344,8 @@ func (x *Rollback) planWorkflow(ctx context.Context, r repoRef, repo *gh.Reposit
 }
 
 // summary is the plan's one line, e.g.
-// `acme/shop production: redeploy 1a2b3c4 ("Fix cache" by alice, deployed 3h ago) in place of 9f8e7d6 ("Add search" by bob, live 20m)`.
+// `acme/shop production: redeploy 1a2b3c4 ("Fix cache" by alice, deployed 3h ago) in place of 9f8e7d6 ("Add search" by bob, live 20m); changes rolled back: https://github.com/acme/shop/compare/1a2b3c4...9f8e7d6`
+// (with the full SHAs in the link), so a card showing the plan links the diff.
 func (x *Rollback) summary(d planData) string {
 	now := x.now()
 	good := fmt.Sprintf("%s (%q by %s, deployed %s ago)", short(d.Good.SHA), d.Good.Message, orNone(d.Good.Author), age(now.Sub(d.Good.CreatedAt)))
@@ -350,6 +363,9 @@ func (x *Rollback) summary(d planData) string {
 		}
 	default:
 		s = fmt.Sprintf("%s %s: redeploy %s in place of %s", d.Repo, d.Environment, good, bad)
+	}
+	if d.CompareURL != "" {
+		s += "; changes rolled back: " + d.CompareURL
 	}
 	for _, w := range d.Warnings {
 		s += "; note: " + w
@@ -430,7 +446,7 @@ func (x *Rollback) Apply(ctx context.Context, plan *remediations.Plan) (*remedia
 	res := resultData{
 		Repo: d.Repo, Environment: d.Environment, Strategy: d.Strategy,
 		Incident: d.Incident, Alarm: d.Alarm, From: d.Bad.SHA, To: d.Good.SHA,
-		NewestID: d.NewestID,
+		NewestID: d.NewestID, CompareURL: d.CompareURL,
 	}
 	var summary string
 	switch d.Strategy {
@@ -515,7 +531,9 @@ func (x *Rollback) dispatch(ctx context.Context, r repoRef, res resultData, sha 
 // workflow, by dispatching the same workflow with it). It refuses with
 // ErrStalePlan when a deployment of another SHA came after the rollback.
 // A revert pull request is closed (and its branch deleted) while still
-// open; once merged it cannot be undone here.
+// open; once merged, Undo opens a roll-forward pull request restoring the
+// rolled-back SHA's tree on top of the revert's merge commit (see
+// undoRevert).
 func (x *Rollback) Undo(ctx context.Context, result *remediations.Result) (*remediations.Result, error) {
 	var d resultData
 	if result == nil || result.Action != ActionName {

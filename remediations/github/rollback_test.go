@@ -36,10 +36,21 @@ type scenario struct {
 	goodID, badID int64
 }
 
-func newScenario(t *testing.T) *scenario {
+func newScenario(t testing.TB) *scenario {
 	t.Helper()
-	f := newFake(t)
-	s := &scenario{f: f, clk: &fakeClock{now: now}}
+	s := &scenario{f: newFake(t), clk: &fakeClock{now: now}}
+	s.x = New(s.f.client(t, s.clk), WithClock(s.clk.Now))
+	s.reset()
+	return s
+}
+
+// reset returns the fake GitHub and the clock to the scenario's start.
+func (s *scenario) reset() {
+	f := s.f
+	f.reset()
+	s.clk.mu.Lock()
+	s.clk.now, s.clk.sleeps = now, nil
+	s.clk.mu.Unlock()
 	s.v1 = f.addCommit("v1", "Initial release", "carol", at(7, 0))
 	s.good = f.addCommit("v2", "Fix cache headers\n\nThe long story.", "alice", at(8, 30), s.v1)
 	s.bad = f.addCommit("v3", "Add search", "bob", at(11, 0), s.good)
@@ -48,8 +59,6 @@ func newScenario(t *testing.T) *scenario {
 	s.goodID = f.addDeploy(s.good, "production", "alice", at(9, 0), "in_progress", "success", "inactive")
 	s.badID = f.addDeploy(s.bad, "production", "bob", at(11, 40), "queued", "in_progress", "success")
 	f.setRef("heads/main", s.bad)
-	s.x = New(f.client(t, s.clk), WithClock(s.clk.Now))
-	return s
 }
 
 func params(kv ...any) remediations.Params {
@@ -112,9 +121,12 @@ func TestRedeployRollsBackToThePreviousGoodSHA(t *testing.T) {
 	if d.Good.ID != s.goodID || d.Bad.ID != s.badID || d.Good.Author != "alice" || d.Bad.Message != "Add search" {
 		t.Errorf("good/bad = %+v / %+v", d.Good, d.Bad)
 	}
-	if want := "https://github.com/acme/shop/compare/" + s.good + "..." + s.bad; d.CompareURL != want {
-		t.Errorf("compare = %q, want %q", d.CompareURL, want)
+	compare := "https://github.com/acme/shop/compare/" + s.good + "..." + s.bad
+	if d.CompareURL != compare {
+		t.Errorf("compare = %q, want %q", d.CompareURL, compare)
 	}
+	// The summary is what the Slack card shows: it links the diff.
+	mustContain(t, "summary", plan.Summary, "changes rolled back: "+compare)
 	if !d.Good.CreatedAt.Equal(at(9, 0)) || !d.Good.CommittedAt.Equal(at(8, 30)) {
 		t.Errorf("good times = %v %v", d.Good.CreatedAt, d.Good.CommittedAt)
 	}
@@ -187,7 +199,8 @@ func TestWorkflowDispatchesTheGoodSHA(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Plan: %v", err)
 	}
-	mustContain(t, "summary", plan.Summary, "deploy.yml", "on main", "version="+short(s.good))
+	mustContain(t, "summary", plan.Summary, "deploy.yml", "on main", "version="+short(s.good),
+		"changes rolled back: https://github.com/acme/shop/compare/"+s.good+"..."+s.bad)
 	res, err := s.x.Apply(ctx, roundTrip(t, plan))
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
@@ -237,7 +250,8 @@ func TestRevertPROpensAPullRequestRestoringTheGoodTree(t *testing.T) {
 		t.Fatalf("Plan: %v", err)
 	}
 	branch := "medic/revert-" + short(s.bad)
-	mustContain(t, "summary", plan.Summary, "main <- "+branch, short(s.good), "auto-merge requested")
+	mustContain(t, "summary", plan.Summary, "main <- "+branch, short(s.good), "auto-merge requested",
+		"changes rolled back: https://github.com/acme/shop/compare/"+s.good+"..."+s.bad)
 	res, err := s.x.Apply(ctx, roundTrip(t, plan))
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
@@ -570,22 +584,133 @@ func TestUndoRefusedAfterSomeoneElseDeployed(t *testing.T) {
 	}
 }
 
-func TestUndoOfAMergedRevertIsNotPossible(t *testing.T) {
-	s := newScenario(t)
-	plan, err := s.x.Plan(context.Background(), theAlarm, params("strategy", "revert-pr"))
+// mergedRevert plans and applies a revert-pr rollback (with auto-merge)
+// and merges its pull request #100, returning the result and the merge
+// commit.
+func mergedRevert(t *testing.T, s *scenario) (*remediations.Result, string) {
+	t.Helper()
+	plan, err := s.x.Plan(context.Background(), theAlarm, params("strategy", "revert-pr", "auto_merge", true))
 	if err != nil {
 		t.Fatalf("Plan: %v", err)
 	}
-	res, err := s.x.Apply(context.Background(), plan)
+	res, err := s.x.Apply(context.Background(), roundTrip(t, plan))
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
+	merge := s.f.mergePR(100)
+	if merge == "" {
+		t.Fatal("Apply opened no pull request #100")
+	}
+	return res, merge
+}
+
+func TestUndoOfAMergedRevertOpensARollForwardPR(t *testing.T) {
+	s := newScenario(t)
+	ctx := context.Background()
+	res, merge := mergedRevert(t, s)
+
+	undo, err := s.x.Undo(ctx, roundTrip(t, res))
+	if err != nil {
+		t.Fatalf("Undo: %v", err)
+	}
+	branch := "medic/roll-forward-" + short(s.bad)
+
+	// One commit: the bad SHA's tree on top of the revert's merge commit.
+	commits := s.f.requestsTo("POST", "/git/commits")
+	if len(commits) != 2 {
+		t.Fatalf("commits created = %d, want the revert and the roll-forward", len(commits))
+	}
+	var c struct {
+		Message string   `json:"message"`
+		Tree    string   `json:"tree"`
+		Parents []string `json:"parents"`
+	}
+	if err := json.Unmarshal(commits[1].Body, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Tree != sha("tree:v3") || len(c.Parents) != 1 || c.Parents[0] != merge {
+		t.Errorf("roll-forward commit tree %s parents %v, want tree of v3 %s on top of merge commit %s", c.Tree, c.Parents, sha("tree:v3"), merge)
+	}
+	mustContain(t, "commit message", c.Message, "Roll forward production to "+short(s.bad), "#100", s.bad, merge,
+		"https://github.com/acme/shop/compare/"+s.good+"..."+s.bad)
+
+	// A branch pointing at that commit, and a pull request from it.
+	refs := s.f.requestsTo("POST", "/git/refs")
+	if len(refs) != 2 {
+		t.Fatalf("refs created = %d, want 2", len(refs))
+	}
+	var ref struct{ Ref, SHA string }
+	_ = json.Unmarshal(refs[1].Body, &ref)
 	s.f.mu.Lock()
-	s.f.pulls[0].Merged, s.f.pulls[0].State = true, "closed"
+	created := s.f.commits[ref.SHA]
 	s.f.mu.Unlock()
-	_, err = s.x.Undo(context.Background(), res)
-	if !errors.Is(err, remediations.ErrNotReversible) {
-		t.Fatalf("err = %v, want ErrNotReversible", err)
+	if ref.Ref != "refs/heads/"+branch || created == nil || created.Tree != sha("tree:v3") || created.Parents[0] != merge {
+		t.Errorf("roll-forward ref %s -> %s (%+v)", ref.Ref, short(ref.SHA), created)
+	}
+	pulls := s.f.requestsTo("POST", "/repos/acme/shop/pulls")
+	if len(pulls) != 2 {
+		t.Fatalf("pull requests opened = %d, want 2", len(pulls))
+	}
+	var pr struct{ Title, Head, Base, Body string }
+	_ = json.Unmarshal(pulls[1].Body, &pr)
+	if pr.Head != branch || pr.Base != "main" {
+		t.Errorf("roll-forward pull request %s <- %s", pr.Base, pr.Head)
+	}
+	mustContain(t, "pull request title", pr.Title, short(s.bad), "#100")
+	mustContain(t, "pull request body", pr.Body, "Opened by medic", "tree of "+s.bad)
+
+	// The same auto-merge option as the revert.
+	gql := s.f.requestsTo("POST", "/graphql")
+	if len(gql) != 2 {
+		t.Fatalf("graphql requests = %d, want 2", len(gql))
+	}
+	mustContain(t, "graphql request", string(gql[1].Body), "enablePullRequestAutoMerge", `"id":"PR_kwDO101"`, `"method":"SQUASH"`)
+
+	// The result records the new pull request.
+	mustContain(t, "undo summary", undo.Summary, "#100 was merged", "#101", "main <- "+branch, short(s.bad), "auto-merge enabled")
+	if len(undo.Changes) != 1 || undo.Changes[0].From != s.good || undo.Changes[0].To != s.bad ||
+		undo.Changes[0].Resource != "github:acme/shop@main" {
+		t.Errorf("undo changes = %+v", undo.Changes)
+	}
+	var d resultData
+	if err := json.Unmarshal(undo.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.PRNumber != 101 || d.PRURL != "https://github.com/acme/shop/pull/101" || d.RevertBranch != branch || d.Branch != "main" ||
+		d.UndoesPR != 100 || d.From != s.good || d.To != s.bad || d.AutoMerge != "enabled" || !d.AutoMergeRequested {
+		t.Errorf("undo result data = %+v", d)
+	}
+	if len(s.f.requestsTo("POST", "/deployments")) != 0 {
+		t.Error("the roll-forward created a deployment")
+	}
+
+	// Retrying the undo reuses the branch and the open pull request.
+	again, err := s.x.Undo(ctx, roundTrip(t, res))
+	if err != nil {
+		t.Fatalf("second Undo: %v", err)
+	}
+	if n := len(s.f.pulls); n != 2 || again.Summary != undo.Summary {
+		t.Errorf("second Undo: %d pull requests, summary %q", n, again.Summary)
+	}
+}
+
+func TestUndoOfAMergedRevertRefusedWhenTheBranchMovedOn(t *testing.T) {
+	s := newScenario(t)
+	res, merge := mergedRevert(t, s)
+	later := s.f.addCommit("v4", "Tweak copy", "dave", at(12, 10), merge)
+	s.f.setRef("heads/main", later)
+
+	_, err := s.x.Undo(context.Background(), roundTrip(t, res))
+	if !errors.Is(err, ErrHeadMoved) || !errors.Is(err, remediations.ErrStalePlan) {
+		t.Fatalf("err = %v, want ErrHeadMoved and ErrStalePlan", err)
+	}
+	mustContain(t, "error", err.Error(), "branch main is at "+short(later), `"Tweak copy" by Dave`,
+		"merge commit "+short(merge), "would also undo the commits pushed since", "revert pull request #100", "strategy redeploy")
+	if n := len(s.f.requestsTo("POST", "/git/commits")); n != 1 {
+		t.Errorf("commits created = %d, want only the revert", n)
+	}
+	if n := len(s.f.pulls); n != 1 {
+		t.Errorf("%d pull requests, want only the revert", n)
 	}
 }
 
@@ -754,19 +879,98 @@ func TestFakeServesDocumentedShapes(t *testing.T) {
 	}
 }
 
+// Fuzz operations between Apply and Undo (bits of FuzzApplyAndUndoNeverPanic's ops).
+const (
+	fuzzNewerDeploy  = 1 << iota // a deployment of another SHA before Apply
+	fuzzMergePR                  // merge pull request #100 (if any) before Undo
+	fuzzPushCommit               // push a commit onto main before Undo
+	fuzzDropMergeSHA             // GitHub reports no merge_commit_sha
+)
+
 // FuzzApplyAndUndoNeverPanic feeds arbitrary plan and result data to Apply
-// and Undo: they must return errors, never panic.
+// and Undo against the fake GitHub of the usual scenario, so data that
+// decodes reaches the strategies' logic and API calls: they must return a
+// result or an error, never panic or hang. The seeds are real plans and
+// results of each strategy, which the fuzzer mutates. One fake server
+// serves every input, reset to the scenario's start for each. Run it with
+//
+//	go test -run '^$' -fuzz FuzzApplyAndUndoNeverPanic -fuzztime 30s -fuzzminimizetime 5s ./remediations/github/
+//
+// (each input costs a few hundred µs of HTTP, so the default minute of
+// minimizing each new input would take most of a short run).
 func FuzzApplyAndUndoNeverPanic(f *testing.F) {
-	f.Add([]byte(`{"repo":"a/b","environment":"p","strategy":"redeploy","newest_deployment_id":1,"good":{"sha":"a"},"bad":{"sha":"b"}}`))
-	f.Add([]byte(`{"repo":"a/b","environment":"p","strategy":"revert-pr","from":"a","to":"b"}`))
-	f.Add([]byte(`null`))
-	x := New(nil)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if _, err := x.Apply(context.Background(), &remediations.Plan{Action: ActionName, Data: data}); err == nil {
-			t.Error("Apply without a client succeeded")
+	ctx := context.Background()
+	s := newScenario(f)
+	for _, p := range []remediations.Params{
+		params(),
+		params("strategy", "workflow", "workflow", "deploy.yml", "inputs", map[string]any{"environment": "production"}),
+		params("strategy", "revert-pr", "auto_merge", true),
+	} {
+		s.reset()
+		plan, err := s.x.Plan(ctx, theAlarm, p)
+		if err != nil {
+			f.Fatalf("seed Plan %v: %v", p, err)
 		}
-		if _, err := x.Undo(context.Background(), &remediations.Result{Action: ActionName, Data: data}); err == nil {
-			t.Error("Undo without a client succeeded")
+		res, err := s.x.Apply(ctx, plan)
+		if err != nil {
+			f.Fatalf("seed Apply %v: %v", p, err)
+		}
+		for _, ops := range []uint8{0, fuzzNewerDeploy, fuzzMergePR, fuzzMergePR | fuzzPushCommit, fuzzMergePR | fuzzDropMergeSHA} {
+			f.Add([]byte(plan.Data), []byte(res.Data), ops)
+		}
+	}
+	f.Add([]byte(`{"repo":"acme/shop","environment":"production","strategy":"revert-pr","newest_deployment_id":1,"good":{"sha":"a"},"bad":{"sha":"b"}}`),
+		[]byte(`{"repo":"acme/shop","environment":"production","strategy":"revert-pr","from":"a","to":"b","pr_number":100}`), uint8(fuzzMergePR))
+	f.Add([]byte(`null`), []byte(`null`), uint8(0))
+
+	f.Fuzz(func(t *testing.T, planData, resultData []byte, ops uint8) {
+		s.reset()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if ops&fuzzNewerDeploy != 0 {
+			s.f.addDeploy(s.f.addCommit("v4", "Hotfix", "dave", at(11, 58), s.bad), "production", "dave", at(11, 58), "success")
+		}
+		res, err := s.x.Apply(ctx, &remediations.Plan{Action: ActionName, Data: planData})
+		checkResult(t, "Apply", res, err)
+		if ops&fuzzMergePR != 0 {
+			s.f.mergePR(100)
+		}
+		if ops&fuzzDropMergeSHA != 0 {
+			s.f.mu.Lock()
+			for _, p := range s.f.pulls {
+				p.MergeCommit = ""
+			}
+			s.f.mu.Unlock()
+		}
+		if ops&fuzzPushCommit != 0 {
+			s.f.mu.Lock()
+			head := s.f.refs["heads/main"]
+			s.f.mu.Unlock()
+			s.f.setRef("heads/main", s.f.addCommit("v5", "Tweak copy", "dave", at(12, 10), head))
+		}
+		undo, err := s.x.Undo(ctx, &remediations.Result{Action: ActionName, Data: resultData})
+		checkResult(t, "Undo", undo, err)
+		if res != nil {
+			undo, err = s.x.Undo(ctx, res)
+			checkResult(t, "Undo of Apply's result", undo, err)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("Apply and Undo took over 10s: %v", ctx.Err())
 		}
 	})
+}
+
+// checkResult fails t unless exactly one of res and err is set, and a
+// result is a github.rollback one that decodes.
+func checkResult(t *testing.T, what string, res *remediations.Result, err error) {
+	t.Helper()
+	switch {
+	case err != nil && res != nil:
+		t.Errorf("%s returned both a result and %v", what, err)
+	case err != nil:
+	case res == nil:
+		t.Errorf("%s returned neither a result nor an error", what)
+	case res.Action != ActionName || res.Summary == "" || !json.Valid(res.Data):
+		t.Errorf("%s result = %+v", what, res)
+	}
 }
