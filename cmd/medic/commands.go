@@ -41,10 +41,10 @@ var commands = []command{
 	{"history export", "[--since 168h] [--alarm-prefix P] --out FILE [--endpoint-url URL]", "write CloudWatch alarm state changes to a JSON Lines file for replay", runHistoryExport},
 	{"simulate", "--alarm FILE [--policies DIR] [--format json|text]", "show what the policies propose for an alarm payload; no side effects", runSimulate},
 	{"serve", "[--addr HOST:PORT] [--policies DIR] [--store FILE] [--dry-run]", "run the whole bot in one process on the embedded store", runServe},
-	{"pause", "[--store FILE] [--reason TEXT]", "stop medic executing anything (it still proposes)", runPause},
-	{"resume", "[--store FILE]", "let medic execute again", runResume},
+	{"pause", "[--table NAME | --store FILE] [--reason TEXT]", "stop medic executing anything (it still proposes); DynamoDB when --table or MEDIC_TABLE is set", runPause},
+	{"resume", "[--table NAME | --store FILE]", "let medic execute again", runResume},
 	{"demo", "[-v]", "run the whole loop locally against moto and a Slack test server", runDemo},
-	{"audit", "[--store FILE] [--since 24h] [--incident ID] [--format text|json]", "show the audit trail", runAudit},
+	{"audit", "[--table NAME | --store FILE] [--since 24h] [--incident ID] [--format text|json]", "show the audit trail, from DynamoDB when --table or MEDIC_TABLE is set", runAudit},
 }
 
 // env is what commands read and write instead of globals, so tests can run

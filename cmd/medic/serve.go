@@ -18,9 +18,11 @@ import (
 	"github.com/medicbot/medic/internal/wiring"
 )
 
-// localApp wires medic on the embedded store and the in-process queue, for
-// serve, pause, resume and audit. Configuration comes from the environment.
-func (e *env) localApp(ctx context.Context, storePath, policiesDir string, dryRun bool, log *slog.Logger, batch time.Duration) (*wiring.App, error) {
+// localApp wires medic on the in-process queue and a store: the embedded
+// one at storePath, or, when table is set, the DynamoDB table of a deployed
+// medic (pause, resume and audit; serve always passes ""). Configuration
+// comes from the environment.
+func (e *env) localApp(ctx context.Context, storePath, table, policiesDir string, dryRun bool, log *slog.Logger, batch time.Duration) (*wiring.App, error) {
 	awsCfg, err := wiring.AWSConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -32,7 +34,9 @@ func (e *env) localApp(ctx context.Context, storePath, policiesDir string, dryRu
 	if storePath != "" {
 		cfg.StorePath = storePath
 	}
-	cfg.Table, cfg.QueueURL = "", "" // the embedded default
+	// The queue is always in-process; the store is the embedded one unless
+	// a table is named (MEDIC_TABLE alone does not move serve off it).
+	cfg.Table, cfg.QueueURL = table, ""
 	opts := wiring.Options{DryRun: dryRun, Logger: log, StoreBatchDelay: batch}
 	if policiesDir != "" {
 		opts.Policies = os.DirFS(policiesDir)
@@ -50,7 +54,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	app, err := e.localApp(ctx, *storePath, *dir, *dryRun, log, 2*time.Millisecond)
+	app, err := e.localApp(ctx, *storePath, "", *dir, *dryRun, log, 2*time.Millisecond)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "medic serve: %v\n", err)
 		return exitUsage
@@ -77,38 +81,38 @@ func runServe(ctx context.Context, e *env, args []string) int {
 
 func runPause(ctx context.Context, e *env, args []string) int {
 	fset := e.flags("pause")
-	storePath := fset.String("store", "medic.db", "embedded store file")
+	sf := addStoreFlags(fset)
 	why := fset.String("reason", "", "why medic is paused (shown on cards)")
 	if code, ok := parse(fset, args); !ok {
 		return code
 	}
-	return e.withEngine(ctx, *storePath, true, func(eng *engine.Engine) error {
+	return e.withEngine(ctx, "pause", sf, true, func(eng *engine.Engine, where storeChoice) error {
 		if err := eng.Pause(ctx, whoami(), *why); err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stdout, "medic is paused: nothing executes until `medic resume`")
+		fmt.Fprintf(e.stdout, "medic is paused (%s): nothing executes until `medic resume`\n", where)
 		return nil
 	})
 }
 
 func runResume(ctx context.Context, e *env, args []string) int {
 	fset := e.flags("resume")
-	storePath := fset.String("store", "medic.db", "embedded store file")
+	sf := addStoreFlags(fset)
 	if code, ok := parse(fset, args); !ok {
 		return code
 	}
-	return e.withEngine(ctx, *storePath, false, func(eng *engine.Engine) error {
+	return e.withEngine(ctx, "resume", sf, false, func(eng *engine.Engine, where storeChoice) error {
 		if err := eng.Resume(ctx, whoami()); err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stdout, "medic is resumed")
+		fmt.Fprintf(e.stdout, "medic is resumed (%s)\n", where)
 		return nil
 	})
 }
 
 func runAudit(ctx context.Context, e *env, args []string) int {
 	fset := e.flags("audit")
-	storePath := fset.String("store", "medic.db", "embedded store file")
+	sf := addStoreFlags(fset)
 	fset.Duration("since", 24*time.Hour, "show entries newer than this")
 	fset.String("incident", "", "show only this incident's entries (all of them unless --since is given)")
 	fset.String("format", "text", "output format: text or json")
@@ -117,31 +121,88 @@ func runAudit(ctx context.Context, e *env, args []string) int {
 	}
 	var pass []string // the audit flags the user gave, for engine.AuditCommand
 	fset.Visit(func(f *flag.Flag) {
-		if f.Name != "store" {
+		if f.Name != "store" && f.Name != "table" {
 			pass = append(pass, "--"+f.Name+"="+f.Value.String())
 		}
 	})
-	return e.withEngine(ctx, *storePath, false, func(eng *engine.Engine) error {
+	return e.withEngine(ctx, "audit", sf, false, func(eng *engine.Engine, where storeChoice) error {
+		fmt.Fprintf(e.stderr, "medic audit: reading %s\n", where)
 		return engine.AuditCommand(ctx, eng, pass, e.stdout, e.stderr, time.Now())
 	})
 }
 
-// withEngine runs fn on the engine over the store at storePath. Only pause
-// may create the store (so a server started later starts paused).
-func (e *env) withEngine(ctx context.Context, storePath string, create bool, fn func(*engine.Engine) error) int {
-	if _, err := os.Stat(storePath); err != nil && !create {
-		fmt.Fprintf(e.stderr, "medic: store %s: %v\n", storePath, err)
+// storeFlags are the flags of the commands that read or write medic's
+// records: --table names the DynamoDB table of a deployed medic (default
+// $MEDIC_TABLE), --store the embedded store file.
+type storeFlags struct {
+	fset  *flag.FlagSet
+	path  *string
+	table *string
+}
+
+func addStoreFlags(fset *flag.FlagSet) *storeFlags {
+	return &storeFlags{
+		fset:  fset,
+		path:  fset.String("store", "medic.db", "embedded store file (used unless a table is named)"),
+		table: fset.String("table", "", "DynamoDB table of a deployed medic, the stack's TableName output (default $MEDIC_TABLE)"),
+	}
+}
+
+// storeChoice is the store a command uses: a DynamoDB table or an embedded
+// store file.
+type storeChoice struct {
+	table, path string
+}
+
+func (c storeChoice) String() string {
+	if c.table != "" {
+		return "DynamoDB table " + c.table
+	}
+	return "embedded store " + c.path
+}
+
+// resolve picks the store: --table, else --store when given, else
+// $MEDIC_TABLE, else the embedded store file.
+func (sf *storeFlags) resolve(getenv func(string) string) (storeChoice, error) {
+	given := map[string]bool{}
+	sf.fset.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	switch {
+	case given["table"] && given["store"]:
+		return storeChoice{}, fmt.Errorf("--table and --store name two stores; give one")
+	case given["table"] && *sf.table == "":
+		return storeChoice{}, fmt.Errorf("--table: empty table name")
+	case given["table"]:
+		return storeChoice{table: *sf.table}, nil
+	case !given["store"] && getenv("MEDIC_TABLE") != "":
+		return storeChoice{table: getenv("MEDIC_TABLE")}, nil
+	}
+	return storeChoice{path: *sf.path}, nil
+}
+
+// withEngine runs fn on the engine over the store the flags choose. Only
+// pause may create an embedded store (so a server started later starts
+// paused); a table must exist (the stack creates it).
+func (e *env) withEngine(ctx context.Context, name string, sf *storeFlags, create bool, fn func(*engine.Engine, storeChoice) error) int {
+	where, err := sf.resolve(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "medic %s: %v\n", name, err)
 		return exitUsage
 	}
+	if where.table == "" {
+		if _, err := os.Stat(where.path); err != nil && !create {
+			fmt.Fprintf(e.stderr, "medic: store %s: %v\n", where.path, err)
+			return exitUsage
+		}
+	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	app, err := e.localApp(ctx, storePath, "", false, log, 0)
+	app, err := e.localApp(ctx, where.path, where.table, "", false, log, 0)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "medic: %v\n", err)
 		return exitUsage
 	}
 	defer app.Close()
-	if err := fn(app.Engine); err != nil {
-		fmt.Fprintf(e.stderr, "medic: %v\n", err)
+	if err := fn(app.Engine, where); err != nil {
+		fmt.Fprintf(e.stderr, "medic %s (%s): %v\n", name, where, err)
 		return exitFindings
 	}
 	return exitOK

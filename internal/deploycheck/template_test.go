@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -94,5 +95,65 @@ func TestEveryTemplateFunctionIsBuiltByTheMakefile(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("template declares no functions")
+	}
+}
+
+// TestExecutorSweepsOnASchedule checks that the executor is invoked on a
+// schedule as well as by SQS: the sweep for executors that lost their lease
+// (engine.SweepStale) otherwise runs only when work arrives, so an executor
+// that dies during a quiet spell goes unreported. The scheduled event must
+// be EventBridge's own "Scheduled Event" (no Input), which doors.ExecutorLambda
+// treats as a sweep, at least every 5 minutes.
+func TestExecutorSweepsOnASchedule(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Resources map[string]struct {
+			Type       string `yaml:"Type"`
+			Properties struct {
+				Events map[string]struct {
+					Type       string `yaml:"Type"`
+					Properties struct {
+						Schedule string     `yaml:"Schedule"`
+						Input    *yaml.Node `yaml:"Input"`
+						Enabled  *bool      `yaml:"Enabled"`
+						State    string     `yaml:"State"`
+					} `yaml:"Properties"`
+				} `yaml:"Events"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(raw, &tpl); err != nil {
+		t.Fatalf("parse template.yaml: %v", err)
+	}
+	fn, ok := tpl.Resources["ExecutorFunction"]
+	if !ok || fn.Type != "AWS::Serverless::Function" {
+		t.Fatal("template.yaml declares no ExecutorFunction")
+	}
+	rate := regexp.MustCompile(`^rate\((\d+) minutes?\)$`)
+	var found []string
+	for name, ev := range fn.Properties.Events {
+		if ev.Type != "Schedule" {
+			continue
+		}
+		p := ev.Properties
+		found = append(found, name)
+		m := rate.FindStringSubmatch(p.Schedule)
+		if m == nil {
+			t.Errorf("ExecutorFunction event %s: Schedule %q, want rate(N minutes)", name, p.Schedule)
+		} else if n, _ := strconv.Atoi(m[1]); n < 1 || n > 5 {
+			t.Errorf("ExecutorFunction event %s: Schedule %q, want at most every 5 minutes", name, p.Schedule)
+		}
+		if p.Input != nil {
+			t.Errorf("ExecutorFunction event %s sets Input; the executor must get EventBridge's Scheduled Event to sweep", name)
+		}
+		if (p.Enabled != nil && !*p.Enabled) || strings.EqualFold(p.State, "DISABLED") {
+			t.Errorf("ExecutorFunction event %s is disabled", name)
+		}
+	}
+	if len(found) != 1 {
+		t.Errorf("ExecutorFunction has %d Schedule events (%v), want one: stale leases must be swept without traffic", len(found), found)
 	}
 }

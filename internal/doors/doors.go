@@ -115,13 +115,26 @@ func Work(ctx context.Context, eng WorkEngine, log *slog.Logger, ev events.SQSEv
 	return resp
 }
 
+// SweepResult is what the executor answers to a scheduled event.
+type SweepResult struct {
+	// NeedsHuman is how many executions the sweep found without a live
+	// executor and marked as needing a human.
+	NeedsHuman int `json:"needs_human"`
+}
+
 // ExecutorLambda is the executor function's handler: SQS batches, and
-// scheduled events (EventBridge Scheduler or rules) that only sweep.
+// scheduled events that only sweep. template.yaml schedules the sweep every
+// 5 minutes with an EventBridge rule, whose events are
+// {"source": "aws.events", "detail-type": "Scheduled Event", ...}; any other
+// payload without "Records" (an EventBridge Scheduler target's input, a
+// manual invocation) sweeps too.
 func ExecutorLambda(eng WorkEngine, log *slog.Logger) func(ctx context.Context, payload json.RawMessage) (any, error) {
 	return func(ctx context.Context, payload json.RawMessage) (any, error) {
 		var probe struct {
 			Records    []json.RawMessage `json:"Records"`
+			Source     string            `json:"source"`
 			DetailType string            `json:"detail-type"`
+			Resources  []string          `json:"resources"`
 		}
 		if err := json.Unmarshal(payload, &probe); err != nil {
 			return nil, fmt.Errorf("executor: payload is not JSON: %w", err)
@@ -131,7 +144,14 @@ func ExecutorLambda(eng WorkEngine, log *slog.Logger) func(ctx context.Context, 
 			if err != nil {
 				return nil, fmt.Errorf("sweep for lost executors: %w", err)
 			}
-			return map[string]int{"needs_human": n}, nil
+			attrs := []any{slog.String("source", probe.Source), slog.String("detail_type", probe.DetailType),
+				slog.Any("resources", probe.Resources), slog.Int("needs_human", n)}
+			if n > 0 {
+				log.WarnContext(ctx, "scheduled sweep: proposals need a human, their executor lost its lease", attrs...)
+			} else {
+				log.InfoContext(ctx, "scheduled sweep: no lost executors", attrs...)
+			}
+			return SweepResult{NeedsHuman: n}, nil
 		}
 		var ev events.SQSEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {

@@ -15,7 +15,11 @@
 // message IDs and receipt handles) to the executor, then reads the outcome
 // back through the SDK: ECS desired count, DynamoDB records, the Slack card.
 // TestBuiltLambdasDropMalformedInput checks that payloads no retry can fix
-// are acknowledged and dropped.
+// are acknowledged and dropped. TestBuiltExecutorSweepsALostExecutorOnSchedule
+// delivers the template's scheduled event to the executor after an executor
+// died holding a claim, and checks it is reported as needing a human.
+// TestBuiltSlackFunctionDropsAReplayOnAnotherInstance delivers one signed
+// approval to two instances of the Slack function: the second drops it.
 //
 // BenchmarkColdStart measures process start to first handled event for the
 // alarm function and for a hello-world aws-lambda-go function built the same

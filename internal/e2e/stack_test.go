@@ -45,6 +45,9 @@ type stack struct {
 	queueARN string
 
 	alarm, slackFn, executor *function
+	// env is the environment each function (by logical ID) was started
+	// with, to start more instances of it.
+	env map[string][]string
 }
 
 // deploy creates the stack's resources the way template.yaml declares them
@@ -120,9 +123,13 @@ func deploy(t *testing.T) *stack {
 		"SLACK_API_URL=" + s.slack.GetAPIURL(),
 		"GITHUB_API_URL=http://127.0.0.1:1/",
 	}
-	s.alarm = startFunction(t, "alarm", bins["alarm"], functionEnv(t, "AlarmFunction", refs, extra...))
-	s.slackFn = startFunction(t, "slack", bins["slack"], functionEnv(t, "SlackFunction", refs, extra...))
-	s.executor = startFunction(t, "executor", bins["executor"], functionEnv(t, "ExecutorFunction", refs, extra...))
+	s.env = map[string][]string{}
+	for _, fn := range []string{"AlarmFunction", "SlackFunction", "ExecutorFunction"} {
+		s.env[fn] = functionEnv(t, fn, refs, extra...)
+	}
+	s.alarm = startFunction(t, "alarm", bins["alarm"], s.env["AlarmFunction"])
+	s.slackFn = startFunction(t, "slack", bins["slack"], s.env["SlackFunction"])
+	s.executor = startFunction(t, "executor", bins["executor"], s.env["ExecutorFunction"])
 	return s
 }
 

@@ -137,6 +137,11 @@ type StepView struct {
 	// DecidedBy is the Slack user ID that rejected, cancelled or undid the
 	// step, optional.
 	DecidedBy string
+	// StateAt is when the step reached State: when it was approved,
+	// rejected, started running, finished (the outcome), undone, blocked,
+	// expired or cancelled. The card shows it after the state; zero hides
+	// it. Ignored for PROPOSED steps and shadow steps.
+	StateAt time.Time
 	// Result is what Apply (or Undo) reported, e.g. "desired 4 -> 6".
 	Result string
 	// UndoAvailable is true when the action is reversible and the step can

@@ -233,6 +233,11 @@ func stateLine(c Card, s StepView) string {
 	if s.DecidedBy != "" {
 		by = " by " + mention(s.DecidedBy)
 	}
+	// at says when the step reached its state: who, outcome and when.
+	at := ""
+	if !s.StateAt.IsZero() {
+		at = " at " + slackDate(s.StateAt)
+	}
 	if s.Mode == ModeShadow {
 		return ":ghost: *Shadow*: would have run; shadow steps never execute" + reason
 	}
@@ -247,44 +252,48 @@ func stateLine(c Card, s StepView) string {
 		return fmt.Sprintf(":hourglass_flowing_sand: *Awaiting approval* (%d of %d)%s", len(s.Votes), quorum(s), reason)
 	case StateApproved:
 		if s.Mode == ModeAuto {
-			return ":arrow_forward: *Queued to run*" + reason
+			return ":arrow_forward: *Queued to run*" + at + reason
 		}
-		return ":white_check_mark: *Approved*, queued to run" + reason
+		return ":white_check_mark: *Approved*" + at + ", queued to run" + reason
 	case StateExecuting:
-		return ":gear: *Running*" + reason
+		since := ""
+		if !s.StateAt.IsZero() {
+			since = " since " + slackDate(s.StateAt)
+		}
+		return ":gear: *Running*" + since + reason
 	case StateSucceeded:
-		line := ":white_check_mark: *Done*"
+		line := ":white_check_mark: *Done*" + at
 		if s.Result != "" {
 			line += ": " + escape(s.Result)
 		}
 		return line
 	case StateFailed:
-		line := ":x: *Failed*" + reason
+		line := ":x: *Failed*" + at + reason
 		if s.Result != "" {
 			line += "\n" + escape(s.Result)
 		}
 		return line
 	case StateRejected:
-		return ":no_entry_sign: *Rejected*" + by + reason
+		return ":no_entry_sign: *Rejected*" + by + at + reason
 	case StateExpired:
-		return ":alarm_clock: *Expired* without approval" + reason
+		return ":alarm_clock: *Expired* without approval" + at + reason
 	case StateCancelled:
 		if c.Recovered {
-			return ":relieved: *Resolved before approval*: the alarm recovered and nothing ran"
+			return ":relieved: *Resolved before approval*" + at + ": the alarm recovered and nothing ran"
 		}
-		return ":heavy_minus_sign: *Cancelled*" + by + reason
+		return ":heavy_minus_sign: *Cancelled*" + by + at + reason
 	case StateBlocked:
-		return ":no_entry: *Blocked*" + reason
+		return ":no_entry: *Blocked*" + at + reason
 	case StateNeedsHuman:
-		return ":sos: *Needs a human*" + reason
+		return ":sos: *Needs a human*" + at + reason
 	case StateUndone:
-		line := ":leftwards_arrow_with_hook: *Undone*" + by
+		line := ":leftwards_arrow_with_hook: *Undone*" + by + at
 		if s.Result != "" {
 			line += ": " + escape(s.Result)
 		}
 		return line
 	default:
-		return "*" + escape(string(s.State)) + "*" + reason
+		return "*" + escape(string(s.State)) + "*" + at + reason
 	}
 }
 

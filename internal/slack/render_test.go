@@ -84,6 +84,7 @@ func TestRenderCardGolden(t *testing.T) {
 			s.Mode = slack.ModeAuto
 			s.Approvers = nil
 			s.State = slack.StateSucceeded
+			s.StateAt = t2.Add(40 * time.Second)
 			s.Result = "prod/checkout: desired 4 -> 6 tasks"
 			s.UndoAvailable = true
 			c.Steps = []slack.StepView{s}
@@ -107,6 +108,7 @@ func TestRenderCardGolden(t *testing.T) {
 			s := scaleStep()
 			s.Quorum = 2
 			s.State = slack.StateApproved
+			s.StateAt = t2
 			s.Votes = []slack.Vote{{UserID: "U0ALICE", At: t1}, {UserID: "U0CAROL", At: t2}}
 			c.Steps = []slack.StepView{s}
 			return c
@@ -118,7 +120,28 @@ func TestRenderCardGolden(t *testing.T) {
 			c.Reason = "Threshold Crossed: 1 out of the last 1 datapoints [0.0 (12/03/24 14:06:00)] was not greater than the threshold (10.0)."
 			s := scaleStep()
 			s.State = slack.StateCancelled
+			s.StateAt = t2.Add(5 * time.Minute)
 			s.StateReason = "alarm recovered"
+			c.Steps = []slack.StepView{s}
+			return c
+		}},
+		{"rejected", func() slack.Card {
+			c := baseCard()
+			s := scaleStep()
+			s.State = slack.StateRejected
+			s.DecidedBy = "U0BOB"
+			s.StateAt = t1
+			c.Steps = []slack.StepView{s}
+			return c
+		}},
+		{"failed", func() slack.Card {
+			c := baseCard()
+			s := scaleStep()
+			s.State = slack.StateFailed
+			s.StateAt = t2.Add(40 * time.Second)
+			s.Votes = []slack.Vote{{UserID: "U0ALICE", At: t1}}
+			s.StateReason = "apply failed"
+			s.Result = "update service prod/checkout: AccessDeniedException"
 			c.Steps = []slack.StepView{s}
 			return c
 		}},
@@ -384,4 +407,57 @@ func blockStrings(t *testing.T, blocks []slackapi.Block) []string {
 	}
 	walk(v)
 	return out
+}
+
+// TestStepSaysWhenItReachedItsState: a decided or finished step says who,
+// what and when; a waiting step and a step without a time say no time.
+func TestStepSaysWhenItReachedItsState(t *testing.T) {
+	when := "<!date^1710252210^{date_short_pretty} {time_secs}|2024-03-12 14:03:30 UTC>"
+	tests := []struct {
+		name  string
+		state slack.StepState
+		by    string
+		at    time.Time
+		want  string
+	}{
+		{"approved", slack.StateApproved, "", t1, ":white_check_mark: *Approved* at " + when + ", queued to run"},
+		{"rejected", slack.StateRejected, "U0BOB", t1, ":no_entry_sign: *Rejected* by <@U0BOB> at " + when},
+		{"running", slack.StateExecuting, "", t1, ":gear: *Running* since " + when},
+		{"done", slack.StateSucceeded, "", t1, ":white_check_mark: *Done* at " + when},
+		{"failed", slack.StateFailed, "", t1, ":x: *Failed* at " + when},
+		{"undone", slack.StateUndone, "U0CAROL", t1, ":leftwards_arrow_with_hook: *Undone* by <@U0CAROL> at " + when},
+		{"needs a human", slack.StateNeedsHuman, "", t1, ":sos: *Needs a human* at " + when},
+		{"expired", slack.StateExpired, "", t1, ":alarm_clock: *Expired* without approval at " + when},
+		{"no time known", slack.StateRejected, "U0BOB", time.Time{}, ":no_entry_sign: *Rejected* by <@U0BOB>\n"},
+		{"waiting", slack.StateProposed, "", t1, ":hourglass_flowing_sand: *Awaiting approval* (0 of 1)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := baseCard()
+			s := scaleStep()
+			s.State, s.DecidedBy, s.StateAt = tt.state, tt.by, tt.at
+			c.Steps = []slack.StepView{s}
+			got := stepSection(t, slack.RenderCard(c))
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("step says\n%s\nwant it to contain %q", got, tt.want)
+			}
+			if tt.at.IsZero() || tt.state == slack.StateProposed {
+				if strings.Contains(strings.SplitN(got, "\n", 3)[1], "<!date^") {
+					t.Errorf("step without a decision time shows one: %s", got)
+				}
+			}
+		})
+	}
+}
+
+// stepSection is the text of the first step's section block.
+func stepSection(t *testing.T, msg slack.Message) string {
+	t.Helper()
+	for _, b := range msg.Blocks {
+		if sec, ok := b.(*slackapi.SectionBlock); ok && sec.Text != nil && strings.HasPrefix(sec.Text.Text, "*Step 1") {
+			return sec.Text.Text + "\n"
+		}
+	}
+	t.Fatal("no step section")
+	return ""
 }

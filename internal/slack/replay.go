@@ -10,10 +10,12 @@ import (
 // Seen remembers interaction keys so that a replayed request (the same
 // signed body sent again within the signature window) is handled once.
 //
-// The wiring backs it with the store (a conditional put with an expiry);
-// MemorySeen serves tests and local use. Seen is a first line of defence: the
-// engine's conditional vote (distinct users per proposal) already makes a
-// double-counted vote impossible, so when Seen fails the handler logs and
+// In AWS the wiring backs it with the DynamoDB table
+// (slackbridge.StoreSeen: a conditional write with an expiry), so a replay
+// is dropped whichever Lambda instance receives it; MemorySeen serves tests
+// and the single `medic serve` process. Seen is a first line of defence:
+// the engine's conditional vote (distinct users per proposal) already makes
+// a double-counted vote impossible, so when Seen fails the handler logs and
 // carries on.
 type Seen interface {
 	// FirstSeen records key for at least ttl and reports whether this is

@@ -164,6 +164,11 @@ func StepView(p *store.Proposal) slack.StepView {
 		StateReason: p.Reason,
 		ExpiresAt:   p.ExpiresAt,
 	}
+	// UpdatedAt is when the proposal last moved: the approval that reached
+	// the quorum, the rejection, the claim, the outcome, the undo.
+	if p.State != store.StateProposed && p.State != store.StateShadow {
+		v.StateAt = p.UpdatedAt
+	}
 	// DecidedBy also holds the last approver; the card names it only for
 	// what that person did (a rejection, an undo). A step medic cancelled
 	// after an approval was not cancelled by the approver.

@@ -31,7 +31,8 @@ func TestAnApprovalRunsTheStepAndTheCardSaysWhoAndWhat(t *testing.T) {
 	if got := h.ephemerals(alice); len(got) != 0 {
 		t.Errorf("an approval that runs the step needs no private reply, got %q", got)
 	}
-	mustContain(t, "the card after the approval", h.lastCard(inc), "*Approved*, queued to run", "approved by <@"+alice+">")
+	approvedAt := h.auditTime(inc.ID, id, store.StateApproved)
+	mustContain(t, "the card after the approval", h.lastCard(inc), "*Approved*"+at(approvedAt)+", queued to run", "approved by <@"+alice+">")
 
 	h.drain()
 	if n := h.action.applies.Load(); n != 1 {
@@ -41,7 +42,8 @@ func TestAnApprovalRunsTheStepAndTheCardSaysWhoAndWhat(t *testing.T) {
 		t.Fatalf("proposal is %s, want SUCCEEDED", p.State)
 	}
 	card := h.lastCard(inc)
-	mustContain(t, "the card after the execution", card, "*Done*: desired 4 -&gt; 6 tasks", "approved by <@"+alice+">", "[medic:undo "+id+"]")
+	doneAt := h.auditTime(inc.ID, id, store.StateSucceeded)
+	mustContain(t, "the card after the execution", card, "*Done*"+at(doneAt)+": desired 4 -&gt; 6 tasks", "approved by <@"+alice+">", "[medic:undo "+id+"]")
 	mustNotContain(t, "the card after the execution", card, "[medic:approve")
 
 	var thread []string
@@ -194,7 +196,9 @@ func TestARejectionRunsNothing(t *testing.T) {
 		t.Fatalf("proposal is %s decided by %s, want REJECTED by bob", p.State, p.DecidedBy)
 	}
 	card := h.lastCard(inc)
-	mustContain(t, "the card", card, "*Rejected* by <@"+bob+">")
+	// Who rejected it and when: the time of the rejection, not of alice's
+	// later click.
+	mustContain(t, "the card", card, "*Rejected* by <@"+bob+">"+at(h.auditTime(inc.ID, id, store.StateRejected)))
 	mustNotContain(t, "the card", card, "[medic:approve")
 	if got := h.ephemerals(alice); len(got) != 1 || !strings.Contains(got[0], "already decided (it is rejected)") {
 		t.Errorf("alice, approving after the rejection, was told %q", got)
@@ -246,7 +250,7 @@ func TestAnAlarmBackToOKBeforeExecutionIsNotExecuted(t *testing.T) {
 		t.Fatalf("proposal is %s, want CANCELLED", p.State)
 	}
 	card := h.lastCard(inc)
-	mustContain(t, "the card", card, "*Cancelled*: alarm is OK now; not executed")
+	mustContain(t, "the card", card, "*Cancelled*"+at(h.auditTime(inc.ID, id, store.StateCancelled))+": alarm is OK now; not executed")
 	// alice approved; medic cancelled. The card must not blame her.
 	mustNotContain(t, "the card", card, "Cancelled* by")
 }
@@ -298,9 +302,9 @@ func TestARateLimitedCardUpdateIsRetried(t *testing.T) {
 	if w := h.waits(); len(w) != 1 || w[0] != 3*time.Second {
 		t.Errorf("the client waited %v, want once for Retry-After 3s", w)
 	}
-	mustContain(t, "the card", h.lastCard(inc), "*Approved*, queued to run", "approved by <@"+alice+">")
+	mustContain(t, "the card", h.lastCard(inc), "*Approved*"+at(h.auditTime(inc.ID, id, store.StateApproved))+", queued to run", "approved by <@"+alice+">")
 	h.drain()
-	mustContain(t, "the card", h.lastCard(inc), "*Done*")
+	mustContain(t, "the card", h.lastCard(inc), "*Done* at ")
 }
 
 func TestAReplayedRequestCountsOnce(t *testing.T) {

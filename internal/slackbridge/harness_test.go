@@ -529,6 +529,28 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// at is how a card says when a step reached its state: " at " and the
+// Slack date of t, with its UTC fallback.
+func at(t time.Time) string {
+	return fmt.Sprintf(" at <!date^%d^{date_short_pretty} {time_secs}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04:05 UTC"))
+}
+
+// auditTime is when the audit trail says proposal id moved to state to.
+func (h *harness) auditTime(incident, id string, to store.State) time.Time {
+	h.t.Helper()
+	entries, err := h.store.Audit(h.ctx, store.AuditQuery{Incident: incident})
+	if err != nil {
+		h.t.Fatalf("read audit: %v", err)
+	}
+	for _, e := range entries {
+		if e.Proposal == id && e.To == to {
+			return e.Time
+		}
+	}
+	h.t.Fatalf("the audit has no move of %s to %s", id, to)
+	return time.Time{}
+}
+
 func mustContain(t *testing.T, what, text string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {

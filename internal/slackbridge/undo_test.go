@@ -58,7 +58,7 @@ policies:
 			if p := h.proposal(id); p.State != store.StateSucceeded {
 				t.Fatalf("auto step is %s, want SUCCEEDED", p.State)
 			}
-			mustContain(t, "the card", h.lastCard(inc), "*Done*: desired 4 -&gt; 6 tasks", "[medic:undo "+id+"]")
+			mustContain(t, "the card", h.lastCard(inc), "*Done*"+at(h.auditTime(inc.ID, id, store.StateSucceeded))+": desired 4 -&gt; 6 tasks", "[medic:undo "+id+"]")
 
 			h.click(inc, tc.denied, "undo", id)
 			h.drain()
@@ -82,7 +82,7 @@ policies:
 				t.Fatalf("proposal is %s by %s, want UNDONE by %s", p.State, p.DecidedBy, tc.allowed)
 			}
 			card := h.lastCard(inc)
-			mustContain(t, "the card", card, "*Undone* by <@"+tc.allowed+">: desired 6 -&gt; 4 tasks")
+			mustContain(t, "the card", card, "*Undone* by <@"+tc.allowed+">"+at(h.auditTime(inc.ID, id, store.StateUndone))+": desired 6 -&gt; 4 tasks")
 			mustNotContain(t, "the card", card, "[medic:undo")
 
 			// A second press finds nothing left to undo.

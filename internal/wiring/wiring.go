@@ -223,10 +223,22 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		if app.SlackClient != nil {
 			eph = app.SlackClient
 		}
+		// Replayed requests: in AWS every Lambda instance checks the table
+		// (a Slack retry may reach another instance); the single local
+		// process remembers them in memory (the handler's default).
+		var seen slack.Seen
+		if cfg.Table != "" {
+			var now func() time.Time
+			if opts.Clock != nil {
+				now = opts.Clock.Now
+			}
+			seen = slackbridge.NewStoreSeen(app.Store, now)
+		}
 		h, err := slack.NewHandler(slack.HandlerConfig{
 			SigningSecret: cfg.SlackSigningSecret.Value(),
 			Decider:       slackbridge.NewDecider(eng),
 			Ephemeral:     eph,
+			Seen:          seen,
 			Logger:        log,
 		})
 		if err != nil {
