@@ -317,7 +317,8 @@ func (e *Engine) repair(ctx context.Context, inc *store.Incident) error {
 }
 
 // recover handles an OK state change: it resolves the alarm's open
-// incidents from before it.
+// incidents from before it. A repeated delivery re-queues, once only, the
+// undos of the incidents it resolved, in case the first stopped half way.
 func (e *Engine) recover(ctx context.Context, a *alarm.Alarm) (Outcome, error) {
 	incs, err := e.deps.Store.IncidentsByAlarm(ctx, a.ARN)
 	if err != nil {
@@ -326,6 +327,12 @@ func (e *Engine) recover(ctx context.Context, a *alarm.Alarm) (Outcome, error) {
 	var out Outcome
 	var errs []error
 	for _, inc := range incs {
+		if inc.State == store.IncidentResolved && inc.RecoveredBy == a.DedupKey() {
+			// This state change resolved it already; a failure may have
+			// stopped that delivery before every undo was queued.
+			errs = append(errs, e.queueRecoveryUndos(ctx, inc))
+			continue
+		}
 		if inc.State != store.IncidentOpen || !inc.Alarm.Timestamp.Before(a.Timestamp) {
 			continue
 		}
@@ -395,19 +402,68 @@ func (e *Engine) resolve(ctx context.Context, inc *store.Incident, a *alarm.Alar
 		}
 	}
 	e.log.InfoContext(ctx, "incident resolved", slog.String("incident", inc.ID))
-	var errs []error
-	for _, p := range props {
-		if !e.undoOnRecovery(p) {
-			continue
-		}
-		errs = append(errs, e.send(ctx, Message{Kind: KindUndo, Incident: p.Incident, Proposal: p.ID, By: Who}, 0))
-	}
+	uerr := e.queueRecoveryUndos(ctx, inc)
 	timeline, err := e.deps.Store.Audit(ctx, store.AuditQuery{Incident: inc.ID})
 	if err != nil {
 		e.log.WarnContext(ctx, "recovery summary without timeline", slog.String("incident", inc.ID), slog.Any("error", err))
 	}
 	e.notify(ctx, NoticeRecovered, inc, nil, "alarm "+a.Name+" recovered", timeline)
-	return inc, errors.Join(errs...)
+	return inc, uerr
+}
+
+// queueRecoveryUndos queues the undos on recovery of a resolved incident's
+// succeeded steps. It reads the proposals after the incident was recorded
+// RESOLVED: a step still running then is either seen here once it has
+// succeeded, or its executor sees the incident resolved after recording
+// the result (see execute), so its undo is queued either way.
+func (e *Engine) queueRecoveryUndos(ctx context.Context, inc *store.Incident) error {
+	props, err := e.deps.Store.Proposals(ctx, inc.ID)
+	if err != nil {
+		return fmt.Errorf("queue undos of incident %s: %w", inc.ID, err)
+	}
+	var errs []error
+	for _, p := range props {
+		errs = append(errs, e.queueRecoveryUndo(ctx, inc, p))
+	}
+	return errors.Join(errs...)
+}
+
+// queueRecoveryUndo queues the undo of p on recovery when its incident is
+// resolved and p's policy asks for it (see undoOnRecovery), at most once:
+// the counter store.RecoveryUndoKey(p.ID), limited to 1, is its idempotency
+// key, recorded with an "undo.queued" audit entry before the message is
+// sent. Resolve, the executor of a step finishing after the recovery and
+// repeated deliveries of either all go through here; only the one that
+// takes the key queues the undo.
+func (e *Engine) queueRecoveryUndo(ctx context.Context, inc *store.Incident, p *store.Proposal) error {
+	if inc.State != store.IncidentResolved || !e.undoOnRecovery(p) {
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		now := e.now()
+		expires := p.RecordExpiresAt
+		if expires.IsZero() {
+			expires = now.Add(e.cfg.Retention)
+		}
+		err := e.deps.Store.Commit(ctx, &store.Tx{Now: now,
+			Counters: []store.CounterWrite{{Key: store.RecoveryUndoKey(p.ID), Limit: 1, ExpiresAt: expires}},
+			Audit: []store.AuditEntry{{Incident: p.Incident, Proposal: p.ID, Event: "undo.queued", Who: Who,
+				Why: "alarm recovered; policy " + p.Policy + " undoes on recovery"}}})
+		var ce *store.ConflictError
+		switch {
+		case err == nil:
+			e.log.InfoContext(ctx, "undo on recovery queued", slog.String("proposal", p.ID))
+			return e.send(ctx, Message{Kind: KindUndo, Incident: p.Incident, Proposal: p.ID, By: Who}, 0)
+		case errors.As(err, &ce) && ce.Kind == store.KindCounter && !ce.Transient:
+			return nil // queued already
+		case errors.As(err, &ce) && ce.Transient && attempt < maxAttempts:
+			if err := backoff(ctx, attempt); err != nil {
+				return fmt.Errorf("queue undo of %s: %w", p.ID, err)
+			}
+		default:
+			return fmt.Errorf("queue undo of %s: %w", p.ID, err)
+		}
+	}
 }
 
 // undoOnRecovery reports whether p is an auto-run, reversible, succeeded

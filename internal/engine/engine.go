@@ -37,6 +37,20 @@
 //     never run again by medic.
 //   - Fail closed: when the kill switch, the store or the alarm's current
 //     state cannot be read, nothing executes; proposals are still made.
+//   - Nothing runs while paused: the kill switch (stored and SSM) is read
+//     right before a claim, after the alarm-state check, and every claim
+//     (execution or undo) is conditional on the stored switch being off in
+//     the same transaction (store.Tx.RequireNotPaused), so a Pause pressed
+//     at any moment before the claim commits stops it. The step then ends
+//     BLOCKED ("medic is paused by ..."), an undo stays SUCCEEDED with an
+//     undo.blocked entry, and the card says so.
+//   - A step still running when its alarm recovers is undone when it
+//     finishes, if its policy asks (on_recovery: undo), and its late result
+//     is added to the recovery timeline. Resolve reads the proposals after
+//     recording the recovery and the executor reads the incident after
+//     recording the result, so at least one of them sees the other; a
+//     counter limited to one (store.RecoveryUndoKey) lets only one of them
+//     queue the undo.
 package engine
 
 import (

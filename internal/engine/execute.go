@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/killswitch"
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/store"
 	"github.com/medicbot/medic/remediations"
@@ -109,13 +110,11 @@ func (e *Engine) execute(ctx context.Context, m Message) error {
 	switch p.State {
 	case store.StateApproved:
 	case store.StateSucceeded, store.StateFailed:
-		// A repeated delivery: make sure the ladder's next step was queued.
-		return e.ensureFollowUp(ctx, inc, p)
+		// A repeated delivery: make sure what follows the result was
+		// queued (the ladder's next step, or the undo on recovery).
+		return errors.Join(e.queueRecoveryUndo(ctx, inc, p), e.ensureFollowUp(ctx, inc, p))
 	default:
 		return nil
-	}
-	if r := e.readSwitch(ctx).blocks(); r != "" {
-		return e.block(ctx, inc, p.ID, r)
 	}
 	if inc.State != store.IncidentOpen {
 		return e.end(ctx, inc, p.ID, store.StateCancelled, "resolved before execution")
@@ -129,6 +128,13 @@ func (e *Engine) execute(ctx context.Context, m Message) error {
 	}
 	if state != alarm.StateAlarm {
 		return e.end(ctx, inc, p.ID, store.StateCancelled, fmt.Sprintf("alarm is %s now; not executed", state))
+	}
+	// The kill switch is read last, after the slow checks, so that a pause
+	// during them is seen (both sources; the SSM one cannot be part of a
+	// transaction). The claim then re-checks the stored switch atomically:
+	// a Pause committed after this read still stops it.
+	if r := e.readSwitch(ctx).blocks(); r != "" {
+		return e.block(ctx, inc, p.ID, r)
 	}
 	p, lease, err := e.claim(ctx, inc, p)
 	if err != nil || p == nil {
@@ -145,8 +151,37 @@ func (e *Engine) execute(ctx context.Context, m Message) error {
 	} else if p.Error != "" {
 		summary += ": " + p.Error
 	}
+	// The alarm may have recovered while the step ran. Read the incident
+	// after recording the result: resolve reads the proposals after
+	// recording the recovery, so one of the two sees the other (and
+	// queueRecoveryUndo's key stops them both queuing the undo).
+	cur, err := e.deps.Store.Incident(ctx, inc.ID)
+	if err != nil {
+		e.notify(ctx, NoticeUpdated, inc, p, summary, nil)
+		// A redelivery finds the result recorded and finishes from there.
+		return fmt.Errorf("execute %s: read incident after the result: %w", p.ID, err)
+	}
+	inc = cur
+	if inc.State != store.IncidentOpen {
+		return e.finishedAfterRecovery(ctx, inc, p, summary)
+	}
 	e.notify(ctx, NoticeUpdated, inc, p, summary, nil)
 	return e.ensureFollowUp(ctx, inc, p)
+}
+
+// finishedAfterRecovery handles a step that finished after its incident was
+// resolved: resolve saw it running, so it neither undid it nor showed its
+// result. It queues the undo the policy asks for on recovery and posts the
+// recovery timeline again, now with the late result.
+func (e *Engine) finishedAfterRecovery(ctx context.Context, inc *store.Incident, p *store.Proposal, summary string) error {
+	e.log.InfoContext(ctx, "step finished after the alarm recovered", slog.String("proposal", p.ID), slog.String("state", string(p.State)))
+	err := e.queueRecoveryUndo(ctx, inc, p)
+	timeline, terr := e.deps.Store.Audit(ctx, store.AuditQuery{Incident: inc.ID})
+	if terr != nil {
+		e.log.WarnContext(ctx, "recovery summary without timeline", slog.String("incident", inc.ID), slog.Any("error", terr))
+	}
+	e.notify(ctx, NoticeRecovered, inc, p, summary+" (finished after the alarm recovered)", timeline)
+	return err
 }
 
 // claim moves p APPROVED -> EXECUTING together with the lock on its target,
@@ -164,6 +199,7 @@ func (e *Engine) claim(ctx context.Context, inc *store.Incident, p *store.Propos
 		},
 		func(tx *store.Tx, p *store.Proposal) {
 			now := tx.Now
+			tx.RequireNotPaused = true
 			tx.Locks = []store.LockWrite{{Op: store.LockAcquire, Lock: store.Lock{Target: p.Target(), Holder: p.ID, LeaseUntil: p.Lease.Until}}}
 			tx.Cooldowns = []store.CooldownWrite{{Cooldown: store.Cooldown{Policy: p.Policy, Target: p.Target()}, CheckOnly: true}}
 			tx.Counters = []store.CounterWrite{
@@ -200,6 +236,12 @@ func (e *Engine) conflictReason(ctx context.Context, p *store.Proposal, c *store
 			return globalCapReason(e.cfg.MaxPerHour)
 		}
 		return policyCapReason(p.Policy, e.policyCap(p.MaxPerHour))
+	case store.KindSwitch:
+		// Paused after the switch was read: say by whom, as the read would.
+		if sw, err := e.deps.Store.Switch(ctx); err == nil && sw.Paused {
+			return switchState{st: killswitch.State{Paused: true, By: sw.By, Why: sw.Why, At: sw.At}}.blocks()
+		}
+		return "medic is paused"
 	}
 	return "guardrail: " + c.Error()
 }
@@ -449,11 +491,14 @@ func (e *Engine) undo(ctx context.Context, m Message) error {
 	if u == nil || p.Result == nil {
 		return e.note(ctx, p, "undo.unavailable", who, "action "+p.Action+" cannot undo")
 	}
+	// Read right before the claim, which re-checks the stored switch
+	// atomically.
 	if r := e.readSwitch(ctx).blocks(); r != "" {
-		return e.note(ctx, p, "undo.blocked", who, r)
+		return e.undoBlocked(ctx, inc, p, who, r)
 	}
 	lease := token()
 	var conflict *store.ConflictError
+	succeeded := p
 	p, err = e.transition(ctx, p.ID, []store.State{store.StateSucceeded}, who,
 		func(p *store.Proposal, now time.Time) (string, bool) {
 			p.State = store.StateUndoing
@@ -462,13 +507,14 @@ func (e *Engine) undo(ctx context.Context, m Message) error {
 			return "undoing " + p.Result.Summary, true
 		},
 		func(tx *store.Tx, p *store.Proposal) {
+			tx.RequireNotPaused = true
 			tx.Locks = []store.LockWrite{{Op: store.LockAcquire, Lock: store.Lock{Target: p.Target(), Holder: p.ID, LeaseUntil: p.Lease.Until}}}
 		})
 	switch {
 	case errors.Is(err, errGone):
 		return nil
 	case errors.As(err, &conflict):
-		return e.note(ctx, p, "undo.blocked", who, e.conflictReason(ctx, p, conflict))
+		return e.undoBlocked(ctx, inc, succeeded, who, e.conflictReason(ctx, succeeded, conflict))
 	case err != nil:
 		return fmt.Errorf("undo %s: claim: %w", m.Proposal, err)
 	}
@@ -496,6 +542,17 @@ func (e *Engine) undo(ctx context.Context, m Message) error {
 		return fmt.Errorf("undo %s: record: %w", m.Proposal, err)
 	}
 	e.notify(ctx, NoticeUpdated, inc, p, fmt.Sprintf("step %d of %s %s", p.Step+1, p.Policy, p.State), nil)
+	return nil
+}
+
+// undoBlocked records that p's undo was not run (it stays SUCCEEDED) and
+// says so on the card: nobody else would learn that an undo on recovery
+// did not happen.
+func (e *Engine) undoBlocked(ctx context.Context, inc *store.Incident, p *store.Proposal, who, why string) error {
+	if err := e.note(ctx, p, "undo.blocked", who, why); err != nil {
+		return err
+	}
+	e.notify(ctx, NoticeUpdated, inc, p, fmt.Sprintf("undo of step %d of %s not run: %s", p.Step+1, p.Policy, why), nil)
 	return nil
 }
 

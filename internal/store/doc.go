@@ -7,7 +7,10 @@
 // answer, not a fault: Commit returns a *ConflictError (errors.Is
 // ErrConflict, and ErrExists for creations) naming the record whose
 // condition failed, so the caller can tell "someone else holds the lock"
-// from "the cap is reached" from "the proposal moved on".
+// from "the cap is reached" from "the proposal moved on". A Tx may also
+// require the stored kill switch to be off (Tx.RequireNotPaused), so that a
+// claim and a Pause cannot both win; a paused switch fails it with
+// ErrPaused.
 //
 // Two implementations share one conformance suite (storetest.Run): boltstore
 // (embedded bbolt file, for `medic serve` and the CLI) and dynamostore (one

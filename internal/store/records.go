@@ -280,6 +280,11 @@ func PolicyCounter(policyName string, t time.Time) string {
 	return "policy#" + policyName + "#" + t.UTC().Format(hourFormat)
 }
 
+// RecoveryUndoKey is the key of the counter that makes queuing the undo of
+// a proposal on recovery happen once: whoever increments it (limit 1)
+// queues the undo.
+func RecoveryUndoKey(proposal string) string { return "undo-on-recovery#" + proposal }
+
 // HourEnd is the end of the hour window holding t.
 func HourEnd(t time.Time) time.Time { return t.UTC().Truncate(time.Hour).Add(time.Hour) }
 

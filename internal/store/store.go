@@ -19,6 +19,10 @@ var (
 	// ErrInvalid: a Tx asks for something the state machine or the store
 	// does not allow; it is a bug in the caller, not a race.
 	ErrInvalid = errors.New("invalid transaction")
+	// ErrPaused: a Tx with RequireNotPaused found the stored kill switch
+	// paused; nothing was written. The error is a *ConflictError of
+	// KindSwitch (so also ErrConflict).
+	ErrPaused = errors.New("medic is paused")
 )
 
 // Record kinds named by ConflictError.
@@ -28,15 +32,16 @@ const (
 	KindLock     = "lock"
 	KindCooldown = "cooldown"
 	KindCounter  = "counter"
+	KindSwitch   = "switch"
 )
 
 // ConflictError says which condition of a Tx failed.
 type ConflictError struct {
 	// Kind is the record kind: KindIncident, KindProposal, KindLock,
-	// KindCooldown or KindCounter.
+	// KindCooldown, KindCounter or KindSwitch.
 	Kind string
 	// Key is the record's key: incident or proposal ID, lock target,
-	// cooldown key, counter key.
+	// cooldown key, counter key; SwitchKey for the kill switch.
 	Key string
 	// Exists is true when the Tx tried to create a record that exists.
 	Exists bool
@@ -53,16 +58,30 @@ func (e *ConflictError) Error() string {
 		return fmt.Sprintf("%s %s already exists", e.Kind, e.Key)
 	case e.Transient:
 		return fmt.Sprintf("%s %s: concurrent transaction", e.Kind, e.Key)
+	case e.Kind == KindSwitch:
+		return "kill switch: medic is paused"
 	default:
 		return fmt.Sprintf("%s %s: condition failed", e.Kind, e.Key)
 	}
 }
 
-// Is makes errors.Is(err, ErrConflict) true for every ConflictError and
-// errors.Is(err, ErrExists) true for creations.
+// Is makes errors.Is(err, ErrConflict) true for every ConflictError,
+// errors.Is(err, ErrExists) true for creations and errors.Is(err, ErrPaused)
+// true for a failed RequireNotPaused.
 func (e *ConflictError) Is(target error) bool {
-	return target == ErrConflict || (e.Exists && target == ErrExists)
+	switch target {
+	case ErrConflict:
+		return true
+	case ErrExists:
+		return e.Exists
+	case ErrPaused:
+		return e.Kind == KindSwitch && !e.Transient
+	}
+	return false
 }
+
+// SwitchKey is the Key of a ConflictError on the kill switch.
+const SwitchKey = "paused"
 
 // Store keeps medic's records. Every change goes through Commit; the reads
 // return copies the caller may modify. Expired records (ExpiresAt in the
@@ -109,6 +128,12 @@ type Tx struct {
 	Counters  []CounterWrite
 	// Switch, when set, replaces the stored kill switch.
 	Switch *Switch
+	// RequireNotPaused makes the Tx conditional on the stored kill switch
+	// being off when it commits: if it is paused, Commit writes nothing and
+	// returns a ConflictError of KindSwitch (errors.Is ErrPaused). Claims
+	// set it, so that a Pause committed after the claimer last read the
+	// switch still stops the claim. It cannot be combined with Switch.
+	RequireNotPaused bool
 	// Audit entries are appended; Time defaults to Now.
 	Audit []AuditEntry
 }
@@ -236,6 +261,9 @@ func (tx *Tx) Validate() error {
 		if err := once(KindCounter, w.Key); err != nil {
 			return err
 		}
+	}
+	if tx.RequireNotPaused && tx.Switch != nil {
+		return fmt.Errorf("%w: the kill switch is both written and required off", ErrInvalid)
 	}
 	for _, a := range tx.Audit {
 		if a.Event == "" {

@@ -215,6 +215,17 @@ func check(btx *bolt.Tx, tx *store.Tx) error {
 			return &store.ConflictError{Kind: store.KindCounter, Key: w.Key}
 		}
 	}
+	if tx.RequireNotPaused {
+		// Read in the same read-write transaction as the writes: a Pause
+		// commits before or after it, never in between.
+		var sw store.Switch
+		if _, err := get(btx, bucketMeta, string(keySwitch), &sw); err != nil {
+			return err
+		}
+		if sw.Paused {
+			return &store.ConflictError{Kind: store.KindSwitch, Key: store.SwitchKey}
+		}
+	}
 	return nil
 }
 

@@ -23,8 +23,10 @@
 //
 // Records are stored as JSON in "doc", with the attributes conditions need
 // beside it: "st" (state), "ver" (version), "holder", "lease_until",
-// "stale", "until", "n". DynamoDB deletes expired items only eventually, so
-// every read also filters on expires_at.
+// "stale", "until", "n", and "paused" (BOOL) on the kill switch, which a
+// Tx with RequireNotPaused checks in the same TransactWriteItems. DynamoDB
+// deletes expired items only eventually, so every read also filters on
+// expires_at.
 package dynamostore
 
 import (
@@ -101,13 +103,14 @@ const (
 	attrAcquired   = "acquired_at"
 	attrUntil      = "until"
 	attrN          = "n"
+	attrPaused     = "paused"
 
 	skIncident = "INCIDENT"
 	pkLock     = "LOCK"
 	pkCooldown = "COOLDOWN"
 	pkCounter  = "COUNTER"
 	pkSwitch   = "SWITCH"
-	skSwitch   = "paused"
+	skSwitch   = store.SwitchKey
 	dayFormat  = "2006-01-02"
 	tsFormat   = "2006-01-02T15:04:05.000000000Z"
 )
@@ -391,7 +394,11 @@ func (st *Store) ops(tx *store.Tx) ([]op, error) {
 		}
 		item := key(pkSwitch, skSwitch)
 		item[attrDoc] = d
-		ops = append(ops, op{item: st.put(item, "", nil, nil), kind: "switch", key: skSwitch})
+		item[attrPaused] = b(tx.Switch.Paused)
+		ops = append(ops, op{item: st.put(item, "", nil, nil), kind: store.KindSwitch, key: skSwitch})
+	}
+	if tx.RequireNotPaused {
+		ops = append(ops, op{item: types.TransactWriteItem{ConditionCheck: st.notPaused()}, kind: store.KindSwitch, key: skSwitch})
 	}
 	nonce := newNonce()
 	for i, a := range tx.Audit {
@@ -414,6 +421,21 @@ func (st *Store) ops(tx *store.Tx) ([]op, error) {
 		}
 	}
 	return ops, nil
+}
+
+// notPausedCondition holds when the kill switch item is absent or not
+// paused. A switch item written before the "paused" attribute existed has
+// only its doc; it counts as paused when the doc says so (json.Marshal of a
+// store.Switch writes `"paused":true` exactly so, and a quote inside a
+// string value would be escaped).
+const notPausedCondition = "attribute_not_exists(pk) OR #paused = :false OR (attribute_not_exists(#paused) AND NOT contains(#doc, :on))"
+
+// notPaused is the condition check of Tx.RequireNotPaused.
+func (st *Store) notPaused() *types.ConditionCheck {
+	cond := notPausedCondition
+	return &types.ConditionCheck{TableName: &st.table, Key: key(pkSwitch, skSwitch), ConditionExpression: &cond,
+		ExpressionAttributeNames:  map[string]string{"#paused": attrPaused, "#doc": attrDoc},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":false": b(false), ":on": s(`"paused":true`)}}
 }
 
 func newNonce() string {

@@ -35,6 +35,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"cooldowns block until they pass", testCooldowns},
 		{"counters stop at their limit", testCounters},
 		{"the kill switch is stored", testSwitch},
+		{"a paused kill switch fails a Tx that requires it off, writing nothing", testRequireNotPaused},
+		{"concurrent claims and a pause: no claim commits after the pause", testConcurrentClaimsAndPause},
 		{"audit entries are queried by incident and by time", testAudit},
 		{"concurrent creations of one incident: one wins", testConcurrentCreate},
 		{"concurrent transitions of one proposal: one wins", testConcurrentTransition},
@@ -439,6 +441,129 @@ func testSwitch(t *testing.T, s store.Store) {
 	sw, err = s.Switch(ctx)
 	if err != nil || !sw.Paused || sw.By != "U1" || sw.Why != "deploy freeze" || !sw.At.Equal(at) {
 		t.Fatalf("switch = %+v, %v", sw, err)
+	}
+}
+
+// claimTx is an executor's claim of p: APPROVED -> EXECUTING with the lock,
+// the cooldown check, the hour's counter and the audit entry, conditional on
+// the kill switch being off.
+func claimTx(p *store.Proposal, holder string, now time.Time) (*store.Proposal, *store.Tx) {
+	c := p.Clone()
+	c.State = store.StateExecuting
+	c.Lease = &store.Lease{Token: holder, Until: now.Add(time.Minute)}
+	return c, &store.Tx{
+		Now:              now,
+		RequireNotPaused: true,
+		Proposals:        []store.ProposalWrite{{Proposal: c, From: store.StateApproved}},
+		Locks:            []store.LockWrite{{Op: store.LockAcquire, Lock: store.Lock{Target: p.ID, Holder: p.ID, LeaseUntil: now.Add(time.Minute)}}},
+		Cooldowns:        []store.CooldownWrite{{Cooldown: store.Cooldown{Policy: p.Policy, Target: p.ID}, CheckOnly: true}},
+		Counters:         []store.CounterWrite{{Key: store.GlobalCounter(now), Limit: 1000, ExpiresAt: now.Add(2 * time.Hour)}},
+		Audit:            []store.AuditEntry{{Incident: p.Incident, Proposal: p.ID, Event: "proposal.executing", From: store.StateApproved, To: store.StateExecuting, Who: "medic"}},
+	}
+}
+
+func wantPaused(t *testing.T, err error) {
+	t.Helper()
+	wantConflict(t, err, store.KindSwitch, false)
+	if !errors.Is(err, store.ErrPaused) {
+		t.Fatalf("errors.Is(%v, ErrPaused) = false", err)
+	}
+}
+
+func testRequireNotPaused(t *testing.T, s store.Store) {
+	now := base()
+	inc := newIncident(arn, now)
+	p := newProposal(inc, "checkout", 0, store.StateApproved)
+	createIncident(t, s, inc, p)
+	check := &store.Tx{Now: now, RequireNotPaused: true}
+
+	// A switch never set is off: the condition alone holds.
+	if err := s.Commit(ctx, check); err != nil {
+		t.Fatalf("require not paused, switch never set: %v", err)
+	}
+	// Writing the switch in the same Tx that requires it off is a bug.
+	err := s.Commit(ctx, &store.Tx{Now: now, RequireNotPaused: true, Switch: &store.Switch{Paused: true}})
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("switch written and required off: want ErrInvalid, got %v", err)
+	}
+
+	mustCommit(t, s, &store.Tx{Switch: &store.Switch{Paused: true, By: "U1", Why: "game day", At: now},
+		Audit: []store.AuditEntry{{Event: "switch.paused", Who: "U1", Why: "game day"}}})
+	before, _ := s.Audit(ctx, store.AuditQuery{Incident: inc.ID})
+	claim, tx := claimTx(p, "a", now)
+	wantPaused(t, s.Commit(ctx, tx))
+	wantPaused(t, s.Commit(ctx, check))
+	if claim.Version != p.Version {
+		t.Fatalf("version changed on a paused claim: %d -> %d", p.Version, claim.Version)
+	}
+	got, _ := s.Proposal(ctx, p.ID)
+	if got.State != store.StateApproved || got.Version != p.Version {
+		t.Fatalf("paused claim half-applied: %s v%d", got.State, got.Version)
+	}
+	if _, err := s.Lock(ctx, p.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("paused claim took the lock: %v", err)
+	}
+	if n, _ := s.Counter(ctx, store.GlobalCounter(now)); n != 0 {
+		t.Fatalf("paused claim counted: %d", n)
+	}
+	if after, _ := s.Audit(ctx, store.AuditQuery{Incident: inc.ID}); len(after) != len(before) {
+		t.Fatalf("paused claim audited: %d -> %d entries", len(before), len(after))
+	}
+	// Other transactions do not care about the switch.
+	mustCommit(t, s, &store.Tx{Counters: []store.CounterWrite{{Key: "other", ExpiresAt: now.Add(time.Hour)}}})
+
+	// Resumed, the same claim commits.
+	mustCommit(t, s, &store.Tx{Switch: &store.Switch{Paused: false, By: "U1", At: now}})
+	claim, tx = claimTx(p, "a", now)
+	if err := s.Commit(ctx, tx); err != nil {
+		t.Fatalf("claim after resume: %v", err)
+	}
+	got, _ = s.Proposal(ctx, p.ID)
+	if got.State != store.StateExecuting || got.Version != claim.Version || claim.Version != p.Version+1 {
+		t.Fatalf("claim after resume: %s v%d (want v%d)", got.State, got.Version, p.Version+1)
+	}
+}
+
+// testConcurrentClaimsAndPause races claims of many proposals against one
+// Pause. Every claim either commits or fails with ErrPaused, and a claim
+// attempted after the Pause returned always fails.
+func testConcurrentClaimsAndPause(t *testing.T, s store.Store) {
+	now := base()
+	inc := newIncident(arn, now)
+	var props []*store.Proposal
+	for i := range 12 {
+		props = append(props, newProposal(inc, fmt.Sprintf("p%02d", i), 0, store.StateApproved))
+	}
+	createIncident(t, s, inc, props...)
+	var wins, paused atomic.Int32
+	var wg sync.WaitGroup
+	for _, p := range props[:8] {
+		wg.Go(func() {
+			_, tx := claimTx(p, p.ID, now)
+			err := s.Commit(ctx, tx)
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, store.ErrPaused):
+				paused.Add(1)
+			default:
+				t.Errorf("claim %s: %v", p.ID, err)
+			}
+		})
+	}
+	wg.Go(func() {
+		mustCommit(t, s, &store.Tx{Switch: &store.Switch{Paused: true, By: "U1", At: now}})
+	})
+	wg.Wait()
+	if wins.Load()+paused.Load() != 8 {
+		t.Fatalf("claims: %d won, %d paused; want 8 in all", wins.Load(), paused.Load())
+	}
+	for _, p := range props[8:] {
+		_, tx := claimTx(p, p.ID, now)
+		wantPaused(t, s.Commit(ctx, tx))
+	}
+	if n, _ := s.Counter(ctx, store.GlobalCounter(now)); n != int(wins.Load()) {
+		t.Fatalf("counter = %d, want the %d claims that won", n, wins.Load())
 	}
 }
 
