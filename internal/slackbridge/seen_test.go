@@ -40,7 +40,10 @@ func TestStoreSeenRecordsEachKeyOnce(t *testing.T) {
 			if err := dynamostore.CreateTable(context.Background(), ddb, "medic-seen"); err != nil {
 				t.Fatal(err)
 			}
-			return dynamostore.New(ddb, "medic-seen", dynamostore.Options{})
+			// moto's transactions are not isolated (see dynamostore.Isolated):
+			// concurrent deliveries need the wrapper to get DynamoDB's
+			// behaviour.
+			return dynamostore.New(dynamostore.Isolated(ddb), "medic-seen", dynamostore.Options{})
 		},
 	}
 	for name, open := range stores {
