@@ -166,6 +166,24 @@ func TestDecode(t *testing.T) {
 			}},
 		},
 		{
+			// aws-lambda-go's own example, unmodified (testdata/README.md):
+			// account and region come from AlarmArn, placeholders and all,
+			// not from AWSAccountId ("123456789012") or the Region display
+			// name ("EXAMPLE").
+			name: "aws-lambda-go SNS single-metric example, as published",
+			file: "cloudwatch-alarm-sns-payload-single-metric.json",
+			want: []*Alarm{lambdaGoExample(Metric{
+				Namespace: "AWS/EC2", Name: "NetworkOut", Dimensions: map[string]string{"InstanceId": "TestInstance"}, Stat: "Average", Period: 60,
+			}, nil)},
+		},
+		{
+			name: "aws-lambda-go SNS multiple-metrics example, as published: the metric math expression and its metric",
+			file: "cloudwatch-alarm-sns-payload-multiple-metrics.json",
+			want: []*Alarm{lambdaGoExample(Metric{
+				ID: "m1", Namespace: "AWS/EC2", Name: "NetworkOut", Dimensions: map[string]string{"InstanceId": "TestInstance"}, Stat: "Average", Period: 60,
+			}, []Expression{{ID: "e1", Expression: "m1*1", Label: "Expression1", ReturnData: true}})},
+		},
+		{
 			name: "SNS metric math alarm keeps every metric and classifies by the first ALB 5xx metric",
 			file: "sns-event-metric-math.json",
 			want: []*Alarm{{
@@ -321,6 +339,25 @@ func TestDecode(t *testing.T) {
 	}
 }
 
+// lambdaGoExample is what aws-lambda-go's two SNS alarm examples decode
+// to; they differ only in the trigger.
+func lambdaGoExample(m Metric, exprs []Expression) *Alarm {
+	return &Alarm{
+		Name:          "EXAMPLE",
+		ARN:           "arn:aws:cloudwatch:REGION:ACCOUNT_NUMBER:alarm:EXAMPLE",
+		Account:       "ACCOUNT_NUMBER",
+		Region:        "REGION",
+		State:         StateAlarm,
+		PreviousState: StateInsufficientData,
+		Reason:        "Threshold Crossed: 1 out of the last 1 datapoints [1234.0 (06/03/15 17:43:27)] was greater than the threshold (0.0) (minimum 1 datapoint for OK -> ALARM transition).",
+		Timestamp:     time.Date(2015, 6, 3, 17, 43, 27, 123e6, time.UTC),
+		Description:   "EXAMPLE",
+		Metrics:       []Metric{m},
+		Expressions:   exprs,
+		Route:         RouteSNS,
+	}
+}
+
 func rateMetrics() []Metric {
 	lb := func() map[string]string { return map[string]string{"LoadBalancer": checkoutLB} }
 	return []Metric{
@@ -414,6 +451,23 @@ func TestTypedEntryPointsAgreeWithDecode(t *testing.T) {
 			t.Fatalf("FromSNSEvent: %v", err)
 		}
 		assertAlarms(t, got, []*Alarm{checkoutAlarm(RouteSNS)})
+	})
+	t.Run("FromSNSEvent decodes aws-lambda-go's own SNS alarm examples", func(t *testing.T) {
+		for _, f := range []string{"cloudwatch-alarm-sns-payload-single-metric.json", "cloudwatch-alarm-sns-payload-multiple-metrics.json"} {
+			var ev events.SNSEvent
+			if err := json.Unmarshal(readTestdata(t, f), &ev); err != nil {
+				t.Fatal(err)
+			}
+			got, err := FromSNSEvent(ev)
+			if err != nil {
+				t.Fatalf("FromSNSEvent(%s): %v", f, err)
+			}
+			want, err := Decode(readTestdata(t, f))
+			if err != nil {
+				t.Fatalf("Decode(%s): %v", f, err)
+			}
+			assertAlarms(t, got, want)
+		}
 	})
 	t.Run("FromSNSEvent names the broken record", func(t *testing.T) {
 		var ev events.SNSEvent
