@@ -35,6 +35,13 @@ type Param struct {
 	Min         *float64  `json:"min,omitempty"`
 	Max         *float64  `json:"max,omitempty"`
 	Default     any       `json:"default,omitempty"`
+	// Widens marks a parameter whose larger value lets the action do more:
+	// an upper bound or an amount (a number: max, add, factor), a reach (a
+	// duration: how far back to look) or a permission (a boolean, true
+	// doing more). Policy review (`medic policy diff`) flags a step that
+	// runs without approval when such a parameter goes up, or is given where
+	// it was not.
+	Widens bool `json:"widens,omitempty"`
 }
 
 // IAMPermission is one statement an action needs: the IAM actions and the

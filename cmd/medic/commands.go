@@ -36,7 +36,7 @@ type command struct {
 var commands = []command{
 	{"policy lint", "[DIR]", "validate the policies in DIR (default: the embedded policies)", runPolicyLint},
 	{"policy test", "[DIR]", "run the fixtures in DIR/tests against the policies in DIR", runPolicyTest},
-	{"policy diff", "--base REF [--head REF|DIR] [--path DIR] [--history FILE]", "show as Markdown how the policies behave differently from those at git REF; exit 0 unchanged, 1 changed, 2 error", runPolicyDiff},
+	{"policy diff", "--base REF [--head REF|DIR] [--path DIR] [--repo DIR] [--history FILE]", "show as Markdown how the policies behave differently from those at git REF; exit 0 unchanged, 1 changed, 2 error", runPolicyDiff},
 	{"policy check", "--aws [--endpoint-url URL] [DIR]", "check that the ECS services, ALB listeners and GitHub repositories the policies name exist", runPolicyCheck},
 	{"history export", "[--since 168h] [--alarm-prefix P] --out FILE [--endpoint-url URL]", "write CloudWatch alarm state changes to a JSON Lines file for replay", runHistoryExport},
 	{"simulate", "--alarm FILE [--policies DIR] [--format json|text]", "show what the policies propose for an alarm payload; no side effects", runSimulate},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -69,22 +70,33 @@ func writeHistory(e *env, name string, records []history.Record) error {
 	if name == "-" {
 		return history.Write(e.stdout, records)
 	}
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
+	if err := writeFileAtomic(name, func(w io.Writer) error { return history.Write(w, records) }); err != nil {
 		return fmt.Errorf("write history: %w", err)
 	}
-	defer os.Remove(f.Name())
-	if err := history.Write(f, records); err != nil {
+	return nil
+}
+
+// writeFileAtomic writes name through a temporary file beside it, renamed
+// over name once written and synced: a failure at any point leaves no
+// half-written file, no temporary file, and an earlier file at name whole.
+func writeFileAtomic(name string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after a successful rename, nothing to remove
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
 		f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write history: %w", err)
+		return err
 	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		return fmt.Errorf("write history: %w", err)
-	}
-	return nil
+	return os.Rename(f.Name(), name)
 }
 
 // replayHistory is `medic policy test --history FILE`: it replays the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/policy/policytest"
@@ -81,19 +82,31 @@ func runPolicyTest(_ context.Context, e *env, args []string) int {
 			}
 		}
 	}
+	// A fixture file that cannot be read is not a failed case: its cases
+	// did not run at all.
+	var fileErrs int
 	if problems != nil {
 		for _, p := range *problems {
 			p.File = joinName(name, p.File)
-			fmt.Fprintf(e.stdout, "FAIL  %s\n", p)
-			failed++
+			fmt.Fprintf(e.stdout, "ERROR fixture file %s\n", p)
 		}
+		fileErrs = len(*problems)
+	}
+	var summary []string
+	if fileErrs > 0 {
+		summary = append(summary, fmt.Sprintf("%d fixture file error(s) (the cases of those files did not run)", fileErrs))
 	}
 	switch {
 	case failed > 0:
-		fmt.Fprintf(e.stdout, "%d of %d fixture cases failed\n", failed, len(results))
-		return exitFindings
-	case len(results) == 0:
+		summary = append(summary, fmt.Sprintf("%d of %d fixture cases failed", failed, len(results)))
+	case len(results) > 0 && fileErrs > 0:
+		summary = append(summary, fmt.Sprintf("%d fixture cases passed", len(results)))
+	case len(results) == 0 && fileErrs == 0:
 		fmt.Fprintf(e.stdout, "no fixtures in %s\n", joinName(name, policytest.Dir))
+		return exitFindings
+	}
+	if len(summary) > 0 {
+		fmt.Fprintf(e.stdout, "%s\n", strings.Join(summary, "; "))
 		return exitFindings
 	}
 	fmt.Fprintf(e.stdout, "%s: %d fixture cases passed\n", name, len(results))

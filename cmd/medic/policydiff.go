@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,11 +20,20 @@ import (
 // differently from those at a base git ref. Exit status: 0 no behaviour
 // change, 1 changed, 2 error (the contract .github/workflows/policies.yml
 // relies on).
+//
+// Only the refs need git: they are read from the repository holding the
+// current directory (or --repo), never from a --head DIR, which may be
+// anywhere. The policy directory inside that repository is --path, else
+// the --head DIR's place in it, else policies. A version whose commit lacks
+// that directory has no policies, and the report says so, but only when
+// the directory exists elsewhere in the repository (its work tree, HEAD or
+// the other ref): otherwise the path is wrong and that is an error.
 func runPolicyDiff(ctx context.Context, e *env, args []string) int {
 	fset := e.flags("policy diff")
 	base := fset.String("base", "", "git ref of the base version (required), e.g. origin/main or a SHA")
-	head := fset.String("head", "", "git ref, or directory, of the head version (default: the working tree's policies/)")
-	inRepo := fset.String("path", "", "the policy directory inside the repository (default: the --head directory's, else policies)")
+	head := fset.String("head", "", "git ref, or directory (anywhere), of the head version (default: the repository's work tree)")
+	inRepo := fset.String("path", "", "the policy directory inside the repository (default: the --head directory's place in it, else policies)")
+	repoDir := fset.String("repo", "", "the git repository the refs are read from (default: the one holding the current directory)")
 	historyFile := fset.String("history", "", "alarm history (JSON Lines from `medic history export`) to replay under both versions")
 	if code, ok := parse(fset, args); !ok {
 		return code
@@ -41,24 +51,22 @@ func runPolicyDiff(ctx context.Context, e *env, args []string) int {
 
 	// The head is a directory when one of that name exists, else a ref.
 	headDir := ""
-	if *head == "" {
-		headDir = "."
-	} else if st, err := os.Stat(*head); err == nil && st.IsDir() {
+	if st, err := os.Stat(*head); *head != "" && err == nil && st.IsDir() {
 		headDir = *head
 	}
-	repoFrom := "."
-	if headDir != "" {
-		repoFrom = headDir
+	repoFrom := *repoDir
+	if repoFrom == "" {
+		repoFrom = "."
 	}
 	repo, err := policydiff.OpenRepo(ctx, repoFrom)
-	if err != nil {
+	switch {
+	case errors.Is(err, policydiff.ErrNotRepo) && *repoDir == "":
+		return fail("%v: --base %s is read from the git repository holding the current directory; run medic there or give --repo DIR", err, *base)
+	case err != nil:
 		return fail("%v", err)
 	}
-	if *head == "" {
-		headDir = filepath.Join(repo.Root, "policies")
-	}
-	dir := *inRepo
-	if dir == "" {
+	dir := strings.Trim(path.Clean("/"+filepath.ToSlash(*inRepo)), "/")
+	if *inRepo == "" {
 		dir = "policies"
 		if headDir != "" {
 			if rel, ok := relToRepo(repo.Root, headDir); ok {
@@ -66,32 +74,80 @@ func runPolicyDiff(ctx context.Context, e *env, args []string) int {
 			}
 		}
 	}
+	if *head == "" {
+		headDir = filepath.Join(repo.Root, filepath.FromSlash(dir))
+	}
 
 	baseCommit, err := repo.Resolve(ctx, *base)
 	if err != nil {
 		return fail("%v", err)
 	}
-	baseFS, err := repo.FS(ctx, baseCommit, dir)
-	if err != nil {
-		return fail("%v", err)
+	var headCommit string
+	if headDir == "" {
+		if headCommit, err = repo.Resolve(ctx, *head); err != nil {
+			return fail("%v", err)
+		}
 	}
-	baseName := *base + ":" + dir
+	// exists says where else dir is, to tell a version from before the
+	// policies from a wrong path.
+	exists := func(except string) bool {
+		if st, err := os.Stat(filepath.Join(repo.Root, filepath.FromSlash(dir))); err == nil && st.IsDir() {
+			return true
+		}
+		for _, c := range []string{"HEAD", baseCommit, headCommit} {
+			if c != "" && c != except {
+				if ok, err := repo.HasDir(ctx, c, dir); err == nil && ok {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var notes []string
+	// version reads the policy directory at a ref; why says what its
+	// absence means.
+	version := func(ref, commit, why string) (fs.FS, string, bool) {
+		name := ref + ":" + dir
+		ok, err := repo.HasDir(ctx, commit, dir)
+		switch {
+		case err != nil:
+			fail("%v", err)
+			return nil, "", false
+		case !ok && !exists(commit):
+			what := "--path " + dir
+			if *inRepo == "" {
+				what = dir + " (give --path when the policies are elsewhere)"
+			}
+			fail("%s: no such directory at %s (%s), nor in the work tree or at HEAD of %s", what, ref, shortSHA(commit), repo.Root)
+			return nil, "", false
+		case !ok:
+			notes = append(notes, fmt.Sprintf("`%s` has no `%s/` directory (%s): it has no policies.", ref, dir, why))
+		}
+		fsys, err := repo.FS(ctx, commit, dir)
+		if err != nil {
+			fail("%v", err)
+			return nil, "", false
+		}
+		return fsys, name, true
+	}
+	baseFS, baseName, ok := version(*base, baseCommit, "a version from before the policies were there")
+	if !ok {
+		return exitUsage
+	}
 	var headFS fs.FS
 	var headName string
 	if headDir != "" {
 		headFS, headName = os.DirFS(headDir), headDir
 		if *head == "" {
 			headName = dir
+			// The base check found the directory somewhere: a work tree
+			// without it has removed every policy.
+			if _, err := os.Stat(headDir); errors.Is(err, fs.ErrNotExist) {
+				notes = append(notes, fmt.Sprintf("The work tree has no `%s/` directory: it has no policies.", dir))
+			}
 		}
-	} else {
-		headCommit, err := repo.Resolve(ctx, *head)
-		if err != nil {
-			return fail("%v", err)
-		}
-		if headFS, err = repo.FS(ctx, headCommit, dir); err != nil {
-			return fail("%v", err)
-		}
-		headName = *head + ":" + dir
+	} else if headFS, headName, ok = version(*head, headCommit, "the policies were removed"); !ok {
+		return exitUsage
 	}
 
 	basePolicies, ok := e.diffLoad(baseFS, baseName)
@@ -105,14 +161,14 @@ func runPolicyDiff(ctx context.Context, e *env, args []string) int {
 	baseSamples, baseProblems := policydiff.FixtureSamples(baseFS)
 	headSamples, headProblems := policydiff.FixtureSamples(headFS)
 	for _, p := range baseProblems {
-		fmt.Fprintf(e.stderr, "medic policy diff: warning: %s: fixture skipped: %v\n", baseName, p)
+		fmt.Fprintf(e.stderr, "medic policy diff: warning: fixture skipped: %v\n", fixtureProblem(baseName, p))
 	}
 	for _, p := range headProblems {
-		fmt.Fprintf(e.stderr, "medic policy diff: warning: %s: fixture skipped: %v\n", headName, p)
+		fmt.Fprintf(e.stderr, "medic policy diff: warning: fixture skipped: %v\n", fixtureProblem(headName, p))
 	}
 	in := policydiff.Input{
 		Base: basePolicies, Head: headPolicies, BaseName: baseName, HeadName: headName,
-		Samples: policydiff.UnionSamples(baseSamples, headSamples),
+		Samples: policydiff.UnionSamples(baseSamples, headSamples), Notes: notes,
 	}
 	if *historyFile != "" {
 		if in.History, err = history.ReadFile(*historyFile); err != nil {
@@ -130,6 +186,25 @@ func runPolicyDiff(ctx context.Context, e *env, args []string) int {
 		return exitFindings
 	}
 	return exitOK
+}
+
+// fixtureProblem names a fixture problem's file inside the version: a
+// *policy.Error's file is relative to the policy directory.
+func fixtureProblem(version string, err error) error {
+	var pe *policy.Error
+	if errors.As(err, &pe) && pe.File != "" {
+		c := *pe
+		c.File = joinName(version, pe.File)
+		return &c
+	}
+	return fmt.Errorf("%s: %w", version, err)
+}
+
+func shortSHA(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	return commit
 }
 
 // diffLoad loads one version's policies; a version without policy files

@@ -205,7 +205,10 @@ func TestPolicyDiffExitCodes(t *testing.T) {
 	}{
 		{"unchanged policies exit 0", []string{"--base", "HEAD", "--head", filepath.Join(repo, "policies")}, exitOK, policydiff.HeadingNoChange, ""},
 		{"an unknown ref is an error", []string{"--base", "no-such-branch", "--head", filepath.Join(repo, "policies")}, exitUsage, "", `resolve git ref "no-such-branch": unknown revision`},
-		{"a directory outside a repository is an error", []string{"--base", "HEAD", "--head", filepath.Join(notRepo, "policies")}, exitUsage, "", "not in a git repository"},
+		{"a --head DIR outside any repository is compared with --repo's ref", []string{"--repo", repo, "--base", "HEAD", "--head", filepath.Join(notRepo, "policies")}, exitOK, policydiff.HeadingNoChange, ""},
+		{"--repo outside a repository is an error", []string{"--repo", notRepo, "--base", "HEAD", "--head", filepath.Join(repo, "policies")}, exitUsage, "", "not in a git repository"},
+		{"a --path the base lacks is an error naming it", []string{"--repo", repo, "--base", "HEAD", "--head", filepath.Join(notRepo, "policies"), "--path", "polices"}, exitUsage, "",
+			"--path polices: no such directory at HEAD"},
 		{"--base is required", []string{"--head", filepath.Join(repo, "policies")}, exitUsage, "", "--base REF is required"},
 		{"a missing history file is an error", []string{"--base", "HEAD", "--head", filepath.Join(repo, "policies"), "--history", filepath.Join(repo, "nope.jsonl")}, exitUsage, "", "open history"},
 	}
@@ -227,6 +230,8 @@ func TestPolicyTestReplaysAHistory(t *testing.T) {
 	var b strings.Builder
 	for _, r := range [][3]string{
 		{"2024-05-14T09:00:00Z", "OK", "ALARM"}, {"2024-05-14T09:05:00Z", "ALARM", "OK"},
+		// Flapping within the policy's 30m cooldown: held, not fired.
+		{"2024-05-14T09:10:00Z", "OK", "ALARM"}, {"2024-05-14T09:12:00Z", "ALARM", "OK"},
 		{"2024-05-14T12:00:00Z", "OK", "ALARM"}, {"2024-05-14T13:00:00Z", "ALARM", "OK"},
 	} {
 		fmt.Fprintf(&b, rec, r[0], r[1], r[2])
@@ -239,7 +244,98 @@ func TestPolicyTestReplaysAHistory(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
 	}
-	if !strings.Contains(stdout.String(), "| `checkout-target-5xx` | 2 | ecs.scale (required) | 1 of 2 (50%) | 10m | 0 | checkout-prod-target-5xx |") {
+	if !strings.Contains(stdout.String(), "| `checkout-target-5xx` | 3 | 2 | 1 (cooldown 30m) | 0 | ecs.scale (required) | 1 of 2 (50%) | 10m | 0 | checkout-prod-target-5xx |") {
 		t.Errorf("stdout:\n%s", &stdout)
 	}
+}
+
+// TestPolicyDiffHeadDirOutsideTheRepository: only --base needs git, read
+// from the repository holding the current directory; the --head DIR may be
+// anywhere.
+func TestPolicyDiffHeadDirOutsideTheRepository(t *testing.T) {
+	repo := gitRepo(t)
+	elsewhere := t.TempDir()
+	head := filepath.Join(elsewhere, "pr-policies")
+	if err := os.CopyFS(head, os.DirFS(filepath.Join(repo, "policies"))); err != nil {
+		t.Fatal(err)
+	}
+	edit(t, filepath.Join(head, "checkout.yaml"), "add: 2, max: 12}", "add: 2, max: 60}")
+
+	t.Run("from inside the repository", func(t *testing.T) {
+		t.Chdir(repo)
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"policy", "diff", "--base", "HEAD", "--head", head}, nil, &stdout, &stderr)
+		if code != exitFindings {
+			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+		}
+		_, body := sections(stdout.String())
+		if !strings.Contains(stdout.String(), "`HEAD:policies` → `"+head+"`") ||
+			!strings.Contains(body[policydiff.HeadingWidening], "`checkout-elb-503` steps[0].params.max: auto step ecs.scale higher max: 12 → 60") {
+			t.Errorf("stdout:\n%s", &stdout)
+		}
+	})
+	t.Run("from outside any repository, without --repo", func(t *testing.T) {
+		t.Chdir(elsewhere)
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"policy", "diff", "--base", "HEAD", "--head", head}, nil, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), "not in a git repository") || !strings.Contains(stderr.String(), "give --repo DIR") {
+			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+		}
+	})
+}
+
+// TestPolicyDiffBaseFromBeforeThePolicies: a base commit without the policy
+// directory, while the repository has it, has no policies and the report
+// says so; every head policy is added.
+func TestPolicyDiffBaseFromBeforeThePolicies(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "README"), []byte("before the policies\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, dir, "init", "-q")
+	commitAll(t, dir, "no policies yet")
+	if err := os.CopyFS(filepath.Join(dir, "policies"), os.DirFS("../../policies")); err != nil {
+		t.Fatal(err)
+	}
+	commitAll(t, dir, "policies")
+	for _, args := range [][]string{
+		{"--repo", dir, "--base", "HEAD~1", "--head", "HEAD"},
+		{"--repo", dir, "--base", "HEAD~1"},
+		{"--repo", dir, "--base", "HEAD~1", "--head", filepath.Join(dir, "policies"), "--path", "policies"},
+	} {
+		t.Run(strings.Join(args[2:], " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(append([]string{"policy", "diff"}, args...), nil, &stdout, &stderr)
+			if code != exitFindings {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+			}
+			_, body := sections(stdout.String())
+			if !strings.Contains(stdout.String(), "> `HEAD~1` has no `policies/` directory (a version from before the policies were there): it has no policies.") {
+				t.Errorf("no note:\n%s", &stdout)
+			}
+			if n := strings.Count(body[policydiff.HeadingAdded], "\n- `"); n != 5 {
+				t.Errorf("%d policies added, want 5:\n%s", n, body[policydiff.HeadingAdded])
+			}
+		})
+	}
+	t.Run("a repository that never had the directory is an error, not an empty base", func(t *testing.T) {
+		other := t.TempDir()
+		if err := os.WriteFile(filepath.Join(other, "README"), []byte("no policies here\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		gitIn(t, other, "init", "-q")
+		commitAll(t, other, "readme")
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"policy", "diff", "--repo", other, "--base", "HEAD", "--head", filepath.Join(dir, "policies")}, nil, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), "policies (give --path when the policies are elsewhere): no such directory at HEAD") || stdout.Len() != 0 {
+			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+		}
+	})
+	t.Run("a wrong --path is still an error", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"policy", "diff", "--repo", dir, "--base", "HEAD~1", "--head", "HEAD", "--path", "deploy/policies"}, nil, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), "--path deploy/policies: no such directory at HEAD~1") || strings.Contains(stdout.String(), "no policies") {
+			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+		}
+	})
 }

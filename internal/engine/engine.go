@@ -171,7 +171,7 @@ func (c *Config) defaults() {
 		c.MaxPerHour = 10
 	}
 	if c.PolicyMaxPerHour <= 0 {
-		c.PolicyMaxPerHour = 3
+		c.PolicyMaxPerHour = policy.DefaultMaxPerHour
 	}
 	if c.Lease <= 0 {
 		c.Lease = 15 * time.Minute

@@ -30,10 +30,17 @@
 //
 // # Replay
 //
-// Replay evaluates every record's alarm against a set of policies. For each
-// policy it reports how many state changes it matched (fired), what it
-// would have done (its first step's action and approval mode), how many
-// first-step renders failed, and how many of the ALARM transitions it
-// matched returned to OK by themselves within the policy's self-resolve
-// window (see Window): a hint that the policy may act on noise.
+// Replay evaluates every record's alarm against a set of policies, in time
+// order, applying each policy's guardrails as the engine would: a firing
+// starts the policy's cooldown on its target and counts towards its cap for
+// the clock hour (max_per_hour, else the engine's default), and what they
+// hold back is counted apart. For each policy it reports how many state
+// changes it matched, how many it would have fired on and how many the
+// cooldown or the cap held back ("3 matched, 1 would have fired, 2 held by
+// cooldown"), what it would have done (its first step's action and
+// approval mode), how many first-step renders failed, and how many of the
+// ALARM transitions it fired on returned to OK by themselves within the
+// policy's self-resolve window (see Window): a hint that the policy may act
+// on noise. The replay cannot plan, so a target is the first step's action
+// and rendered parameters with the alarm's dimensions (see Run).
 package history

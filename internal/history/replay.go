@@ -1,14 +1,17 @@
 package history
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/medicbot/medic/internal/alarm"
 	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/remediations"
 )
 
 // Window is how long after a policy would have fired an ALARM may return to
@@ -32,19 +35,36 @@ func Window(p *policy.Policy) time.Duration {
 type PolicyReplay struct {
 	Policy  string
 	Enabled bool
-	// Fired counts the state changes the policy matched (ALARM transitions
-	// for the usual policy).
+	// Matched counts the state changes the policy matched (ALARM
+	// transitions for the usual policy). Each is counted in exactly one of
+	// Fired, HeldByCooldown, HeldByCap and RenderErrors.
+	Matched int
+	// Fired counts the matched state changes the policy would have acted
+	// on: its first step rendered, its target was not in cooldown and the
+	// policy was under its cap for the hour.
 	Fired int
+	// HeldByCooldown counts the matched state changes that came while the
+	// policy's cooldown on the same target (see Run) still ran from an
+	// earlier firing; HeldByCap those that came when the policy had already
+	// fired Cap times in that clock hour. The engine would have proposed
+	// them held back (an auto step blocked, a required one with the
+	// guardrail as a warning that stops it once approved), not run them.
+	HeldByCooldown, HeldByCap int
+	// Cooldown and Cap are the guardrails applied: the policy's cooldown and
+	// executions per hour (policy.Policy.Cap).
+	Cooldown time.Duration
+	Cap      int
 	// Action and Approval are those of the policy's first step: what it
 	// would have done first.
 	Action   string
 	Approval policy.Approval
 	// RenderErrors counts matched state changes for which the first step's
-	// parameters could not be rendered.
+	// parameters could not be rendered: the engine cannot plan those and
+	// blocks them, so they neither fire nor start a cooldown.
 	RenderErrors int
 	// Window is the self-resolve window (see Window); SelfResolved counts
-	// the matched ALARM transitions whose next state change was to OK
-	// within it.
+	// the fired ALARM transitions whose next state change was to OK within
+	// it.
 	Window       time.Duration
 	SelfResolved int
 	// Alarms are the distinct alarm names the policy matched, sorted.
@@ -67,7 +87,21 @@ type Replay struct {
 }
 
 // Run replays records (in any order) against policies, for example
-// set.Policies().
+// set.Policies(), in timestamp order, applying each policy's guardrails as
+// the engine would: a firing starts the policy's cooldown on its target,
+// during which the policy does not act on that target again, and counts
+// towards the policy's cap for that clock hour (policy.Policy.Cap); what
+// they hold back is counted apart from what fires. Every firing is counted
+// as if it ran, as promoting a shadow step would make it.
+//
+// The replay makes no AWS calls, so it cannot plan, and the plan names the
+// target the engine keys cooldowns by. It stands in for it with what
+// decides the plan's target: the first step's action and rendered
+// parameters, and the alarm's account, region and metric dimensions (the
+// alarm's name when it has none). Two alarms on different dimensions whose
+// step names the same resource outright thus get a cooldown each: the
+// replay errs towards counting more firings, not fewer. The engine's
+// global cap, shared by all policies, is not applied.
 func Run(records []Record, policies []*policy.Policy) *Replay {
 	recs := slices.Clone(records)
 	sortRecords(recs)
@@ -85,13 +119,20 @@ func Run(records []Record, policies []*policy.Policy) *Replay {
 		}
 		last[recs[i].Name] = i
 	}
+	type guards struct {
+		until map[string]time.Time // cooldown end by target
+		hour  map[time.Time]int    // firings by clock hour
+	}
+	g := make([]guards, len(policies))
 	r.Policies = make([]PolicyReplay, len(policies))
 	for k, p := range policies {
 		pr := &r.Policies[k]
 		pr.Policy, pr.Enabled, pr.Window = p.Name, p.Enabled, Window(p)
+		pr.Cooldown, pr.Cap = p.Cooldown, p.Cap()
 		if len(p.Steps) > 0 {
 			pr.Action, pr.Approval = p.Steps[0].Action, p.Steps[0].Approval
 		}
+		g[k] = guards{until: make(map[string]time.Time), hour: make(map[time.Time]int)}
 	}
 	unmatched := make(map[string]bool)
 	for i := range recs {
@@ -103,14 +144,34 @@ func Run(records []Record, policies []*policy.Policy) *Replay {
 			}
 			matched = true
 			pr := &r.Policies[k]
-			pr.Fired++
+			pr.Matched++
 			if !slices.Contains(pr.Alarms, a.Name) {
 				pr.Alarms = append(pr.Alarms, a.Name)
 			}
+			var params remediations.Params
+			action := ""
 			if len(p.Steps) > 0 {
-				if _, err := p.Steps[0].Render(a); err != nil {
+				var err error
+				if params, err = p.Steps[0].Render(a); err != nil {
 					pr.RenderErrors++
+					continue
 				}
+				action = p.Steps[0].Action
+			}
+			target := targetKey(a, action, params)
+			hour := a.Timestamp.UTC().Truncate(time.Hour)
+			switch {
+			case a.Timestamp.Before(g[k].until[target]):
+				pr.HeldByCooldown++
+				continue
+			case g[k].hour[hour] >= pr.Cap:
+				pr.HeldByCap++
+				continue
+			}
+			pr.Fired++
+			g[k].hour[hour]++
+			if p.Cooldown > 0 {
+				g[k].until[target] = a.Timestamp.Add(p.Cooldown)
 			}
 			if a.State == alarm.StateAlarm && next[i] >= 0 {
 				n := recs[next[i]]
@@ -137,6 +198,30 @@ func Run(records []Record, policies []*policy.Policy) *Replay {
 	return r
 }
 
+// targetKey stands in for the target of the plan a policy's first step
+// would make for a (see Run).
+func targetKey(a *alarm.Alarm, action string, params remediations.Params) string {
+	var b strings.Builder
+	b.WriteString(a.Account + "|" + a.Region + "|")
+	dims := make(map[string]string)
+	for _, m := range a.Metrics {
+		for k, v := range m.Dimensions {
+			dims[k] = v
+		}
+	}
+	if len(dims) == 0 {
+		b.WriteString("alarm=" + a.Name)
+	}
+	for _, k := range slices.Sorted(maps.Keys(dims)) {
+		b.WriteString(k + "=" + dims[k] + ";")
+	}
+	b.WriteString("|" + action + "|")
+	if data, err := json.Marshal(params); err == nil {
+		b.Write(data)
+	}
+	return b.String()
+}
+
 // Policy returns the entry of the named policy, or nil.
 func (r *Replay) Policy(name string) *PolicyReplay {
 	for i := range r.Policies {
@@ -157,12 +242,32 @@ func (p *PolicyReplay) FirstStep() string {
 }
 
 // SelfResolvedText renders SelfResolved as "3 of 5 (60%)", or "-" when the
-// policy matched no ALARM.
+// policy fired on nothing.
 func (p *PolicyReplay) SelfResolvedText() string {
 	if p.Fired == 0 {
 		return "-"
 	}
 	return fmt.Sprintf("%d of %d (%d%%)", p.SelfResolved, p.Fired, p.SelfResolved*100/p.Fired)
+}
+
+// FiredText renders how often the policy would have fired: "2" when it
+// would have acted on everything it matched, else "1 of 3 matched (2 held
+// by cooldown)", naming what held the others back.
+func (p *PolicyReplay) FiredText() string {
+	if p.Fired == p.Matched {
+		return fmt.Sprint(p.Fired)
+	}
+	var held []string
+	if p.HeldByCooldown > 0 {
+		held = append(held, fmt.Sprintf("%d held by cooldown", p.HeldByCooldown))
+	}
+	if p.HeldByCap > 0 {
+		held = append(held, fmt.Sprintf("%d held by the cap of %d/h", p.HeldByCap, p.Cap))
+	}
+	if p.RenderErrors > 0 {
+		held = append(held, fmt.Sprintf("%d could not render", p.RenderErrors))
+	}
+	return fmt.Sprintf("%d of %d matched (%s)", p.Fired, p.Matched, strings.Join(held, ", "))
 }
 
 // Markdown writes the replay as a Markdown section: a summary line and a
@@ -178,25 +283,37 @@ func (r *Replay) Markdown(w io.Writer, title string) error {
 	}
 	fmt.Fprintf(&b, "%d recorded state changes from %s to %s, %d of them to ALARM.\n\n",
 		r.Records, r.From.UTC().Format(time.RFC3339), r.To.UTC().Format(time.RFC3339), r.AlarmTransitions)
-	b.WriteString("| policy | fired | first step | returned to OK by itself | within | render errors | alarms |\n")
-	b.WriteString("|---|---:|---|---|---|---:|---|\n")
+	b.WriteString("| policy | matched | would have fired | held by cooldown | held by cap | first step | returned to OK by itself | within | render errors | alarms |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---|---|---|---:|---|\n")
 	for _, p := range r.Policies {
 		name := "`" + p.Policy + "`"
 		if !p.Enabled {
 			name += " (disabled)"
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %d | %s |\n", name, p.Fired, cell(p.FirstStep()), p.SelfResolvedText(),
-			shortDuration(p.Window), p.RenderErrors, cell(listSome(p.Alarms, 5)))
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s | %d | %s |\n", name, p.Matched, p.Fired,
+			heldText(p.HeldByCooldown, "cooldown "+shortDuration(p.Cooldown)), heldText(p.HeldByCap, fmt.Sprintf("cap %d/h", p.Cap)),
+			cell(p.FirstStep()), p.SelfResolvedText(), shortDuration(p.Window), p.RenderErrors, cell(listSome(p.Alarms, 5)))
 	}
 	fmt.Fprintf(&b, "\n%d ALARM transition(s) matched no policy", r.Unmatched)
 	if len(r.UnmatchedAlarms) > 0 {
 		fmt.Fprintf(&b, ": %s", listSome(r.UnmatchedAlarms, 10))
 	}
 	b.WriteString(".\n\n")
-	b.WriteString("_Returned to OK by itself_: the alarm's next state change after a matched ALARM was to OK within the window, " +
+	b.WriteString("_Would have fired_: matched, and neither held by the policy's cooldown on the same target nor by its cap for the hour " +
+		"(the first firing starts the cooldown; held state changes would have been proposed blocked), nor unable to render. " +
+		"_Returned to OK by itself_: of the firings, those whose alarm's next state change was to OK within the window, " +
 		"before a human or the policy's next step would have acted (the second step's `after`, else the cooldown): a hint of false positives.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// heldText renders a held-back count with what held it: "2 (cooldown
+// 30m)", or "0".
+func heldText(n int, by string) string {
+	if n == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%s)", n, by)
 }
 
 // listSome lists up to n names and says how many more there are.

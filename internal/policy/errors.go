@@ -2,6 +2,9 @@ package policy
 
 import (
 	"cmp"
+	"errors"
+	"io"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -172,14 +175,15 @@ func locate(root *yaml.Node) []node {
 var (
 	yamlLineMsg   = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 	unmarshalMsg  = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
-	notFoundMsg   = regexp.MustCompile(`^field (\S+) not found in type policy\.(\w+)$`)
+	notFoundMsg   = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
 	duplicatedMsg = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
 )
 
 // yamlError turns one message of the YAML library ("line 3: cannot
 // unmarshal !!seq into string") into an Error with a path and a message in
-// the policy's terms rather than Go's.
-func yamlError(file, msg string, nodes []node) decodeError {
+// the policy's terms rather than Go's. fields lists the YAML field names of
+// the decoded struct types (see yamlFieldsOf).
+func yamlError(file, msg string, nodes []node, fields map[string][]string) decodeError {
 	e := &Error{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
 	m := yamlLineMsg.FindStringSubmatch(msg)
 	if m == nil {
@@ -188,7 +192,7 @@ func yamlError(file, msg string, nodes []node) decodeError {
 	e.Line, _ = strconv.Atoi(m[1])
 	e.Msg = m[2]
 	if m := notFoundMsg.FindStringSubmatch(e.Msg); m != nil {
-		e.Msg = "unknown field " + strconv.Quote(m[1]) + knownFields(m[2])
+		e.Msg = "unknown field " + strconv.Quote(m[1]) + knownFields(fields[m[2]])
 		return located(e, findKey(nodes, e.Line, m[1]))
 	}
 	if m := duplicatedMsg.FindStringSubmatch(e.Msg); m != nil {
@@ -260,16 +264,55 @@ func goTypeWords(t string) string {
 		return "a mapping of strings"
 	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "policy."), strings.HasPrefix(t, "*policy."):
 		return "a mapping"
-	case strings.HasPrefix(t, "[]"):
+	case strings.HasPrefix(t, "[]"), strings.HasPrefix(t, "*[]"):
 		return "a list"
+	case strings.HasPrefix(t, "*"):
+		return goTypeWords(t[1:])
+	case strings.Contains(t, "."):
+		// A struct of another package decoding a file with DecodeErrors.
+		return "a mapping"
 	}
 	return t
 }
 
-func knownFields(typeName string) string {
-	fields := rawFields[typeName]
+func knownFields(fields []string) string {
 	if len(fields) == 0 {
 		return ""
 	}
 	return " (known: " + strings.Join(fields, ", ") + ")"
+}
+
+// DecodeErrors reports err, what a yaml.v3 decoder returned for data (file
+// as it should be named), the way policy files report their problems: one
+// Error per problem, with the line, the field's path (cases[0].expect[0].bogus)
+// and a message in the file's terms rather than Go's ("unknown field "bogus"
+// (known: policy, action, params)", "must be a list, got a mapping"). types
+// are the struct types being decoded, for the known fields of unknown-field
+// messages. Other YAML files medic reads (policy fixtures) use it so that
+// their errors read like policy errors.
+func DecodeErrors(file string, data []byte, err error, types ...reflect.Type) Errors {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, io.EOF) {
+		return Errors{{File: file, Msg: "empty file"}}
+	}
+	var root *yaml.Node
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) > 0 {
+		root = doc.Content[0]
+	}
+	nodes := locate(root)
+	fields := yamlFieldsOf(types...)
+	msgs := []string{err.Error()}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	out := make(Errors, 0, len(msgs))
+	for _, msg := range msgs {
+		out = append(out, yamlError(file, msg, nodes, fields).Error)
+	}
+	out.sort()
+	return out
 }

@@ -138,7 +138,7 @@ func decode(file string, data []byte) (*rawFile, *yaml.Node, []decodeError) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil, []decodeError{{Error: &Error{File: file, Msg: "empty file: want version: 1 and policies"}}}
 		}
-		return nil, nil, []decodeError{yamlError(file, err.Error(), nil)}
+		return nil, nil, []decodeError{yamlError(file, err.Error(), nil, rawFields)}
 	}
 	var root *yaml.Node
 	if len(doc.Content) > 0 {
@@ -148,7 +148,7 @@ func decode(file string, data []byte) (*rawFile, *yaml.Node, []decodeError) {
 	if err := dec.Decode(&extra); err == nil {
 		return nil, nil, []decodeError{{Error: &Error{File: file, Line: extra.Line, Msg: "more than one YAML document (---): write one document per file"}}}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, nil, []decodeError{yamlError(file, err.Error(), nil)}
+		return nil, nil, []decodeError{yamlError(file, err.Error(), nil, rawFields)}
 	}
 
 	var raw rawFile
@@ -160,13 +160,13 @@ func decode(file string, data []byte) (*rawFile, *yaml.Node, []decodeError) {
 	}
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return nil, root, []decodeError{yamlError(file, err.Error(), nil)}
+		return nil, root, []decodeError{yamlError(file, err.Error(), nil, rawFields)}
 	}
 	nodes := locate(root)
 	out := make([]decodeError, 0, len(te.Errors))
 	partial := true // the decoder went on past every problem
 	for _, msg := range te.Errors {
-		out = append(out, yamlError(file, msg, nodes))
+		out = append(out, yamlError(file, msg, nodes, rawFields))
 		if !strings.Contains(msg, "cannot unmarshal") && !strings.Contains(msg, "not found in type") {
 			partial = false
 		}

@@ -102,20 +102,42 @@ func kindName(n *yaml.Node) string {
 	return "str"
 }
 
-// rawFields lists the YAML field names of each raw type, for "unknown field"
-// messages.
-var rawFields = map[string][]string{
-	"rawFile":   yamlFields(reflect.TypeFor[rawFile]()),
-	"rawPolicy": yamlFields(reflect.TypeFor[rawPolicy]()),
-	"rawMatch":  yamlFields(reflect.TypeFor[rawMatch]()),
-	"rawSlack":  yamlFields(reflect.TypeFor[rawSlack]()),
-	"rawStep":   yamlFields(reflect.TypeFor[rawStep]()),
+// rawFields lists the YAML field names of each raw type, by the name the
+// YAML library gives the type, for "unknown field" messages.
+var rawFields = yamlFieldsOf(reflect.TypeFor[rawFile](), reflect.TypeFor[rawPolicy](), reflect.TypeFor[rawMatch](),
+	reflect.TypeFor[rawSlack](), reflect.TypeFor[rawStep]())
+
+// yamlFieldsOf maps each struct type's name as the YAML library prints it
+// ("policy.rawStep") to its YAML field names, in declaration order.
+func yamlFieldsOf(types ...reflect.Type) map[string][]string {
+	out := make(map[string][]string, len(types))
+	for _, t := range types {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() == reflect.Struct {
+			out[t.String()] = yamlFields(t)
+		}
+	}
+	return out
 }
 
+// yamlFields lists a struct's YAML field names; the fields of an inlined
+// struct are its own.
 func yamlFields(t reflect.Type) []string {
 	out := make([]string, 0, t.NumField())
 	for i := range t.NumField() {
-		out = append(out, yamlName(t.Field(i)))
+		f := t.Field(i)
+		_, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch name := yamlName(f); {
+		case strings.Contains(","+opts+",", ",inline,") && f.Type.Kind() == reflect.Struct:
+			out = append(out, yamlFields(f.Type)...)
+		case name == "-" || !f.IsExported():
+		case name == "":
+			out = append(out, strings.ToLower(f.Name))
+		default:
+			out = append(out, name)
+		}
 	}
 	return out
 }

@@ -172,6 +172,10 @@ func (st *Step) Params() remediations.Params {
 	return out
 }
 
+// Schema returns the parameter schema of the step's action, as the catalog
+// the policy was compiled with declares it.
+func (st *Step) Schema() remediations.Schema { return st.schema }
+
 // Render renders the step's parameters for alarm a: templates are executed
 // (a missing dimension or tag is an error), numeric and boolean strings are
 // converted to the types the action declares, and the result is validated

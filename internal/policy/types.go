@@ -31,6 +31,11 @@ const (
 	DefaultAfter = 10 * time.Minute
 	// DefaultExpires is how long a required step waits for approval.
 	DefaultExpires = 30 * time.Minute
+	// DefaultMaxPerHour is how many times per hour the engine lets a policy
+	// execute when the policy sets no max_per_hour (the engine's
+	// PolicyMaxPerHour default). Policy review and history replays judge
+	// caps by it.
+	DefaultMaxPerHour = 3
 )
 
 // Set is a compiled, immutable set of policies. It is safe for concurrent use.
@@ -51,7 +56,7 @@ type Policy struct {
 	// reversible auto-run steps when the alarm returns to OK).
 	OnRecovery string
 	// MaxPerHour caps this policy's executions per hour; 0 means the
-	// engine's default.
+	// engine's default (DefaultMaxPerHour; see Cap).
 	MaxPerHour int
 	// Approvers are the policy-level approvers: the default of required
 	// steps that list none, and (with every step's approvers) who may undo
@@ -97,4 +102,13 @@ type Step struct {
 	schema remediations.Schema // the action's schema, to type rendered params
 	params map[string]*value   // raw values and compiled templates
 	names  []string            // param names, sorted
+}
+
+// Cap returns the policy's executions per hour: MaxPerHour, or
+// DefaultMaxPerHour when the policy sets none.
+func (p *Policy) Cap() int {
+	if p.MaxPerHour > 0 {
+		return p.MaxPerHour
+	}
+	return DefaultMaxPerHour
 }

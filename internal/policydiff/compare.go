@@ -28,11 +28,16 @@ type Input struct {
 	// History, when given, is replayed under both versions; each record is
 	// also evaluated as a sample.
 	History []history.Record
+	// Notes are said under the report's title, e.g. that the base version
+	// has no policy directory at all.
+	Notes []string
 }
 
 // Report is the behaviour change between two versions of the policies.
 type Report struct {
 	BaseName, HeadName string
+	// Notes are Input.Notes.
+	Notes []string
 	// Widening lists the changes that widen automation, sorted by policy
 	// and path.
 	Widening []Finding
@@ -129,7 +134,7 @@ func (r *Report) BehaviourChanged() bool {
 
 // Compare compares the two versions of in.
 func Compare(in Input) *Report {
-	r := &Report{BaseName: in.BaseName, HeadName: in.HeadName, Samples: len(in.Samples), HistoryRecords: len(in.History)}
+	r := &Report{BaseName: in.BaseName, HeadName: in.HeadName, Notes: in.Notes, Samples: len(in.Samples), HistoryRecords: len(in.History)}
 	base, head := byName(in.Base), byName(in.Head)
 	for _, name := range slices.Sorted(maps.Keys(head)) {
 		h := head[name]
@@ -304,9 +309,11 @@ func duration(d time.Duration) string {
 	return s
 }
 
+// capText renders a max_per_hour: "6", or "engine default (3)" when the
+// policy sets none.
 func capText(n int) string {
 	if n == 0 {
-		return "engine default"
+		return fmt.Sprintf("engine default (%d)", policy.DefaultMaxPerHour)
 	}
 	return strconv.Itoa(n)
 }

@@ -71,8 +71,8 @@ func TestCompareFlagsWhatWidensAutomation(t *testing.T) {
 		}, widens: []string{"steps[1].approval"}, changed: true},
 		{name: "a higher cap", edit: func(s string) string { return strings.Replace(s, "max_per_hour: 3", "max_per_hour: 5", 1) },
 			widens: []string{"max_per_hour"}, changed: true},
-		{name: "a removed cap", edit: func(s string) string { return strings.Replace(s, "    max_per_hour: 3\n", "", 1) },
-			widens: []string{"max_per_hour"}, changed: true},
+		{name: "removing a cap of 3 leaves the engine default, 3: no wider", edit: func(s string) string { return strings.Replace(s, "    max_per_hour: 3\n", "", 1) },
+			changed: true},
 		{name: "a lower cap narrows", edit: func(s string) string { return strings.Replace(s, "max_per_hour: 3", "max_per_hour: 1", 1) },
 			changed: true},
 		{name: "a shorter cooldown", edit: func(s string) string { return strings.Replace(s, "cooldown: 30m", "cooldown: 5m", 1) },
@@ -169,5 +169,119 @@ func TestCompareListsAlarmsHandledDifferently(t *testing.T) {
 	}
 	if alarmFinding == nil || !strings.Contains(alarmFinding.Msg, "1 fixture case(s) and 2 recorded state change(s)") {
 		t.Errorf("alarm finding = %+v", alarmFinding)
+	}
+}
+
+// autoBase is the base version the parameter cases change: an auto
+// ecs.scale, an auto github.rollback and a required ecs.scale.
+const autoBase = `
+  - name: web
+    match: {alarm: "web-*-5xx"}
+    cooldown: 30m
+    max_per_hour: 2
+    steps:
+      - action: ecs.scale
+        approval: auto
+        params: {cluster: prod, service: web, add: 2, max: 12}
+      - action: github.rollback
+        approval: auto
+        after: 10m
+        params: {repo: acme/web, environment: production, strategy: revert-pr}
+      - action: ecs.scale
+        approval: required
+        approvers: [U0ONCALL1]
+        params: {cluster: prod, service: web, add: 2, max: 12}
+`
+
+// TestCompareFlagsWhatLetsAnAutoStepDoMore: the parameters an action's
+// schema marks as widening (remediations.Param.Widens) are compared on
+// steps that run without approval, and caps as the engine applies them.
+func TestCompareFlagsWhatLetsAnAutoStepDoMore(t *testing.T) {
+	step0 := "params: {cluster: prod, service: web, add: 2, max: 12}\n      - action: github.rollback"
+	edit0 := func(params string) func(string) string {
+		return func(s string) string {
+			return strings.Replace(s, step0, "params: {cluster: prod, service: web, "+params+"}\n      - action: github.rollback", 1)
+		}
+	}
+	rollback := "params: {repo: acme/web, environment: production, strategy: revert-pr"
+	edit1 := func(extra string) func(string) string {
+		return func(s string) string { return strings.Replace(s, rollback, rollback+", "+extra, 1) }
+	}
+	cases := []struct {
+		name   string
+		edit   func(string) string
+		widens []string // path: message
+	}{
+		{name: "a higher max", edit: edit0("add: 2, max: 60"),
+			widens: []string{"steps[0].params.max: auto step ecs.scale higher max: 12 → 60"}},
+		{name: "a bigger step", edit: edit0("add: 6, max: 12"),
+			widens: []string{"steps[0].params.add: auto step ecs.scale higher add: 2 → 6"}},
+		{name: "both, and a floor given", edit: edit0("add: 6, min: 4, max: 60"),
+			widens: []string{
+				"steps[0].params.add: auto step ecs.scale higher add: 2 → 6",
+				"steps[0].params.max: auto step ecs.scale higher max: 12 → 60",
+				"steps[0].params.min: auto step ecs.scale min given: 4 (was not)",
+			}},
+		{name: "add becoming factor cannot be compared: the factor is flagged", edit: edit0("factor: 3, max: 12"),
+			widens: []string{"steps[0].params.factor: auto step ecs.scale factor given: 3 (was not)"}},
+		{name: "a lower max and a smaller step narrow", edit: edit0("add: 1, max: 8")},
+		{name: "a templated max is flagged for review", edit: edit0(`add: 2, max: "{{ .Tags.max }}"`),
+			widens: []string{"steps[0].params.max: auto step ecs.scale max templated: 12 → {{.Tags.max}}; what it renders to cannot be compared here"}},
+		{name: "a required step's higher max is for its approvers to judge", edit: func(s string) string {
+			return strings.Replace(s, "approvers: [U0ONCALL1]\n        params: {cluster: prod, service: web, add: 2, max: 12}",
+				"approvers: [U0ONCALL1]\n        params: {cluster: prod, service: web, add: 2, max: 60}", 1)
+		}},
+		{name: "a step becoming auto with a higher max says both", edit: func(s string) string {
+			return strings.Replace(s, "approval: required\n        approvers: [U0ONCALL1]\n        params: {cluster: prod, service: web, add: 2, max: 12}",
+				"approval: auto\n        params: {cluster: prod, service: web, add: 2, max: 60}", 1)
+		}, widens: []string{
+			"steps[2].approval: ecs.scale becomes auto (was required)",
+			"steps[2].params.max: auto step ecs.scale higher max: 12 → 60",
+		}},
+		{name: "auto-merging the revert", edit: edit1("auto_merge: true"),
+			widens: []string{"steps[1].params.auto_merge: auto step github.rollback auto_merge turned on (was false)"}},
+		{name: "writing out auto_merge's default widens nothing", edit: edit1("auto_merge: false")},
+		{name: "a longer window than the default", edit: edit1("window: 6h"),
+			widens: []string{"steps[1].params.window: auto step github.rollback higher window: 60m → 6h"}},
+		{name: "a shorter window narrows", edit: edit1("window: 30m")},
+		{name: "a cap above the base's", edit: func(s string) string { return strings.Replace(s, "max_per_hour: 2", "max_per_hour: 6", 1) },
+			widens: []string{"max_per_hour: higher cap: 2 → 6 per hour"}},
+		{name: "a removed cap of 2 is the engine default, 3", edit: func(s string) string { return strings.Replace(s, "    max_per_hour: 2\n", "", 1) },
+			widens: []string{"max_per_hour: higher cap: 2 → engine default (3) per hour"}},
+		{name: "a shorter cooldown", edit: func(s string) string { return strings.Replace(s, "cooldown: 30m", "cooldown: 0s", 1) },
+			widens: []string{"cooldown: shorter cooldown: 30m → 0s"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			head := tc.edit(autoBase)
+			if head == autoBase {
+				t.Fatal("the edit changed nothing")
+			}
+			r := Compare(Input{Base: load(t, autoBase), Head: load(t, head), BaseName: "main:policies", HeadName: "policies"})
+			var got []string
+			for _, f := range r.Widening {
+				got = append(got, f.Path+": "+f.Msg)
+			}
+			if !slices.Equal(got, tc.widens) {
+				t.Errorf("widening:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.widens, "\n"))
+			}
+			if !r.BehaviourChanged() {
+				t.Errorf("no behaviour change: %+v", r.Changed)
+			}
+		})
+	}
+}
+
+// TestCompareDefaultCap: a policy without max_per_hour is judged by the
+// engine's default cap.
+func TestCompareDefaultCap(t *testing.T) {
+	noCap := strings.Replace(autoBase, "    max_per_hour: 2\n", "", 1)
+	r := Compare(Input{Base: load(t, noCap), Head: load(t, strings.Replace(autoBase, "max_per_hour: 2", "max_per_hour: 5", 1))})
+	if len(r.Widening) != 1 || r.Widening[0].Msg != "higher cap: engine default (3) → 5 per hour" {
+		t.Errorf("widening = %+v", r.Widening)
+	}
+	r = Compare(Input{Base: load(t, noCap), Head: load(t, strings.Replace(autoBase, "max_per_hour: 2", "max_per_hour: 3", 1))})
+	if len(r.Widening) != 0 {
+		t.Errorf("writing out the default cap widens: %+v", r.Widening)
 	}
 }

@@ -8,12 +8,17 @@
 //
 //   - changes that widen automation, listed first: a step becoming auto
 //     (from required or shadow), a shadow step becoming required, a new
-//     auto step, a new or re-enabled policy with an auto step, a higher or
-//     removed max_per_hour, a shorter cooldown, an auto step's shorter
-//     after, a removed approver, a lower quorum, on_recovery: undo added,
-//     and a broader match (a constraint removed, a pattern added or
-//     changed, another state); and every alarm that head would handle
-//     automatically where base did not;
+//     auto step, a new or re-enabled policy with an auto step, a higher
+//     max_per_hour (no max_per_hour counting as the engine's default,
+//     policy.DefaultMaxPerHour), a shorter cooldown, an auto step's shorter
+//     after, an auto step's parameter that lets its action do more (one
+//     its schema marks Widens, such as ecs.scale's max, add, set, factor
+//     and min or github.rollback's window and auto_merge, going up, turning
+//     on or newly given; a changed template is flagged for review), a
+//     removed approver, a lower quorum, on_recovery: undo added, and a
+//     broader match (a constraint removed, a pattern added or changed,
+//     another state); and every alarm that head would handle automatically
+//     where base did not;
 //   - the alarms whose matches, first actions or approval modes differ;
 //   - the policies added, removed and changed, field by field, defaults
 //     applied (writing out a default is no change);

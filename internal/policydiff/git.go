@@ -59,7 +59,7 @@ const maxTreeFiles = 2000
 // FS returns the files under dir (slash-separated, relative to the
 // repository root) at commit as an fs.FS rooted at dir, read with `git
 // ls-tree` and `git show`. A commit without the directory gives an empty
-// FS.
+// FS (HasDir tells the two apart).
 func (r *Repo) FS(ctx context.Context, commit, dir string) (fs.FS, error) {
 	dir = strings.Trim(path.Clean("/"+dir), "/")
 	args := []string{"ls-tree", "-r", "-z", "--full-tree", "--name-only", commit}
@@ -89,6 +89,26 @@ func (r *Repo) FS(ctx context.Context, commit, dir string) (fs.FS, error) {
 		files[rel] = data
 	}
 	return files, nil
+}
+
+// HasDir reports whether dir (slash-separated, relative to the repository
+// root) is a directory at commit: FS cannot tell a directory missing from
+// one without files.
+func (r *Repo) HasDir(ctx context.Context, commit, dir string) (bool, error) {
+	dir = strings.Trim(path.Clean("/"+dir), "/")
+	if dir == "" {
+		return true, nil
+	}
+	out, err := git(ctx, r.Root, "ls-tree", "-d", "-z", "--full-tree", commit, "--", dir)
+	if err != nil {
+		return false, fmt.Errorf("look for %s at %s: %w", dir, short(commit), err)
+	}
+	for _, entry := range strings.Split(string(out), "\x00") {
+		if _, name, ok := strings.Cut(entry, "\t"); ok && name == dir {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func short(commit string) string {

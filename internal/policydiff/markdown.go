@@ -22,13 +22,16 @@ const (
 	HeadingNoChange = "No behaviour change."
 )
 
-// Markdown writes the report: the widening findings first, then the alarms
-// handled differently, the policies added, removed and changed, the history
-// replay under both versions, and what was evaluated. Sections without
-// content are left out. The output depends only on the report.
+// Markdown writes the report: its notes, then the widening findings, the
+// alarms handled differently, the policies added, removed and changed, the
+// history replay under both versions, and what was evaluated. Sections
+// without content are left out. The output depends only on the report.
 func (r *Report) Markdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: `%s` → `%s`\n\n", HeadingTitle, r.BaseName, r.HeadName)
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "> %s\n\n", n)
+	}
 	if !r.BehaviourChanged() {
 		b.WriteString(HeadingNoChange + "\n\n")
 	}
@@ -133,7 +136,8 @@ func writeReplay(b *strings.Builder, base, head *history.Replay) {
 		}
 		fmt.Fprintf(b, "| `%s`%s | %s | %s | %s |\n", name, mark, fired, cell(first), resolved)
 	}
-	b.WriteString("\n✱ behaves differently on the recorded alarms. _Returned to OK by itself_: the next state change after a matched ALARM was to OK " +
+	b.WriteString("\n✱ behaves differently on the recorded alarms. _Fired_: matched and not held back by the policy's cooldown on the same target " +
+		"or its cap for the hour (nor unable to render). _Returned to OK by itself_: of the firings, those whose alarm's next state change was to OK " +
 		"within the window in which neither a human nor the next step would have acted (the second step's `after`, else the cooldown).\n\n")
 }
 
@@ -144,7 +148,7 @@ func firedText(p *history.PolicyReplay) string {
 	case !p.Enabled:
 		return "disabled"
 	}
-	return fmt.Sprint(p.Fired)
+	return p.FiredText()
 }
 
 func stepText(p *history.PolicyReplay) string {

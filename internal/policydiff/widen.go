@@ -1,13 +1,16 @@
 package policydiff
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/remediations"
 )
 
 // widensNew flags a new policy that runs something without a human.
@@ -32,9 +35,10 @@ func autoSteps(p *policy.Policy) string {
 }
 
 // widens lists what head does more automatically than base: steps that
-// become auto (or can run at all), higher caps, shorter cooldowns and
-// waits, fewer approvers, lower quorums, undo on recovery and broader
-// matches. A policy disabled in head widens nothing.
+// become auto (or can run at all), higher caps (as the engine applies
+// them), shorter cooldowns and waits, auto steps whose parameters let the
+// action do more (widerParams), fewer approvers, lower quorums, undo on
+// recovery and broader matches. A policy disabled in head widens nothing.
 func widens(at string, b, h *policy.Policy) []Finding {
 	if !h.Enabled {
 		return nil
@@ -52,11 +56,10 @@ func widens(at string, b, h *policy.Policy) []Finding {
 		return out
 	}
 
-	switch {
-	case b.MaxPerHour > 0 && h.MaxPerHour == 0:
-		add("max_per_hour", "cap removed: %d per hour → the engine default", b.MaxPerHour)
-	case b.MaxPerHour > 0 && h.MaxPerHour > b.MaxPerHour:
-		add("max_per_hour", "higher cap: %d → %d per hour", b.MaxPerHour, h.MaxPerHour)
+	// Caps are compared as the engine applies them: no max_per_hour is
+	// the engine's default.
+	if h.Cap() > b.Cap() {
+		add("max_per_hour", "higher cap: %s → %s per hour", capText(b.MaxPerHour), capText(h.MaxPerHour))
 	}
 	if h.Cooldown < b.Cooldown {
 		add("cooldown", "shorter cooldown: %s → %s", duration(b.Cooldown), duration(h.Cooldown))
@@ -85,6 +88,11 @@ func widens(at string, b, h *policy.Policy) []Finding {
 		}
 		if hs.Approval == policy.ApprovalAuto && i > 0 && hs.After < bs.After {
 			add(p+".after", "auto step %s runs sooner: after %s → %s", hs.Action, duration(bs.After), duration(hs.After))
+		}
+		if hs.Approval == policy.ApprovalAuto && hs.Action == bs.Action {
+			for _, w := range widerParams(bs, hs) {
+				add(p+".params."+w.name, "auto step %s %s", hs.Action, w.msg)
+			}
 		}
 		if hs.Approval == policy.ApprovalRequired && bs.Approval == policy.ApprovalRequired {
 			var removed []string
@@ -160,4 +168,106 @@ func broader(pat string, old []string) string {
 		}
 	}
 	return "may match alarms the old patterns did not"
+}
+
+type paramChange struct{ name, msg string }
+
+// widerParams lists the parameters of an auto step that let its action do
+// more in head than in base: those the action's schema marks Widens
+// (remediations.Param.Widens: a bound, an amount, a reach or a permission)
+// whose value went up (numbers and durations), turned on (booleans) or is
+// given where it was not (nor had a default). A parameter left out falls
+// back on its default; one removed without a default is not flagged (the
+// action does less, or another parameter of its group is given and
+// flagged). A changed template cannot be compared before an alarm renders
+// it, so it is flagged for review.
+func widerParams(b, h *policy.Step) []paramChange {
+	schema := h.Schema()
+	bp, hp := b.Params(), h.Params()
+	var out []paramChange
+	for _, decl := range schema.Params {
+		if !decl.Widens {
+			continue
+		}
+		bv, bok := paramValue(bp, decl)
+		hv, hok := paramValue(hp, decl)
+		if !hok || bok && valueText(bv) == valueText(hv) {
+			continue
+		}
+		if !bok {
+			out = append(out, paramChange{decl.Name, fmt.Sprintf("%s given: %s (was not)", decl.Name, valueText(hv))})
+			continue
+		}
+		if isTemplate(bv) || isTemplate(hv) {
+			out = append(out, paramChange{decl.Name, fmt.Sprintf("%s templated: %s → %s; what it renders to cannot be compared here", decl.Name, valueText(bv), valueText(hv))})
+			continue
+		}
+		switch c, ok := compareParam(decl.Type, bv, hv); {
+		case !ok:
+			out = append(out, paramChange{decl.Name, fmt.Sprintf("%s changed: %s → %s", decl.Name, valueText(bv), valueText(hv))})
+		case c > 0 && decl.Type == remediations.TypeBool:
+			out = append(out, paramChange{decl.Name, fmt.Sprintf("%s turned on (was %s)", decl.Name, valueText(bv))})
+		case c > 0:
+			out = append(out, paramChange{decl.Name, fmt.Sprintf("higher %s: %s → %s", decl.Name, valueText(bv), valueText(hv))})
+		}
+	}
+	return out
+}
+
+// paramValue returns a step's value of a parameter, or its default.
+func paramValue(p remediations.Params, decl remediations.Param) (any, bool) {
+	if v, ok := p[decl.Name]; ok {
+		return v, true
+	}
+	return decl.Default, decl.Default != nil
+}
+
+func isTemplate(v any) bool {
+	s, ok := v.(string)
+	return ok && strings.Contains(s, "{{")
+}
+
+// compareParam orders two literal values of a parameter of type t: -1, 0
+// or +1 when head is below, equal to or above base; ok is false when they
+// cannot be ordered.
+func compareParam(t remediations.ParamType, b, h any) (int, bool) {
+	switch t {
+	case remediations.TypeInt, remediations.TypeNumber:
+		bf, bok := number(b)
+		hf, hok := number(h)
+		return cmp.Compare(hf, bf), bok && hok
+	case remediations.TypeDuration:
+		bs, _ := b.(string)
+		hs, _ := h.(string)
+		bd, berr := time.ParseDuration(bs)
+		hd, herr := time.ParseDuration(hs)
+		return cmp.Compare(hd, bd), berr == nil && herr == nil
+	case remediations.TypeBool:
+		bb, bok := b.(bool)
+		hb, hok := h.(bool)
+		c := 0
+		switch {
+		case hb && !bb:
+			c = 1
+		case bb && !hb:
+			c = -1
+		}
+		return c, bok && hok
+	}
+	return 0, false
+}
+
+// number reads a numeric parameter as YAML decodes it.
+func number(v any) (float64, bool) {
+	switch t := v.(type) {
+	case int:
+		return float64(t), true
+	case int64:
+		return float64(t), true
+	case uint64:
+		return float64(t), true
+	case float64:
+		return t, true
+	}
+	return 0, false
 }

@@ -3,6 +3,8 @@ package builtin
 import (
 	"reflect"
 	"testing"
+
+	"github.com/medicbot/medic/remediations"
 )
 
 func TestRegistryHoldsEveryCatalogActionWithTheSameSchema(t *testing.T) {
@@ -26,5 +28,28 @@ func TestRegistryHoldsEveryCatalogActionWithTheSameSchema(t *testing.T) {
 		if got.Reversible != r.Reversible(name) {
 			t.Errorf("%s: schema says reversible=%v, action implements Undo=%v", name, got.Reversible, r.Reversible(name))
 		}
+	}
+}
+
+// TestWideningParamsAreComparable: policy review compares a Widens
+// parameter's values (remediations.Param.Widens), which only numbers,
+// durations and booleans allow.
+func TestWideningParamsAreComparable(t *testing.T) {
+	n := 0
+	for name, schema := range Catalog() {
+		for _, p := range schema.Params {
+			if !p.Widens {
+				continue
+			}
+			n++
+			switch p.Type {
+			case remediations.TypeInt, remediations.TypeNumber, remediations.TypeDuration, remediations.TypeBool:
+			default:
+				t.Errorf("%s param %s: Widens on a %s, which has no order", name, p.Name, p.Type)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no built-in parameter is marked Widens")
 	}
 }

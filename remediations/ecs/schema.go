@@ -31,11 +31,11 @@ func ScaleSchema() remediations.Schema {
 	return remediations.Schema{
 		Description: "Raise an ECS service's desired count (and its auto scaling floor when it has one).",
 		Params: append(append([]remediations.Param{}, serviceParams...),
-			remediations.Param{Name: "add", Type: remediations.TypeInt, Min: remediations.Ptr(1), Description: "tasks to add to the current desired count"},
-			remediations.Param{Name: "set", Type: remediations.TypeInt, Min: remediations.Ptr(0), Description: "desired count to set"},
-			remediations.Param{Name: "factor", Type: remediations.TypeNumber, Min: remediations.Ptr(1), Description: "multiply the current desired count by this factor (rounded up)"},
-			remediations.Param{Name: "min", Type: remediations.TypeInt, Min: remediations.Ptr(0), Description: "never plan fewer tasks than this"},
-			remediations.Param{Name: "max", Type: remediations.TypeInt, Required: true, Min: remediations.Ptr(1), Description: "never plan more tasks than this"},
+			remediations.Param{Name: "add", Type: remediations.TypeInt, Min: remediations.Ptr(1), Widens: true, Description: "tasks to add to the current desired count"},
+			remediations.Param{Name: "set", Type: remediations.TypeInt, Min: remediations.Ptr(0), Widens: true, Description: "desired count to set"},
+			remediations.Param{Name: "factor", Type: remediations.TypeNumber, Min: remediations.Ptr(1), Widens: true, Description: "multiply the current desired count by this factor (rounded up)"},
+			remediations.Param{Name: "min", Type: remediations.TypeInt, Min: remediations.Ptr(0), Widens: true, Description: "never plan fewer tasks than this"},
+			remediations.Param{Name: "max", Type: remediations.TypeInt, Required: true, Min: remediations.Ptr(1), Widens: true, Description: "never plan more tasks than this"},
 		),
 		ExactlyOne: [][]string{{"add", "set", "factor"}},
 		Check: func(p remediations.Params) []error {

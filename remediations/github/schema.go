@@ -21,8 +21,8 @@ func RollbackSchema() remediations.Schema {
 			{Name: "sha_input", Type: remediations.TypeString, Default: "sha", Description: "workflow input that carries the SHA to deploy (strategy workflow)"},
 			{Name: "inputs", Type: remediations.TypeStringMap, Description: "extra workflow inputs (strategy workflow)"},
 			{Name: "branch", Type: remediations.TypeString, Description: "branch the revert pull request targets (strategy revert-pr; default the repository's default branch)"},
-			{Name: "auto_merge", Type: remediations.TypeBool, Default: false, Description: "enable auto-merge on the revert pull request"},
-			{Name: "window", Type: remediations.TypeDuration, Default: "60m", Description: "how far before the alarm to look for suspect deploys"},
+			{Name: "auto_merge", Type: remediations.TypeBool, Default: false, Widens: true, Description: "enable auto-merge on the revert pull request"},
+			{Name: "window", Type: remediations.TypeDuration, Default: "60m", Widens: true, Description: "how far before the alarm to look for suspect deploys"},
 			{Name: "incident", Type: remediations.TypeString, Description: "incident id recorded in the rollback deployment's payload and description (default: the alarm's dedup key)"},
 		},
 		Check: func(p remediations.Params) []error {

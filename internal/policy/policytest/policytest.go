@@ -29,7 +29,6 @@ import (
 	"path"
 	"reflect"
 	"slices"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -120,9 +119,9 @@ func Run(fsys fs.FS, set *policy.Set) ([]*Result, error) {
 			continue
 		}
 		file := path.Join(Dir, e.Name())
-		cases, err := readFixture(fsys, file)
-		if err != nil {
-			problems = append(problems, &policy.Error{File: file, Msg: err.Error()})
+		cases, errs := readFixture(fsys, file)
+		if errs != nil {
+			problems = append(problems, errs...)
 			continue
 		}
 		for i, c := range cases {
@@ -161,9 +160,11 @@ func Payloads(fsys fs.FS) ([]Payload, []error) {
 			continue
 		}
 		file := path.Join(Dir, e.Name())
-		cases, err := readFixture(fsys, file)
-		if err != nil {
-			problems = append(problems, fmt.Errorf("read fixture %s: %w", file, err))
+		cases, errs := readFixture(fsys, file)
+		for _, pe := range errs {
+			problems = append(problems, pe)
+		}
+		if errs != nil {
 			continue
 		}
 		for i, c := range cases {
@@ -186,27 +187,44 @@ func caseName(i int, c rawCase) string {
 	return fmt.Sprintf("case %d", i+1)
 }
 
-func readFixture(fsys fs.FS, file string) ([]rawCase, error) {
+// readFixture reads one fixture file. Its problems name the file, the line
+// and the field, as policy errors do.
+func readFixture(fsys fs.FS, file string) ([]rawCase, policy.Errors) {
 	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
-		return nil, err
+		return nil, policy.Errors{{File: file, Msg: err.Error()}}
 	}
 	var f rawFixture
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s", strings.ReplaceAll(strings.TrimPrefix(err.Error(), "yaml: "), "\n", ";"))
+		return nil, policy.DecodeErrors(file, data, err, reflect.TypeFor[rawFixture](), reflect.TypeFor[rawCase](), reflect.TypeFor[Expect]())
 	}
 	single := f.Alarm != "" || f.Payload.Kind != 0 || f.Expect != nil
 	switch {
 	case single && f.Cases != nil:
-		return nil, errors.New("give either cases or one case (alarm/payload and expect), not both")
+		return nil, policy.Errors{{File: file, Line: keyLine(data, "cases"), Path: "cases", Msg: "give either cases or one case (alarm/payload and expect), not both"}}
 	case single:
 		return []rawCase{f.rawCase}, nil
 	case len(f.Cases) == 0:
-		return nil, errors.New("no cases")
+		return nil, policy.Errors{{File: file, Line: keyLine(data, "cases"), Path: "cases", Msg: "no cases"}}
 	}
 	return f.Cases, nil
+}
+
+// keyLine returns the line of a top-level key of a YAML file, 0 when absent.
+func keyLine(data []byte, key string) int {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return 0
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i].Line
+		}
+	}
+	return 0
 }
 
 func runCase(fsys fs.FS, set *policy.Set, file string, i int, c rawCase) *Result {

@@ -3,6 +3,7 @@ package policytest_test
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -82,5 +83,75 @@ func TestRunWithoutFixtures(t *testing.T) {
 	}
 	if results, err := policytest.Run(fsys, set); results != nil || err != nil {
 		t.Errorf("Run = %v, %v; want nothing", results, err)
+	}
+}
+
+// TestFixtureFileErrorsReadLikePolicyErrors: a malformed fixture file is
+// reported with its file, line and field path, in the file's terms (as
+// policy files are), not with the YAML library's Go type names.
+func TestFixtureFileErrorsReadLikePolicyErrors(t *testing.T) {
+	cases := []struct {
+		name    string
+		fixture string
+		want    []string
+	}{
+		{"an unknown field of an expectation", `cases:
+  - name: scales
+    alarm: alarms/a.json
+    expect:
+      - policy: checkout-restart
+        bogus: 1
+`, []string{`tests/case.yaml:6: cases[0].expect[0].bogus: unknown field "bogus" (known: policy, action, params)`}},
+		{"an unknown top-level field lists the single-case fields too", "alarm: alarms/a.json\nexpected: []\n",
+			[]string{`tests/case.yaml:2: expected: unknown field "expected" (known: name, alarm, payload, expect, cases)`}},
+		{"every problem of the file, each with its line", `cases:
+  - name: one
+    alarmm: alarms/a.json
+    expect: []
+  - name: two
+    alarm: alarms/a.json
+    expect: {policy: checkout-restart}
+`, []string{
+			`tests/case.yaml:3: cases[0].alarmm: unknown field "alarmm" (known: name, alarm, payload, expect)`,
+			`tests/case.yaml:7: cases[1].expect: must be a list, got a mapping`,
+		}},
+		{"cases and a single case together", "alarm: alarms/a.json\nexpect: []\ncases: [{alarm: alarms/a.json, expect: []}]\n",
+			[]string{"tests/case.yaml:3: cases: give either cases or one case"}},
+		{"no cases", "cases: []\n", []string{"tests/case.yaml:1: cases: no cases"}},
+		{"an empty file", "", []string{"tests/case.yaml: empty file"}},
+		{"broken YAML", "cases:\n  - name: [\n", []string{"tests/case.yaml:"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{
+				"checkout.yaml":   {Data: []byte(policies)},
+				"tests/case.yaml": {Data: []byte(tc.fixture)},
+			}
+			set, err := policy.Load(fsys, catalog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = policytest.Run(fsys, set)
+			var problems *policy.Errors
+			if !errors.As(err, &problems) {
+				t.Fatalf("err = %v, want *policy.Errors", err)
+			}
+			if len(*problems) != len(tc.want) {
+				t.Fatalf("problems:\n%v\nwant %d", err, len(tc.want))
+			}
+			for i, want := range tc.want {
+				if got := (*problems)[i].Error(); !strings.HasPrefix(got, want) {
+					t.Errorf("problem %d = %q, want it to start with %q", i, got, want)
+				}
+				if strings.Contains((*problems)[i].Error(), "policytest.") {
+					t.Errorf("problem %d names a Go type: %q", i, (*problems)[i])
+				}
+			}
+			// policy diff reads the payloads through Payloads: the same
+			// problems.
+			if _, perrs := policytest.Payloads(fsys); len(perrs) != len(tc.want) || perrs[0].Error() != (*problems)[0].Error() {
+				t.Errorf("Payloads problems = %v", perrs)
+			}
+		})
 	}
 }
