@@ -164,7 +164,7 @@ func checkValue(decl Param, v any) error {
 			return fmt.Errorf("must be one of %s, got %q", strings.Join(decl.Enum, ", "), str)
 		}
 	case TypeInt, TypeNumber:
-		f, ok := number(v)
+		f, ok := AsNumber(v)
 		if !ok {
 			return fmt.Errorf("must be a number, got %s", kind(v))
 		}
@@ -238,7 +238,9 @@ func StringList(v any) ([]string, error) {
 	return nil, fmt.Errorf("must be a list of strings, got %s", kind(v))
 }
 
-func number(v any) (float64, bool) {
+// AsNumber reads a numeric parameter value as YAML or JSON decodes it
+// (int, int64, uint64 or float64).
+func AsNumber(v any) (float64, bool) {
 	switch t := v.(type) {
 	case int:
 		return float64(t), true
@@ -278,13 +280,13 @@ func (p Params) String(name string) string {
 
 // Int returns the named whole-number parameter and whether it was given.
 func (p Params) Int(name string) (int, bool) {
-	f, ok := number(p[name])
+	f, ok := AsNumber(p[name])
 	return int(f), ok
 }
 
 // Number returns the named numeric parameter and whether it was given.
 func (p Params) Number(name string) (float64, bool) {
-	return number(p[name])
+	return AsNumber(p[name])
 }
 
 // Bool returns the named boolean parameter, or def when absent.

@@ -233,8 +233,8 @@ func isTemplate(v any) bool {
 func compareParam(t remediations.ParamType, b, h any) (int, bool) {
 	switch t {
 	case remediations.TypeInt, remediations.TypeNumber:
-		bf, bok := number(b)
-		hf, hok := number(h)
+		bf, bok := remediations.AsNumber(b)
+		hf, hok := remediations.AsNumber(h)
 		return cmp.Compare(hf, bf), bok && hok
 	case remediations.TypeDuration:
 		bs, _ := b.(string)
@@ -253,21 +253,6 @@ func compareParam(t remediations.ParamType, b, h any) (int, bool) {
 			c = -1
 		}
 		return c, bok && hok
-	}
-	return 0, false
-}
-
-// number reads a numeric parameter as YAML decodes it.
-func number(v any) (float64, bool) {
-	switch t := v.(type) {
-	case int:
-		return float64(t), true
-	case int64:
-		return float64(t), true
-	case uint64:
-		return float64(t), true
-	case float64:
-		return t, true
 	}
 	return 0, false
 }
