@@ -92,9 +92,15 @@
 //   - elasticloadbalancing:DescribeLoadBalancers, DescribeListeners,
 //     DescribeRules, DescribeTags on "*" (no resource-level permissions).
 //   - elasticloadbalancing:CreateRule on
-//     arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/*/*/*.
-//   - elasticloadbalancing:CreateRule, AddTags (tagging on create) and
-//     DeleteRule on
+//     arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/*/*/*
+//     (CreateRule is authorised on the listener, not on the new rule).
+//   - elasticloadbalancing:AddTags on
+//     arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/*/*/*/*:
+//     the tags CreateRule puts on the new rule are authorised as AddTags on
+//     it (tagging on create); grant it with the condition
+//     elasticloadbalancing:CreateAction = CreateRule so that existing rules
+//     cannot be tagged.
+//   - elasticloadbalancing:DeleteRule on
 //     arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/*/*/*/*.
 //
 // MaintenanceSchema().IAM lists the same statements.

@@ -39,9 +39,13 @@ func MaintenanceSchema() remediations.Schema {
 		IAM: []remediations.IAMPermission{
 			// Describe calls support no resource-level permissions.
 			{Actions: []string{"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags"}, Resource: "*"},
+			// CreateRule is authorised on the listener only.
 			{Actions: []string{"elasticloadbalancing:CreateRule"}, Resource: "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/*/*/*"},
-			// AddTags is authorised on the new rule when CreateRule carries tags.
-			{Actions: []string{"elasticloadbalancing:CreateRule", "elasticloadbalancing:AddTags", "elasticloadbalancing:DeleteRule"}, Resource: "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/*/*/*/*"},
+			// CreateRule carries medic's tags, which are authorised as
+			// AddTags on the new rule (tagging on create; grant it only with
+			// the condition elasticloadbalancing:CreateAction = CreateRule).
+			{Actions: []string{"elasticloadbalancing:AddTags"}, Resource: "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/*/*/*/*"},
+			{Actions: []string{"elasticloadbalancing:DeleteRule"}, Resource: "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/*/*/*/*"},
 		},
 	}
 }
