@@ -10,10 +10,20 @@ VENV := .venv
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+# The Python tools requirements-dev.txt pins. Each is looked for where the
+# tests look (.venv, then PATH); when any is missing, all are installed into
+# .venv.
+PY_TOOLS := moto_server cfn-lint
+
 tools: ## make sure moto_server and cfn-lint exist (installs the pinned versions into .venv when missing)
-	@if command -v moto_server >/dev/null 2>&1 || [ -x $(VENV)/bin/moto_server ]; then :; \
-	else echo "moto_server missing: installing requirements-dev.txt into $(VENV)"; \
-	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -r requirements-dev.txt; fi
+	@missing=; for t in $(PY_TOOLS); do \
+	  [ -x $(VENV)/bin/$$t ] || command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "missing:$$missing: installing requirements-dev.txt into $(VENV)"; \
+	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -r requirements-dev.txt || exit 1; \
+	  for t in $$missing; do [ -x $(VENV)/bin/$$t ] || { echo "$$t still missing after installing requirements-dev.txt into $(VENV)"; exit 1; }; done; \
+	fi
 
 test: tools ## run every test (unit and integration; starts moto_server itself)
 	$(GO) vet ./...
@@ -24,6 +34,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 lint: tools ## gofmt, go vet, cfn-lint and actionlint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@# .venv's cfn-lint (the pinned one, which `make tools` installs when PATH has none) first, as the tests do.
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cfn-lint template.yaml
 	$(GO) run $(ACTIONLINT) .github/workflows/*.yml
 

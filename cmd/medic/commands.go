@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/policies"
@@ -56,7 +57,10 @@ type env struct {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGINT from a terminal, SIGTERM from a service manager (systemd,
+	// Docker, Kubernetes): either cancels ctx, and `medic serve` shuts down
+	// gracefully, keeping its queued work.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, catalog: builtin.Catalog()}
 
