@@ -147,8 +147,11 @@ func (c *Client) GetParameter(ctx context.Context, name string) (string, error) 
 		if err == nil {
 			return value, nil
 		}
-		if !retry || ctx.Err() != nil {
+		if !retry {
 			return "", err
+		}
+		if ctx.Err() != nil {
+			return fail("%w (after %d attempts; last error: %v)", ctx.Err(), attempt, err)
 		}
 		if attempt == maxAttempts {
 			return "", fmt.Errorf("%w (after %d attempts)", err, attempt)
