@@ -192,14 +192,7 @@ func lambdaEnv(function string) []string {
 // fails the test, so a template change shows up here.
 func templateEnv(t testing.TB, fn string) map[string]string {
 	t.Helper()
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatalf("read template.yaml: %v", err)
-	}
+	raw := readTemplate(t)
 	type env struct {
 		Environment struct {
 			Variables map[string]yaml.Node `yaml:"Variables"`
@@ -295,4 +288,18 @@ func (o *output) String() string {
 		return fmt.Sprintf("(read %s: %v)", o.f.Name(), err)
 	}
 	return string(b[:n])
+}
+
+// readTemplate returns template.yaml's bytes.
+func readTemplate(t testing.TB) []byte {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatalf("read template.yaml: %v", err)
+	}
+	return raw
 }

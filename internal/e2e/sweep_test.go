@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -135,14 +133,7 @@ func TestBuiltExecutorSweepsALostExecutorOnSchedule(t *testing.T) {
 // gives function fn, sorted.
 func templateSchedules(t *testing.T, fn string) []string {
 	t.Helper()
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatalf("read template.yaml: %v", err)
-	}
+	raw := readTemplate(t)
 	var tpl struct {
 		Resources map[string]struct {
 			Properties struct {

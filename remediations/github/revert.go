@@ -217,15 +217,7 @@ func revertMessage(d planData) string {
 	fmt.Fprintf(&b, "Roll back %s to %s (revert %s)\n\n", d.Environment, short(d.Good.SHA), short(d.Bad.SHA))
 	fmt.Fprintf(&b, "Restores the tree of %s (%q by %s), undoing every change since,\n", d.Good.SHA, d.Good.Message, orNone(d.Good.Author))
 	fmt.Fprintf(&b, "up to the deployed %s (%q by %s).\n", d.Bad.SHA, d.Bad.Message, orNone(d.Bad.Author))
-	if d.CompareURL != "" {
-		fmt.Fprintf(&b, "\nReverted changes: %s\n", d.CompareURL)
-	}
-	if d.Alarm != "" {
-		fmt.Fprintf(&b, "Alarm: %s\n", d.Alarm)
-	}
-	if d.Incident != "" {
-		fmt.Fprintf(&b, "Incident: %s\n", d.Incident)
-	}
+	writeTrailer(&b, "Reverted changes", d.CompareURL, d.Alarm, d.Incident)
 	return b.String()
 }
 
@@ -420,14 +412,20 @@ func rollForwardMessage(d resultData, merge string) string {
 	fmt.Fprintf(&b, "Roll forward %s to %s (undo revert #%d)\n\n", d.Environment, short(d.From), d.PRNumber)
 	fmt.Fprintf(&b, "Restores the tree of %s, which medic's revert pull request #%d\n", d.From, d.PRNumber)
 	fmt.Fprintf(&b, "(merged as %s) rolled back to %s.\n", merge, d.To)
-	if d.CompareURL != "" {
-		fmt.Fprintf(&b, "\nRestored changes: %s\n", d.CompareURL)
-	}
-	if d.Alarm != "" {
-		fmt.Fprintf(&b, "Alarm: %s\n", d.Alarm)
-	}
-	if d.Incident != "" {
-		fmt.Fprintf(&b, "Incident: %s\n", d.Incident)
-	}
+	writeTrailer(&b, "Restored changes", d.CompareURL, d.Alarm, d.Incident)
 	return b.String()
+}
+
+// writeTrailer ends a commit message medic writes with the compare link
+// (under label) and the alarm and incident it answers, each when known.
+func writeTrailer(b *strings.Builder, label, compareURL, alarm, incident string) {
+	if compareURL != "" {
+		fmt.Fprintf(b, "\n%s: %s\n", label, compareURL)
+	}
+	if alarm != "" {
+		fmt.Fprintf(b, "Alarm: %s\n", alarm)
+	}
+	if incident != "" {
+		fmt.Fprintf(b, "Incident: %s\n", incident)
+	}
 }
