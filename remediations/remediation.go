@@ -40,6 +40,11 @@ type Plan struct {
 	NoOp bool `json:"noop,omitempty"`
 	// Reversible is true when the action can Undo what Apply did.
 	Reversible bool `json:"reversible,omitempty"`
+	// Hold, when set, says why this plan must not run without a person's
+	// approval even on an auto step (e.g. "payments was deployed after the
+	// alarm fired"). The engine then proposes the step for approval, never
+	// runs it on its own, and shows Hold on the card.
+	Hold string `json:"hold,omitempty"`
 	// Data is the action's own record of the state it planned from and the
 	// state it will set; Apply re-checks it.
 	Data json.RawMessage `json:"data,omitempty"`
