@@ -20,6 +20,10 @@ var (
 	ErrInvalid = errors.New("invalid request")
 	// ErrNotReversible: the action cannot Undo.
 	ErrNotReversible = errors.New("not reversible")
+	// ErrNotApplied: Apply failed before it changed anything (or put back
+	// what it had changed), so the step had no effect: the engine starts no
+	// cooldown for it. Apply wraps it alongside the cause.
+	ErrNotApplied = errors.New("nothing was applied")
 )
 
 // Registry holds the actions medic can run, by name. Build it once in the

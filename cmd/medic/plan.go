@@ -18,19 +18,20 @@ import (
 )
 
 // planRegistry builds the actions with real clients so simulate --plan can
-// read current state. Plans never change anything. endpoint, when set,
-// overrides every AWS endpoint (e.g. a moto server).
-func planRegistry(ctx context.Context, endpoint string) (*remediations.Registry, error) {
+// read current state, and says where they act (an alarm from elsewhere is
+// not planned, as in the engine). Plans never change anything. endpoint,
+// when set, overrides every AWS endpoint (e.g. a moto server).
+func planRegistry(ctx context.Context, endpoint string) (*remediations.Registry, remediations.Scope, error) {
 	awsCfg, err := wiring.AWSConfig(ctx)
 	if err != nil {
-		return nil, err
+		return nil, remediations.Scope{}, err
 	}
 	if endpoint != "" {
 		awsCfg.BaseEndpoint = &endpoint
 	}
 	cfg, err := config.FromEnv(ctx, os.Getenv, wiring.Secrets(awsCfg))
 	if err != nil {
-		return nil, err
+		return nil, remediations.Scope{}, err
 	}
 	var gh *gogithub.Client
 	if cfg.GitHubToken != "" || cfg.GitHubAppID != 0 {
@@ -39,13 +40,14 @@ func planRegistry(ctx context.Context, endpoint string) (*remediations.Registry,
 			PrivateKey: []byte(cfg.GitHubPrivateKey.Value()), APIURL: cfg.GitHubAPIURL,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("build github client: %w", err)
+			return nil, remediations.Scope{}, fmt.Errorf("build github client: %w", err)
 		}
 	}
-	return builtin.Registry(builtin.Clients{
+	reg, err := builtin.Registry(builtin.Clients{
 		ECS:         ecs.NewFromConfig(awsCfg),
 		AutoScaling: applicationautoscaling.NewFromConfig(awsCfg),
 		ELBv2:       elasticloadbalancingv2.NewFromConfig(awsCfg),
 		GitHub:      gh,
 	})
+	return reg, wiring.Scope(cfg, awsCfg), err
 }

@@ -70,3 +70,29 @@ func TestSimulatePlanShowsWhatWouldChangeWithoutChangingIt(t *testing.T) {
 		t.Fatalf("simulate changed the service: %+v %v", got.Services, err)
 	}
 }
+
+// An alarm from another region is planned nowhere: every client would read
+// (and, in the engine, change) the home region's resources of that name.
+func TestSimulatePlanRefusesAnAlarmFromAnotherRegion(t *testing.T) {
+	m := testenv.Moto(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("MEDIC_ACCOUNT_ID", "123456789012")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"simulate", "--alarm", "../../internal/alarm/testdata/sns-event-alb-elb-502.json", "--plan", "--endpoint-url", m.URL, "--format", "text"}, nil, &stdout, &stderr)
+	if code != exitFindings {
+		t.Errorf("exit = %d, want %d; stderr: %s", code, exitFindings, stderr.String())
+	}
+	out := stdout.String()
+	if !strings.Contains(out, "payments-elb-502-503") {
+		t.Fatalf("the payments policy did not match:\n%s", out)
+	}
+	want := "plan: BLOCKED alarm payments-prod-elb-502 is in region us-west-2; medic acts only in account 123456789012 in us-east-1"
+	if !strings.Contains(out, want) {
+		t.Errorf("simulate --plan does not refuse the us-west-2 alarm; want %q in:\n%s", want, out)
+	}
+	if strings.Contains(out, "plan: payments-prod") {
+		t.Errorf("a step was planned against the home region:\n%s", out)
+	}
+}

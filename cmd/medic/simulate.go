@@ -61,9 +61,12 @@ type simStep struct {
 	After    string          `json:"after"`
 	Params   map[string]any  `json:"params"`
 	Error    string          `json:"error,omitempty"`
-	// Plan and PlanError are set with --plan.
+	// Plan and PlanError are set with --plan. Blocked says why a step is
+	// not planned at all: the alarm is in another account or region than
+	// the one medic acts in.
 	Plan      *remediations.Plan `json:"plan,omitempty"`
 	PlanError string             `json:"plan_error,omitempty"`
+	Blocked   string             `json:"blocked,omitempty"`
 }
 
 // runSimulate decodes an alarm payload, matches it and renders every step
@@ -111,8 +114,9 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	var planner *remediations.Registry
+	var scope remediations.Scope
 	if *withPlan {
-		if planner, err = planRegistry(ctx, *endpoint); err != nil {
+		if planner, scope, err = planRegistry(ctx, *endpoint); err != nil {
 			fmt.Fprintf(e.stderr, "medic simulate: --plan: %s\n", oneLine(err))
 			return exitUsage
 		}
@@ -130,7 +134,11 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 					code = exitFindings
 				}
 				s.Params = params
-				if planner != nil && err == nil {
+				refusal := scope.Refusal(a)
+				if planner != nil && refusal != "" {
+					s.Blocked = refusal
+					code = exitFindings
+				} else if planner != nil && err == nil {
 					if s.Plan, err = planStep(ctx, planner, st.Action, a, params); err != nil {
 						s.PlanError = oneLine(err)
 						code = exitFindings
@@ -231,6 +239,8 @@ func printText(w io.Writer, out *simOutput) {
 				}
 				fmt.Fprintf(w, "  %d. %-16s %-9s %-14s %s\n", j+1, s.Action, s.Approval, when, detail)
 				switch {
+				case s.Blocked != "":
+					fmt.Fprintf(w, "     plan: BLOCKED %s\n", s.Blocked)
 				case s.PlanError != "":
 					fmt.Fprintf(w, "     plan: ERROR %s\n", s.PlanError)
 				case s.Plan != nil:

@@ -49,6 +49,10 @@ type Config struct {
 	AWSEndpointURL string
 	// MaxPerHour is the global cap on executions per hour.
 	MaxPerHour int
+	// AccountID is the AWS account medic acts in (MEDIC_ACCOUNT_ID; the
+	// template sets it). Alarms from other accounts are refused; when it is
+	// empty only the region is checked.
+	AccountID string
 }
 
 // Secret is a string that never prints.
@@ -87,8 +91,12 @@ func FromEnv(ctx context.Context, getenv func(string) string, sm SecretsAPI) (*C
 		GitHubAPIURL:    or(getenv("GITHUB_API_URL"), "https://api.github.com/"),
 		AWSEndpointURL:  getenv("AWS_ENDPOINT_URL"),
 		MaxPerHour:      10,
+		AccountID:       getenv("MEDIC_ACCOUNT_ID"),
 	}
 	var errs []error
+	if c.AccountID != "" && !isAccountID(c.AccountID) {
+		errs = append(errs, fmt.Errorf("MEDIC_ACCOUNT_ID: want a 12-digit AWS account ID, got %q", c.AccountID))
+	}
 	if v := getenv("MEDIC_MAX_PER_HOUR"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -203,4 +211,16 @@ func or(v, def string) string {
 		return def
 	}
 	return v
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -20,11 +20,12 @@ func TestFromEnvReadsPlainValuesAndDefaults(t *testing.T) {
 		"SLACK_SIGNING_SECRET": "shh",
 		"MEDIC_TABLE":          "medic",
 		"MEDIC_MAX_PER_HOUR":   "4",
+		"MEDIC_ACCOUNT_ID":     "123456789012",
 	}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SlackBotToken.Value() != "xoxb-1" || c.SlackSigningSecret.Value() != "shh" || c.Table != "medic" || c.MaxPerHour != 4 {
+	if c.SlackBotToken.Value() != "xoxb-1" || c.SlackSigningSecret.Value() != "shh" || c.Table != "medic" || c.MaxPerHour != 4 || c.AccountID != "123456789012" {
 		t.Errorf("config = %+v", c)
 	}
 	if c.SlackAPIURL != "https://slack.com/api/" || c.GitHubAPIURL != "https://api.github.com/" || c.StorePath != "medic.db" {
@@ -44,13 +45,14 @@ func TestSecretsNeverPrint(t *testing.T) {
 func TestFromEnvReportsEveryProblem(t *testing.T) {
 	_, err := FromEnv(context.Background(), env(map[string]string{
 		"MEDIC_MAX_PER_HOUR":         "many",
+		"MEDIC_ACCOUNT_ID":           "prod",
 		"GITHUB_APP_ID":              "12",
 		"SLACK_BOT_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
 	}), nil)
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	for _, want := range []string{"MEDIC_MAX_PER_HOUR", "GITHUB_APP_INSTALLATION_ID", "SLACK_BOT_TOKEN_SECRET_ARN"} {
+	for _, want := range []string{"MEDIC_MAX_PER_HOUR", "MEDIC_ACCOUNT_ID", "GITHUB_APP_INSTALLATION_ID", "SLACK_BOT_TOKEN_SECRET_ARN"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}

@@ -140,11 +140,15 @@ func (e *Engine) propose(ctx context.Context, inc *store.Incident, pol *policy.P
 		RecordExpiresAt: now.Add(e.cfg.Retention),
 	}
 	a := &inc.Alarm
+	refusal := e.cfg.Scope.Refusal(a)
 	if params, err := e.deps.Render(step, a); err != nil {
 		p.PlanError = "render parameters: " + err.Error()
 	} else {
 		p.Params = params
-		if act, ok := e.deps.Actions.Get(step.Action); !ok {
+		if refusal != "" {
+			// Planning would read the home region's resources of the same
+			// name and show them as the alarm's.
+		} else if act, ok := e.deps.Actions.Get(step.Action); !ok {
 			p.PlanError = fmt.Sprintf("unknown action %q", step.Action)
 		} else if plan, err := act.Plan(ctx, a, params); err != nil {
 			p.PlanError = "plan: " + err.Error()
@@ -155,13 +159,17 @@ func (e *Engine) propose(ctx context.Context, inc *store.Incident, pol *policy.P
 		}
 	}
 	var guards []string
-	if p.PlanError == "" {
+	if refusal != "" {
+		guards = []string{refusal}
+	} else if p.PlanError == "" {
 		guards = e.guardrails(ctx, p, sw)
 	}
 	switch {
 	case step.Approval == policy.ApprovalShadow:
 		p.State = store.StateShadow
 		switch {
+		case refusal != "":
+			p.Reason = "shadow: would have been blocked: " + refusal
 		case p.PlanError != "":
 			p.Reason = "shadow: would have run " + p.Action + ", but " + p.PlanError
 		case len(guards) > 0:
@@ -169,10 +177,13 @@ func (e *Engine) propose(ctx context.Context, inc *store.Incident, pol *policy.P
 		default:
 			p.Reason = "shadow: would have run: " + p.Plan.Summary
 		}
+	case refusal != "":
+		p.State = store.StateBlocked
+		p.Reason = refusal
 	case p.PlanError != "":
 		p.State = store.StateBlocked
 		p.Reason = "cannot plan: " + p.PlanError
-	case step.Approval == policy.ApprovalAuto:
+	case step.Approval == policy.ApprovalAuto && p.Plan.Hold == "":
 		if len(guards) > 0 {
 			p.State = store.StateBlocked
 			p.Reason = strings.Join(guards, "; ")
@@ -182,15 +193,26 @@ func (e *Engine) propose(ctx context.Context, inc *store.Incident, pol *policy.P
 			p.Reason = "auto-approved by policy " + pol.Name
 		}
 	default:
+		if p.Plan.Hold != "" {
+			// The plan itself says a person must decide (an auto step is
+			// held for approval by the approvers who could undo it).
+			p.Approval = policy.ApprovalRequired
+			guards = append([]string{p.Plan.Hold}, guards...)
+		}
 		p.State = store.StateProposed
 		p.Warnings = guards
-		expires := step.Expires
-		if expires <= 0 {
-			expires = e.cfg.DefaultExpires
-		}
-		p.ExpiresAt = now.Add(expires)
+		p.ExpiresAt = now.Add(e.expiry(step.Expires))
 	}
 	return p
+}
+
+// expiry is how long a step waits for approval: its own Expires or the
+// default.
+func (e *Engine) expiry(d time.Duration) time.Duration {
+	if d <= 0 {
+		return e.cfg.DefaultExpires
+	}
+	return d
 }
 
 // stepApprovers returns who may decide on a step: its own approvers, or
@@ -287,7 +309,7 @@ func (e *Engine) queueNext(ctx context.Context, inc *store.Incident, p *store.Pr
 	switch p.State {
 	case store.StateApproved:
 		return e.send(ctx, Message{Kind: KindExecute, Incident: p.Incident, Proposal: p.ID}, 0)
-	case store.StateProposed:
+	case store.StateProposed, store.StateReplanned:
 		if p.ExpiresAt.IsZero() {
 			return nil
 		}

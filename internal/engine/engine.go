@@ -25,9 +25,20 @@
 //
 //   - Caps count executions when they are claimed, not when they finish, so
 //     concurrent executors cannot overshoot a cap.
-//   - A stale plan (Apply returns remediations.ErrStalePlan) ends the step as
-//     FAILED with a "stale plan" reason; nothing is re-planned behind the
-//     approvers' backs. The ladder then moves on as after any failure.
+//   - An alarm from another account or region than Config.Scope is
+//     planned nowhere: every client would act on the home account's and
+//     region's resources of the same name. Its steps are BLOCKED saying so.
+//   - A stale plan (Apply returns remediations.ErrStalePlan: what the plan
+//     was made from changed, typically auto scaling moving the desired
+//     count) is not a failure: nothing was applied. The step is planned
+//     again; the new plan goes to the approvers (REPLANNED, the old plan
+//     kept as StalePlan for the card), or an auto step runs it once and
+//     waits for a person if it goes stale again. No cooldown starts and
+//     the ladder does not advance; the audit says what changed.
+//   - A step whose Apply failed having applied nothing (ErrStalePlan or
+//     remediations.ErrNotApplied) starts no cooldown.
+//   - A plan with Hold (e.g. a deploy after the alarm fired) never runs on
+//     its own: an auto step is proposed for approval instead.
 //   - The ladder advances (a delayed follow-up proposes the next step, if
 //     the alarm is still in ALARM) after SUCCEEDED, FAILED, BLOCKED,
 //     EXPIRED and SHADOW; it stops after REJECTED and CANCELLED, and when
@@ -164,6 +175,10 @@ type Config struct {
 	// re-sends its pending queue messages, in case the first delivery
 	// failed to (default 30 seconds).
 	RepairAfter time.Duration
+	// Scope is the one account and region the remediations act in. An
+	// alarm from elsewhere gets no plan: its steps are BLOCKED saying why.
+	// The zero Scope checks nothing (tests that do not care).
+	Scope remediations.Scope
 }
 
 func (c *Config) defaults() {

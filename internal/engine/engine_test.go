@@ -607,14 +607,17 @@ func TestGuardrails(t *testing.T) {
 			t.Fatalf("shadow = %s (%s), applies %d", p.State, p.Reason, scale.applies.Load())
 		}
 	})
-	t.Run("a stale plan fails without retrying", func(t *testing.T) {
+	t.Run("a stale plan is planned again once, never retried in a loop", func(t *testing.T) {
+		// (Was: "a stale plan fails without retrying". A stale plan applied
+		// nothing, so it is no failure: an auto step runs its new plan once
+		// and then waits for a person, who did not come within the hour.)
 		scale := &action{name: "ecs.scale", target: "ecs:prod/checkout", applyErr: fmt.Errorf("desired is 5, planned from 4: %w", remediations.ErrStalePlan)}
 		f := newFixture(t, []*policy.Policy{autoPolicy("checkout", "ecs.scale")}, []*action{scale})
 		out, _ := f.e.HandleAlarm(ctx, newAlarm("checkout-5xx", f.clock.Now()))
 		f.drain(t, time.Hour)
 		p := f.proposal(t, out.Proposals[0].ID)
-		if p.State != store.StateFailed || !strings.HasPrefix(p.Reason, "stale plan") || scale.applies.Load() != 1 {
-			t.Fatalf("proposal = %s (%s)", p.State, p.Reason)
+		if p.State != store.StateExpired || p.Replans != 2 || scale.applies.Load() != 2 {
+			t.Fatalf("proposal = %s (%s), replans %d, applies %d", p.State, p.Reason, p.Replans, scale.applies.Load())
 		}
 		if _, err := f.st.Lock(ctx, "ecs:prod/checkout"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("lock kept after a failure: %v", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/medicbot/medic/internal/alarm"
@@ -77,7 +78,7 @@ func (e *Engine) block(ctx context.Context, inc *store.Incident, id string, reas
 
 // end moves a PROPOSED or APPROVED proposal to a final state.
 func (e *Engine) end(ctx context.Context, inc *store.Incident, id string, to store.State, reason string) error {
-	p, err := e.transition(ctx, id, []store.State{store.StateProposed, store.StateApproved}, Who,
+	p, err := e.transition(ctx, id, []store.State{store.StateProposed, store.StateReplanned, store.StateApproved}, Who,
 		func(p *store.Proposal, _ time.Time) (string, bool) {
 			p.State, p.Reason = to, reason
 			return reason, true
@@ -141,9 +142,19 @@ func (e *Engine) execute(ctx context.Context, m Message) error {
 		return err
 	}
 	res, applyErr := e.apply(ctx, p)
-	p, err = e.finish(ctx, p, lease, res, applyErr)
+	var fresh *freshPlan
+	if errors.Is(applyErr, remediations.ErrStalePlan) {
+		fresh = e.replan(ctx, inc, p)
+	}
+	p, err = e.finish(ctx, p, lease, res, applyErr, fresh)
 	if err != nil {
 		return err
+	}
+	if p.State == store.StateApproved || p.State == store.StateReplanned {
+		// Re-planned after a stale plan: run the new plan (auto, once) or
+		// wait for its approval.
+		e.notify(ctx, NoticeUpdated, inc, p, fmt.Sprintf("step %d of %s re-planned: %s", p.Step+1, p.Policy, p.Plan.Summary), nil)
+		return e.queueNext(ctx, inc, p)
 	}
 	summary := fmt.Sprintf("step %d of %s %s", p.Step+1, p.Policy, p.State)
 	if p.Result != nil {
@@ -259,13 +270,48 @@ func (e *Engine) apply(ctx context.Context, p *store.Proposal) (*remediations.Re
 	return act.Apply(ctx, p.Plan)
 }
 
+// freshPlan is the outcome of planning a step again after its plan went
+// stale: a new plan, or why there is none.
+type freshPlan struct {
+	plan *remediations.Plan
+	err  error
+}
+
+// replan asks p's action for a new plan from the current state, with the
+// same rendered parameters (so within the step's own bounds).
+func (e *Engine) replan(ctx context.Context, inc *store.Incident, p *store.Proposal) *freshPlan {
+	act, ok := e.deps.Actions.Get(p.Action)
+	if !ok {
+		return &freshPlan{err: fmt.Errorf("unknown action %q", p.Action)}
+	}
+	plan, err := act.Plan(ctx, &inc.Alarm, p.Params)
+	switch {
+	case err != nil:
+		return &freshPlan{err: err}
+	case plan == nil || plan.Target == "":
+		return &freshPlan{err: errors.New("the action named no target to lock")}
+	case plan.Target != p.Target():
+		return &freshPlan{err: fmt.Errorf("the new plan targets %s, not %s", plan.Target, p.Target())}
+	}
+	return &freshPlan{plan: plan}
+}
+
+// notApplied reports whether an Apply error means nothing was changed.
+func notApplied(err error) bool {
+	return errors.Is(err, remediations.ErrStalePlan) || errors.Is(err, remediations.ErrNotApplied)
+}
+
 // finish records the outcome of an execution, releases the lock and sets
-// the cooldown, in one transaction. It records the outcome even when the
-// proposal was marked NeedsHuman meanwhile: the human wants to know.
-func (e *Engine) finish(ctx context.Context, p *store.Proposal, lease string, res *remediations.Result, applyErr error) (*store.Proposal, error) {
+// the cooldown (unless nothing was applied), in one transaction. A stale
+// plan with a fresh one moves the step to APPROVED (an auto step's first
+// re-plan) or REPLANNED (waiting for approval of the new plan). It records
+// the outcome even when the proposal was marked NeedsHuman meanwhile: the
+// human wants to know.
+func (e *Engine) finish(ctx context.Context, p *store.Proposal, lease string, res *remediations.Result, applyErr error, fresh *freshPlan) (*store.Proposal, error) {
 	dropLock := false
 	for attempt := 0; ; attempt++ {
 		var why string
+		replanned := false
 		q, err := e.transition(ctx, p.ID, []store.State{store.StateExecuting}, Who,
 			func(q *store.Proposal, now time.Time) (string, bool) {
 				q.Lease = nil
@@ -276,9 +322,15 @@ func (e *Engine) finish(ctx context.Context, p *store.Proposal, lease string, re
 					if res != nil {
 						why = "applied: " + res.Summary
 					}
+				case errors.Is(applyErr, remediations.ErrStalePlan) && fresh != nil && fresh.plan != nil && !q.NeedsHuman:
+					replanned = true
+					why = e.replanned(q, fresh.plan, applyErr, now)
 				case errors.Is(applyErr, remediations.ErrStalePlan):
 					q.State, q.Error = store.StateFailed, applyErr.Error()
 					q.Reason = "stale plan: what the plan was made from has changed; nothing was applied"
+					if fresh != nil && fresh.err != nil {
+						q.Reason += "; planning again failed: " + fresh.err.Error()
+					}
 					why = q.Reason
 				default:
 					q.State, q.Error, q.Reason = store.StateFailed, applyErr.Error(), "apply failed"
@@ -293,7 +345,10 @@ func (e *Engine) finish(ctx context.Context, p *store.Proposal, lease string, re
 				if !dropLock {
 					tx.Locks = []store.LockWrite{{Op: store.LockRelease, Lock: store.Lock{Target: q.Target(), Holder: q.ID}}}
 				}
-				if q.Cooldown > 0 {
+				if replanned {
+					tx.Audit[0].Event = "proposal.replanned"
+				}
+				if q.Cooldown > 0 && !notApplied(applyErr) {
 					tx.Cooldowns = []store.CooldownWrite{{Cooldown: store.Cooldown{Policy: q.Policy, Target: q.Target(), Until: tx.Now.Add(q.Cooldown)}}}
 				}
 			})
@@ -313,6 +368,68 @@ func (e *Engine) finish(ctx context.Context, p *store.Proposal, lease string, re
 		}
 		return nil, fmt.Errorf("record execution of %s: %w", p.ID, err)
 	}
+}
+
+// replanned puts plan in place of q's stale one: an auto step that has not
+// been re-planned before runs it once (APPROVED); otherwise the new plan
+// waits for approval (REPLANNED), with the votes for the old plan dropped.
+// It returns the audit text saying what changed between the plans.
+func (e *Engine) replanned(q *store.Proposal, plan *remediations.Plan, staleErr error, now time.Time) string {
+	diff := planDiff(q.Plan, plan)
+	q.StalePlan, q.Plan = q.Plan, plan
+	q.Replans++
+	q.Error = staleErr.Error()
+	if q.Approval == policy.ApprovalAuto && q.Replans == 1 && plan.Hold == "" {
+		q.State = store.StateApproved
+		q.Reason = "the plan went stale before it was applied (nothing was applied); running the new plan once"
+		return "re-planned, running the new plan once: " + diff
+	}
+	window := q.ExpiresAt.Sub(q.CreatedAt)
+	if q.ExpiresAt.IsZero() || window <= 0 {
+		window = e.cfg.DefaultExpires
+	}
+	q.State = store.StateReplanned
+	q.Approval = policy.ApprovalRequired
+	q.Votes = nil
+	q.ExpiresAt = now.Add(window)
+	q.Reason = "the approved plan went stale before it was applied (nothing was applied); approve the new plan"
+	if plan.Hold != "" {
+		q.Warnings = append(q.Warnings, plan.Hold)
+	}
+	return "re-planned, waiting for approval of the new plan: " + diff
+}
+
+// planDiff says in words what changed between two plans of one step.
+func planDiff(old, cur *remediations.Plan) string {
+	if old == nil || cur == nil {
+		return "no earlier plan"
+	}
+	was := map[string]remediations.Change{}
+	for _, c := range old.Changes {
+		was[c.Resource+"\x00"+c.Field] = c
+	}
+	var parts []string
+	for _, c := range cur.Changes {
+		k := c.Resource + "\x00" + c.Field
+		if o, ok := was[k]; ok {
+			delete(was, k)
+			if o.From != c.From || o.To != c.To {
+				parts = append(parts, fmt.Sprintf("%s %s: %s -> %s became %s -> %s", c.Resource, c.Field, o.From, o.To, c.From, c.To))
+			}
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s: now also %s -> %s", c.Resource, c.Field, c.From, c.To))
+	}
+	for _, c := range old.Changes {
+		if _, gone := was[c.Resource+"\x00"+c.Field]; gone {
+			parts = append(parts, fmt.Sprintf("%s %s: %s -> %s no longer planned", c.Resource, c.Field, c.From, c.To))
+		}
+	}
+	text := fmt.Sprintf("was %q, now %q", old.Summary, cur.Summary)
+	if len(parts) > 0 {
+		text += " (" + strings.Join(parts, "; ") + ")"
+	}
+	return text
 }
 
 // advances reports whether the ladder moves on after a proposal in s.
@@ -427,7 +544,7 @@ func (e *Engine) expire(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("expire %s: %w", m.Proposal, err)
 	}
-	if p.State != store.StateProposed {
+	if !p.State.AwaitsVote() {
 		return nil
 	}
 	if wait := p.ExpiresAt.Sub(e.now()); wait > 0 {
@@ -441,7 +558,7 @@ func (e *Engine) expire(ctx context.Context, m Message) error {
 }
 
 func (e *Engine) expireProposal(ctx context.Context, inc *store.Incident, id string) error {
-	p, err := e.transition(ctx, id, []store.State{store.StateProposed}, Who,
+	p, err := e.transition(ctx, id, store.AwaitingVote, Who,
 		func(p *store.Proposal, now time.Time) (string, bool) {
 			p.State = store.StateExpired
 			p.Reason = "no approval before " + p.ExpiresAt.UTC().Format(time.RFC3339)

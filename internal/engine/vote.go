@@ -73,7 +73,7 @@ func (e *Engine) Vote(ctx context.Context, proposalID, userID string, approve bo
 		return VoteOutcome{}, fmt.Errorf("vote on %s: read incident: %w", proposalID, err)
 	}
 	var result VoteResult
-	p, err = e.transition(ctx, proposalID, []store.State{store.StateProposed}, userID,
+	p, err = e.transition(ctx, proposalID, store.AwaitingVote, userID,
 		func(p *store.Proposal, now time.Time) (string, bool) {
 			switch {
 			case !p.ExpiresAt.IsZero() && !now.Before(p.ExpiresAt):

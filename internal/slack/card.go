@@ -113,6 +113,9 @@ type StepView struct {
 	// Plan says what will change, e.g. "prod/checkout: desired 4 -> 6
 	// tasks" (remediations.Plan.Summary).
 	Plan string
+	// StalePlan is the summary of an approved plan that went stale before it
+	// was applied; the card shows it struck through above the new Plan.
+	StalePlan string
 	// Changes are the plan's individual changes, optional.
 	Changes []Change
 	// NoOp is true when the plan would change nothing.

@@ -309,6 +309,11 @@ func planText(s StepView) string {
 		label = "*Would have*: "
 	}
 	var b strings.Builder
+	if s.StalePlan != "" {
+		// The approved plan went stale; nothing of it was applied.
+		b.WriteString("~" + escape(s.StalePlan) + "~ _(stale before it was applied: nothing was applied)_\n")
+		label = "*New plan*: "
+	}
 	b.WriteString(label + escape(s.Plan))
 	if s.NoOp {
 		b.WriteString(" _(no change needed)_")

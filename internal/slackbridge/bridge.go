@@ -166,7 +166,7 @@ func StepView(p *store.Proposal) slack.StepView {
 	}
 	// UpdatedAt is when the proposal last moved: the approval that reached
 	// the quorum, the rejection, the claim, the outcome, the undo.
-	if p.State != store.StateProposed && p.State != store.StateShadow {
+	if !p.State.AwaitsVote() && p.State != store.StateShadow {
 		v.StateAt = p.UpdatedAt
 	}
 	// DecidedBy also holds the last approver; the card names it only for
@@ -175,6 +175,9 @@ func StepView(p *store.Proposal) slack.StepView {
 	switch p.State {
 	case store.StateRejected, store.StateUndone, store.StateUndoing, store.StateUndoFailed:
 		v.DecidedBy = p.DecidedBy
+	}
+	if p.StalePlan != nil {
+		v.StalePlan = p.StalePlan.Summary
 	}
 	if p.Plan != nil {
 		v.Plan = p.Plan.Summary
@@ -208,6 +211,8 @@ func stepState(p *store.Proposal) slack.StepState {
 	switch p.State {
 	case store.StateShadow:
 		return slack.StateProposed // shadow mode renders as "would have run"
+	case store.StateReplanned:
+		return slack.StateProposed // awaiting approval of the new plan
 	case store.StateUndoing:
 		return slack.StateExecuting
 	case store.StateUndoFailed:

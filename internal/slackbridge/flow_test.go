@@ -346,3 +346,26 @@ func TestAReplayedRequestCountsOnce(t *testing.T) {
 		t.Errorf("%d executions queued after one of two approvals", n)
 	}
 }
+
+func TestAStalePlanIsShownStruckThroughWithTheNewPlanToApprove(t *testing.T) {
+	h := newHarness(t, requiredPolicy(1))
+	inc := h.fire()
+	id := firstProposal(inc)
+	h.action.bump.Store(1) // auto scaling added a task after the card was posted
+	h.click(inc, alice, "approve", id)
+	h.drain()
+	if p := h.proposal(id); p.State != store.StateReplanned {
+		t.Fatalf("proposal is %s (%s), want REPLANNED", p.State, p.Reason)
+	}
+	card := h.lastCard(inc)
+	mustContain(t, "the card after the stale plan", card,
+		"~prod/checkout: desired 4 -&gt; 6 tasks~", "nothing was applied", "*New plan*: prod/checkout: desired 5 -&gt; 7 tasks",
+		"Awaiting approval", "[medic:approve "+id+"]", "[medic:reject "+id+"]")
+
+	h.click(inc, alice, "approve", id)
+	h.drain()
+	if p := h.proposal(id); p.State != store.StateSucceeded {
+		t.Fatalf("after approving the new plan: %s (%s)", p.State, p.Reason)
+	}
+	mustContain(t, "the card after the new plan ran", h.lastCard(inc), "*Done*", "desired 5 -&gt; 7 tasks")
+}

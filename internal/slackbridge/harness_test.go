@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -140,10 +141,13 @@ func (q *queue) count(kind engine.MessageKind) int {
 	return n
 }
 
-// scaleAction is a fake reversible remediation counting its calls.
+// scaleAction is a fake reversible remediation counting its calls. bump is
+// how many tasks auto scaling added behind medic's back (plans made before
+// are then stale).
 type scaleAction struct {
 	applies atomic.Int32
 	undos   atomic.Int32
+	bump    atomic.Int32
 }
 
 func (a *scaleAction) Name() string { return "test.scale" }
@@ -155,15 +159,24 @@ func (a *scaleAction) Schema() remediations.Schema {
 	}
 }
 
+func (a *scaleAction) desired() (from, to string) {
+	n := 4 + int(a.bump.Load())
+	return strconv.Itoa(n), strconv.Itoa(n + 2)
+}
+
 func (a *scaleAction) Plan(_ context.Context, _ *alarm.Alarm, p remediations.Params) (*remediations.Plan, error) {
 	svc := p.String("service")
-	return &remediations.Plan{Action: a.Name(), Target: "ecs:prod/" + svc, Summary: "prod/" + svc + ": desired 4 -> 6 tasks",
-		Reversible: true, Changes: []remediations.Change{{Resource: "prod/" + svc, Field: "desired", From: "4", To: "6"}}}, nil
+	from, to := a.desired()
+	return &remediations.Plan{Action: a.Name(), Target: "ecs:prod/" + svc, Summary: "prod/" + svc + ": desired " + from + " -> " + to + " tasks",
+		Reversible: true, Changes: []remediations.Change{{Resource: "prod/" + svc, Field: "desired", From: from, To: to}}}, nil
 }
 
 func (a *scaleAction) Apply(_ context.Context, p *remediations.Plan) (*remediations.Result, error) {
 	a.applies.Add(1)
-	return &remediations.Result{Action: p.Action, Target: p.Target, Summary: "desired 4 -> 6 tasks", Data: json.RawMessage(`{"from":4}`)}, nil
+	if from, _ := a.desired(); len(p.Changes) == 1 && p.Changes[0].From != from {
+		return nil, fmt.Errorf("desired is %s, planned from %s: %w", from, p.Changes[0].From, remediations.ErrStalePlan)
+	}
+	return &remediations.Result{Action: p.Action, Target: p.Target, Summary: "desired " + p.Changes[0].From + " -> " + p.Changes[0].To + " tasks", Data: json.RawMessage(`{"from":4}`)}, nil
 }
 
 func (a *scaleAction) Undo(_ context.Context, r *remediations.Result) (*remediations.Result, error) {

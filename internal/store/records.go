@@ -93,6 +93,12 @@ type Proposal struct {
 	// failed (PlanError says why).
 	Plan      *remediations.Plan `json:"plan,omitempty"`
 	PlanError string             `json:"plan_error,omitempty"`
+	// StalePlan is the plan that was approved and went stale before it
+	// could be applied (state REPLANNED, or an auto step running its new
+	// plan); the card shows it struck through. Replans counts how often
+	// that happened.
+	StalePlan *remediations.Plan `json:"stale_plan,omitempty"`
+	Replans   int                `json:"replans,omitempty"`
 	// Approval, Approvers and Quorum are copied from the policy step; an
 	// auto step, which has no approvers, gets its policy's (who may undo it).
 	Approval  policy.Approval `json:"approval"`

@@ -18,6 +18,11 @@ const (
 	StateCancelled State = "CANCELLED"
 	StateBlocked   State = "BLOCKED"
 	StateShadow    State = "SHADOW"
+	// StateReplanned is a step whose approved plan went stale before it
+	// could be applied (what it was planned from changed, e.g. auto scaling
+	// moved the desired count): nothing was applied, the step holds a new
+	// plan and waits for approval of it, as PROPOSED does.
+	StateReplanned State = "REPLANNED"
 	// StateUndoing, StateUndone and StateUndoFailed follow SUCCEEDED when a
 	// reversible step is undone (on recovery or by a human).
 	StateUndoing    State = "UNDOING"
@@ -29,10 +34,13 @@ const (
 // to. A state listed as its own successor may be rewritten in place (a vote
 // on a PROPOSED proposal; the needs-human flag on an EXECUTING one).
 var transitions = map[State][]State{
-	StateNew:       {StateProposed, StateApproved, StateBlocked, StateShadow},
-	StateProposed:  {StateProposed, StateApproved, StateRejected, StateExpired, StateCancelled, StateBlocked},
-	StateApproved:  {StateExecuting, StateBlocked, StateCancelled},
-	StateExecuting: {StateExecuting, StateSucceeded, StateFailed},
+	StateNew:      {StateProposed, StateApproved, StateBlocked, StateShadow},
+	StateProposed: {StateProposed, StateApproved, StateRejected, StateExpired, StateCancelled, StateBlocked},
+	StateApproved: {StateExecuting, StateBlocked, StateCancelled},
+	// EXECUTING -> APPROVED: an auto step whose plan went stale runs its
+	// new plan once; EXECUTING -> REPLANNED: a person approves the new plan.
+	StateExecuting: {StateExecuting, StateSucceeded, StateFailed, StateApproved, StateReplanned},
+	StateReplanned: {StateReplanned, StateApproved, StateRejected, StateExpired, StateCancelled, StateBlocked},
 	StateSucceeded: {StateUndoing},
 	StateUndoing:   {StateUndoing, StateUndone, StateUndoFailed},
 }
@@ -54,5 +62,13 @@ func (s State) Terminal() bool {
 	return s != StateNew && len(transitions[s]) == 0
 }
 
-// Pending reports whether s is waiting to run: PROPOSED or APPROVED.
-func (s State) Pending() bool { return s == StateProposed || s == StateApproved }
+// Pending reports whether s is waiting to run: PROPOSED, REPLANNED or
+// APPROVED.
+func (s State) Pending() bool { return s.AwaitsVote() || s == StateApproved }
+
+// AwaitsVote reports whether a proposal in s waits for approvals: PROPOSED,
+// or REPLANNED (a new plan after a stale one).
+func (s State) AwaitsVote() bool { return s == StateProposed || s == StateReplanned }
+
+// AwaitingVote lists the states that wait for approvals (see AwaitsVote).
+var AwaitingVote = []State{StateProposed, StateReplanned}

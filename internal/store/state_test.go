@@ -9,7 +9,7 @@ import (
 func TestTransitions(t *testing.T) {
 	all := []store.State{store.StateProposed, store.StateApproved, store.StateExecuting, store.StateSucceeded, store.StateFailed,
 		store.StateRejected, store.StateExpired, store.StateCancelled, store.StateBlocked, store.StateShadow,
-		store.StateUndoing, store.StateUndone, store.StateUndoFailed}
+		store.StateUndoing, store.StateUndone, store.StateUndoFailed, store.StateReplanned}
 	allowed := map[[2]store.State]bool{}
 	for _, p := range [][2]store.State{
 		{store.StateNew, store.StateProposed}, {store.StateNew, store.StateApproved}, {store.StateNew, store.StateBlocked}, {store.StateNew, store.StateShadow},
@@ -17,6 +17,9 @@ func TestTransitions(t *testing.T) {
 		{store.StateProposed, store.StateExpired}, {store.StateProposed, store.StateCancelled}, {store.StateProposed, store.StateBlocked},
 		{store.StateApproved, store.StateExecuting}, {store.StateApproved, store.StateBlocked}, {store.StateApproved, store.StateCancelled},
 		{store.StateExecuting, store.StateExecuting}, {store.StateExecuting, store.StateSucceeded}, {store.StateExecuting, store.StateFailed},
+		{store.StateExecuting, store.StateApproved}, {store.StateExecuting, store.StateReplanned},
+		{store.StateReplanned, store.StateReplanned}, {store.StateReplanned, store.StateApproved}, {store.StateReplanned, store.StateRejected},
+		{store.StateReplanned, store.StateExpired}, {store.StateReplanned, store.StateCancelled}, {store.StateReplanned, store.StateBlocked},
 		{store.StateSucceeded, store.StateUndoing},
 		{store.StateUndoing, store.StateUndoing}, {store.StateUndoing, store.StateUndone}, {store.StateUndoing, store.StateUndoFailed},
 	} {
@@ -34,7 +37,7 @@ func TestTransitions(t *testing.T) {
 			t.Errorf("%s is not terminal", s)
 		}
 	}
-	for _, s := range []store.State{store.StateProposed, store.StateApproved, store.StateExecuting, store.StateSucceeded, store.StateUndoing} {
+	for _, s := range []store.State{store.StateProposed, store.StateApproved, store.StateExecuting, store.StateSucceeded, store.StateUndoing, store.StateReplanned} {
 		if s.Terminal() {
 			t.Errorf("%s is terminal", s)
 		}

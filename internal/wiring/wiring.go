@@ -198,7 +198,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if opts.DryRun {
 		actions = dryRun{reg}
 	}
-	eng, err := engine.New(engine.Config{MaxPerHour: cfg.MaxPerHour}, engine.Deps{
+	eng, err := engine.New(engine.Config{MaxPerHour: cfg.MaxPerHour, Scope: Scope(cfg, awsCfg)}, engine.Deps{
 		Store:      app.Store,
 		Policies:   set,
 		Render:     (*policy.Step).Render,
@@ -247,6 +247,12 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		app.Slack = h
 	}
 	return app, nil
+}
+
+// Scope is where this deployment's remediations act: the configured
+// account (MEDIC_ACCOUNT_ID) and the AWS configuration's region.
+func Scope(cfg *config.Config, awsCfg aws.Config) remediations.Scope {
+	return remediations.Scope{Account: cfg.AccountID, Region: awsCfg.Region}
 }
 
 // notifierOptions give the cards their suspect deploys when a GitHub

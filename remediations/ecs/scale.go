@@ -238,8 +238,8 @@ func (s *Scale) move(ctx context.Context, doing string, ref serviceRef, was, nex
 			MaxCapacity:       aws.Int32(next.cap.Max),
 		}
 		if _, err := s.as.RegisterScalableTarget(ctx, in); err != nil {
-			return nil, fmt.Errorf("%s %s: set auto scaling min/max %s -> %s: %w", doing, ref, cur, next.cap,
-				classify(err, "application-autoscaling:RegisterScalableTarget", ref.resourceID()))
+			return nil, fmt.Errorf("%s %s: set auto scaling min/max %s -> %s: %w (%w)", doing, ref, cur, next.cap,
+				classify(err, "application-autoscaling:RegisterScalableTarget", ref.resourceID()), remediations.ErrNotApplied)
 		}
 		capSet = true
 		var as []string
@@ -264,7 +264,7 @@ func (s *Scale) move(ctx context.Context, doing string, ref serviceRef, was, nex
 			if capSet {
 				return nil, s.putBack(ctx, doing, ref, svc.DesiredCount, next.desired, cur, next.cap, err)
 			}
-			return nil, fmt.Errorf("%s %s: set desired count %d -> %d: %w", doing, ref, svc.DesiredCount, next.desired, err)
+			return nil, fmt.Errorf("%s %s: set desired count %d -> %d: %w (%w)", doing, ref, svc.DesiredCount, next.desired, err, remediations.ErrNotApplied)
 		}
 		res.Changes = append([]remediations.Change{{Resource: ref.target(), Field: "desiredCount", From: itoa(svc.DesiredCount), To: itoa(next.desired)}}, res.Changes...)
 		done = append([]string{fmt.Sprintf("desired %d -> %d tasks", svc.DesiredCount, next.desired)}, done...)
@@ -311,8 +311,8 @@ func (s *Scale) putBack(ctx context.Context, doing string, ref serviceRef, desir
 			"auto scaling min/max is still %s at %s: set %s back to min/max %s by hand",
 			doing, ref, desired, want, updErr, moved, orig, set, err, moved, set, aasResource(ref), orig)
 	}
-	return fmt.Errorf("%s %s: set desired count %d -> %d failed: %w; auto scaling min/max had been %s %s -> %s and was put back to %s",
-		doing, ref, desired, want, updErr, moved, orig, set, orig)
+	return fmt.Errorf("%s %s: set desired count %d -> %d failed: %w; auto scaling min/max had been %s %s -> %s and was put back to %s (%w)",
+		doing, ref, desired, want, updErr, moved, orig, set, orig, remediations.ErrNotApplied)
 }
 
 // readCapacity returns the service's scalable target capacity, or nil when

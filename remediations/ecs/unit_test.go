@@ -316,6 +316,9 @@ func TestScaleApplyPutsTheCapacityBackWhenTheDesiredCountFails(t *testing.T) {
 	if errors.Is(err, remediations.ErrStalePlan) {
 		t.Errorf("a failed apply is reported as a stale plan: %v", err)
 	}
+	if !errors.Is(err, remediations.ErrNotApplied) {
+		t.Errorf("the capacity was put back, so nothing is applied, but the error does not say so: %v", err)
+	}
 	if got := f.clusters["prod"][0].DesiredCount; got != 4 {
 		t.Errorf("desired count %d, want 4", got)
 	}
@@ -345,6 +348,9 @@ func TestScaleApplySaysTheCapacityIsStillRaisedWhenPuttingItBackFails(t *testing
 	// Both failures stay classified.
 	if !errors.Is(err, remediations.ErrInvalid) || !errors.Is(err, remediations.ErrAccessDenied) {
 		t.Errorf("error %v does not wrap both the UpdateService and the restore failure", err)
+	}
+	if errors.Is(err, remediations.ErrNotApplied) {
+		t.Errorf("the capacity is still raised, yet the error says nothing was applied: %v", err)
 	}
 }
 
