@@ -33,6 +33,7 @@ const (
 	KindCooldown = "cooldown"
 	KindCounter  = "counter"
 	KindSwitch   = "switch"
+	KindOwed     = "owed"
 )
 
 // ConflictError says which condition of a Tx failed.
@@ -111,6 +112,8 @@ type Store interface {
 	Switch(ctx context.Context) (*Switch, error)
 	// Audit returns matching audit entries in order.
 	Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+	// Owed returns up to limit outbox entries (0: all), oldest first.
+	Owed(ctx context.Context, limit int) ([]*Owed, error)
 }
 
 // Tx is one atomic change: every condition holds and every write and audit
@@ -136,6 +139,9 @@ type Tx struct {
 	RequireNotPaused bool
 	// Audit entries are appended; Time defaults to Now.
 	Audit []AuditEntry
+	// Owed adds, updates or deletes outbox entries: the messages the other
+	// writes of the Tx owe (see Owed).
+	Owed []OwedWrite
 }
 
 // IncidentWrite creates an incident (it must not exist, or must have
@@ -262,6 +268,20 @@ func (tx *Tx) Validate() error {
 			return err
 		}
 	}
+	for _, w := range tx.Owed {
+		if w.Owed == nil || w.Owed.ID == "" {
+			return fmt.Errorf("%w: outbox entry without ID", ErrInvalid)
+		}
+		if w.Create && w.Delete {
+			return fmt.Errorf("%w: outbox entry %s both created and deleted", ErrInvalid, w.Owed.ID)
+		}
+		if !w.Delete && w.Owed.Kind != OwedQueue && w.Owed.Kind != OwedCard {
+			return fmt.Errorf("%w: outbox entry %s: unknown kind %q", ErrInvalid, w.Owed.ID, w.Owed.Kind)
+		}
+		if err := once(KindOwed, w.Owed.ID); err != nil {
+			return err
+		}
+	}
 	if tx.RequireNotPaused && tx.Switch != nil {
 		return fmt.Errorf("%w: the kill switch is both written and required off", ErrInvalid)
 	}
@@ -288,6 +308,11 @@ func (tx *Tx) Committed() {
 	}
 	for _, w := range tx.Proposals {
 		w.Proposal.Version++
+	}
+	for _, w := range tx.Owed {
+		if !w.Delete {
+			w.Owed.Version++
+		}
 	}
 }
 

@@ -28,8 +28,9 @@ var (
 	bucketMeta      = []byte("meta")
 	bucketAudit     = []byte("audit")     // audit ID -> entry
 	bucketAuditInc  = []byte("audit_inc") // incident \x00 audit ID -> nil
+	bucketOwed      = []byte("owed")      // outbox entry ID -> entry
 	keySwitch       = []byte("switch")
-	allBuckets      = [][]byte{bucketIncidents, bucketAlarms, bucketProposals, bucketLocks, bucketCooldowns, bucketCounters, bucketMeta, bucketAudit, bucketAuditInc}
+	allBuckets      = [][]byte{bucketIncidents, bucketAlarms, bucketProposals, bucketLocks, bucketCooldowns, bucketCounters, bucketMeta, bucketAudit, bucketAuditInc, bucketOwed}
 )
 
 // Options tune the store.
@@ -215,6 +216,22 @@ func check(btx *bolt.Tx, tx *store.Tx) error {
 			return &store.ConflictError{Kind: store.KindCounter, Key: w.Key}
 		}
 	}
+	for _, w := range tx.Owed {
+		if w.Delete {
+			continue
+		}
+		var cur store.Owed
+		found, err := get(btx, bucketOwed, w.Owed.ID, &cur)
+		if err != nil {
+			return err
+		}
+		switch {
+		case w.Create && found:
+			return &store.ConflictError{Kind: store.KindOwed, Key: w.Owed.ID, Exists: true}
+		case !w.Create && (!found || cur.Version != w.Owed.Version):
+			return &store.ConflictError{Kind: store.KindOwed, Key: w.Owed.ID}
+		}
+	}
 	if tx.RequireNotPaused {
 		// Read in the same read-write transaction as the writes: a Pause
 		// commits before or after it, never in between.
@@ -298,6 +315,19 @@ func write(btx *bolt.Tx, tx *store.Tx) error {
 	}
 	if tx.Switch != nil {
 		if err := put(btx, bucketMeta, string(keySwitch), tx.Switch); err != nil {
+			return err
+		}
+	}
+	for _, w := range tx.Owed {
+		if w.Delete {
+			if err := btx.Bucket(bucketOwed).Delete([]byte(w.Owed.ID)); err != nil {
+				return err
+			}
+			continue
+		}
+		o := *w.Owed
+		o.Version++
+		if err := put(btx, bucketOwed, o.ID, &o); err != nil {
 			return err
 		}
 	}
@@ -563,5 +593,28 @@ func (s *Store) Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEnt
 		return nil, fmt.Errorf("read audit: %w", err)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Owed returns up to limit outbox entries (0: all), oldest first.
+func (s *Store) Owed(ctx context.Context, limit int) ([]*store.Owed, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list owed messages: %w", err)
+	}
+	var out []*store.Owed
+	err := s.db.View(func(btx *bolt.Tx) error {
+		c := btx.Bucket(bucketOwed).Cursor()
+		for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+			var o store.Owed
+			if err := json.Unmarshal(v, &o); err != nil {
+				return fmt.Errorf("decode owed message %q: %w", k, err)
+			}
+			out = append(out, &o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list owed messages: %w", err)
+	}
 	return out, nil
 }

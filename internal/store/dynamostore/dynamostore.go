@@ -20,6 +20,7 @@
 //	cooldown        COOLDOWN               <policy>|<target>
 //	counter         COUNTER                <counter key>
 //	kill switch     SWITCH                 paused
+//	owed message    OWED                   <outbox entry id>
 //
 // Records are stored as JSON in "doc", with the attributes conditions need
 // beside it: "st" (state), "ver" (version), "holder", "lease_until",
@@ -111,6 +112,7 @@ const (
 	pkCounter  = "COUNTER"
 	pkSwitch   = "SWITCH"
 	skSwitch   = store.SwitchKey
+	pkOwed     = "OWED"
 	dayFormat  = "2006-01-02"
 	tsFormat   = "2006-01-02T15:04:05.000000000Z"
 )
@@ -399,6 +401,29 @@ func (st *Store) ops(tx *store.Tx) ([]op, error) {
 	}
 	if tx.RequireNotPaused {
 		ops = append(ops, op{item: types.TransactWriteItem{ConditionCheck: st.notPaused()}, kind: store.KindSwitch, key: skSwitch})
+	}
+	for _, w := range tx.Owed {
+		k := key(pkOwed, w.Owed.ID)
+		o := op{kind: store.KindOwed, key: w.Owed.ID, create: w.Create}
+		switch {
+		case w.Delete:
+			o.item = types.TransactWriteItem{Delete: &types.Delete{TableName: &st.table, Key: k}}
+		default:
+			e := *w.Owed
+			e.Version++
+			d, err := doc(&e)
+			if err != nil {
+				return nil, fmt.Errorf("encode owed message %s: %w", e.ID, err)
+			}
+			k[attrDoc] = d
+			k[attrVersion] = n(e.Version)
+			if w.Create {
+				o.item = st.put(k, "attribute_not_exists(pk)", nil, nil)
+			} else {
+				o.item = st.put(k, "ver = :ver", nil, map[string]types.AttributeValue{":ver": n(w.Owed.Version)})
+			}
+		}
+		ops = append(ops, o)
 	}
 	nonce := newNonce()
 	for i, a := range tx.Audit {
@@ -744,5 +769,25 @@ func (st *Store) Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEn
 		out = append(out, a)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Owed returns up to limit outbox entries (0: all), oldest first.
+func (st *Store) Owed(ctx context.Context, limit int) ([]*store.Owed, error) {
+	items, err := st.query(ctx, pkOwed, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("list owed messages: %w", err)
+	}
+	out := make([]*store.Owed, 0, len(items))
+	for _, it := range items {
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+		var o store.Owed
+		if err := decodeDoc(it, &o); err != nil {
+			return nil, fmt.Errorf("decode owed message: %w", err)
+		}
+		out = append(out, &o)
+	}
 	return out, nil
 }

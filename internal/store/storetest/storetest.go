@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +41,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"audit entries are queried by incident and by time", testAudit},
 		{"concurrent creations of one incident: one wins", testConcurrentCreate},
 		{"concurrent transitions of one proposal: one wins", testConcurrentTransition},
+		{"owed messages are written with the change that owes them, listed oldest first, updated conditionally and deleted", testOwed},
+		{"a failed condition writes no owed message", testOwedAtomicity},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -670,5 +673,84 @@ func testConcurrentTransition(t *testing.T, s store.Store) {
 	wg.Wait()
 	if wins.Load() != 1 {
 		t.Fatalf("wins = %d, want 1", wins.Load())
+	}
+}
+
+func newOwed(t time.Time, i int, kind store.OwedKind, inc string) *store.Owed {
+	return &store.Owed{ID: store.NewOwedID(t, i), Kind: kind, Incident: inc, Body: []byte(`{"kind":"execute"}`),
+		CreatedAt: t, NextAttemptAt: t.Add(30 * time.Second)}
+}
+
+func testOwed(t *testing.T, s store.Store) {
+	inc := newIncident(arn, base())
+	p := newProposal(inc, "checkout", 0, store.StateApproved)
+	now := base()
+	first, second := newOwed(now, 0, store.OwedCard, inc.ID), newOwed(now, 1, store.OwedQueue, inc.ID)
+	later := newOwed(now.Add(time.Second), 0, store.OwedQueue, inc.ID)
+	later.DueAt = now.Add(10 * time.Minute)
+	// Written together with the records that owe them, out of order.
+	mustCommit(t, s, &store.Tx{Now: now,
+		Incidents: []store.IncidentWrite{{Incident: inc, Create: true}},
+		Proposals: []store.ProposalWrite{{Proposal: p, Create: true}},
+		Owed:      []store.OwedWrite{{Owed: later, Create: true}, {Owed: second, Create: true}, {Owed: first, Create: true}}})
+	got, err := s.Owed(ctx, 0)
+	if err != nil {
+		t.Fatalf("list owed: %v", err)
+	}
+	var ids []string
+	for _, o := range got {
+		ids = append(ids, o.ID)
+	}
+	if want := []string{first.ID, second.ID, later.ID}; strings.Join(ids, ",") != strings.Join(want, ",") {
+		t.Fatalf("owed = %v, want oldest first %v", ids, want)
+	}
+	if got[2].Kind != store.OwedQueue || !got[2].DueAt.Equal(later.DueAt) || string(got[2].Body) != `{"kind":"execute"}` || got[2].Version != 1 {
+		t.Fatalf("owed read back as %+v", got[2])
+	}
+	if limited, _ := s.Owed(ctx, 2); len(limited) != 2 || limited[0].ID != first.ID {
+		t.Fatalf("owed with limit 2 = %d entries", len(limited))
+	}
+	// Creating an existing entry is a conflict.
+	err = s.Commit(ctx, &store.Tx{Now: now, Owed: []store.OwedWrite{{Owed: newOwedCopy(first), Create: true}}})
+	wantConflict(t, err, store.KindOwed, true)
+
+	// Updates are conditional on the version: a relay claims an entry once.
+	claim := *got[0]
+	claim.NextAttemptAt = now.Add(time.Minute)
+	mustCommit(t, s, &store.Tx{Now: now, Owed: []store.OwedWrite{{Owed: &claim}}})
+	if claim.Version != 2 {
+		t.Fatalf("version after update = %d, want 2", claim.Version)
+	}
+	stale := *got[0] // version 1
+	stale.Attempts = 5
+	err = s.Commit(ctx, &store.Tx{Now: now, Owed: []store.OwedWrite{{Owed: &stale}}})
+	wantConflict(t, err, store.KindOwed, false)
+
+	// Deleting is idempotent; an update of a deleted entry is a conflict.
+	for range 2 {
+		mustCommit(t, s, &store.Tx{Now: now, Owed: []store.OwedWrite{{Owed: &store.Owed{ID: first.ID}, Delete: true}}})
+	}
+	err = s.Commit(ctx, &store.Tx{Now: now, Owed: []store.OwedWrite{{Owed: &claim}}})
+	wantConflict(t, err, store.KindOwed, false)
+	if left, _ := s.Owed(ctx, 0); len(left) != 2 || left[0].ID != second.ID {
+		t.Fatalf("after deleting the first, owed = %d entries", len(left))
+	}
+}
+
+func newOwedCopy(o *store.Owed) *store.Owed { c := *o; c.Version = 0; return &c }
+
+func testOwedAtomicity(t *testing.T, s store.Store) {
+	inc := newIncident(arn, base())
+	p := newProposal(inc, "checkout", 0, store.StateApproved)
+	createIncident(t, s, inc, p)
+	stale := p.Clone()
+	stale.Version = 99
+	stale.State = store.StateExecuting
+	err := s.Commit(ctx, &store.Tx{Now: base(),
+		Proposals: []store.ProposalWrite{{Proposal: stale, From: store.StateApproved}},
+		Owed:      []store.OwedWrite{{Owed: newOwed(base(), 0, store.OwedQueue, inc.ID), Create: true}}})
+	wantConflict(t, err, store.KindProposal, false)
+	if got, _ := s.Owed(ctx, 0); len(got) != 0 {
+		t.Fatalf("an owed message was written by a failed commit: %+v", got[0])
 	}
 }
