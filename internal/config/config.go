@@ -49,6 +49,9 @@ type Config struct {
 	AWSEndpointURL string
 	// MaxPerHour is the global cap on executions per hour.
 	MaxPerHour int
+	// OpsTopicARN is the SNS topic operators read (MEDIC_OPS_TOPIC_ARN):
+	// medic publishes there when Slack has not taken a card for a while.
+	OpsTopicARN string
 	// AccountID is the AWS account medic acts in (MEDIC_ACCOUNT_ID; the
 	// template sets it). Alarms from other accounts are refused; when it is
 	// empty only the region is checked.
@@ -92,6 +95,7 @@ func FromEnv(ctx context.Context, getenv func(string) string, sm SecretsAPI) (*C
 		AWSEndpointURL:  getenv("AWS_ENDPOINT_URL"),
 		MaxPerHour:      10,
 		AccountID:       getenv("MEDIC_ACCOUNT_ID"),
+		OpsTopicARN:     getenv("MEDIC_OPS_TOPIC_ARN"),
 	}
 	var errs []error
 	if c.AccountID != "" && !isAccountID(c.AccountID) {

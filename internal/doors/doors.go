@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -19,6 +20,32 @@ import (
 // AlarmEngine is the part of the engine the alarm door calls.
 type AlarmEngine interface {
 	HandleAlarm(ctx context.Context, a *alarm.Alarm) (engine.Outcome, error)
+	Relayer
+}
+
+// Relayer sends the messages medic owes (see engine.Relay).
+type Relayer interface {
+	Relay(ctx context.Context) (engine.RelayResult, error)
+}
+
+// relayTimeout bounds the relay at the tail of an invocation.
+const relayTimeout = 10 * time.Second
+
+// Relay sends what medic owes, at the tail of an invocation or on a timer;
+// failures are logged (what was not sent stays owed for the next relay).
+func Relay(ctx context.Context, eng Relayer, log *slog.Logger) engine.RelayResult {
+	ctx, cancel := context.WithTimeout(ctx, relayTimeout)
+	defer cancel()
+	res, err := eng.Relay(ctx)
+	switch {
+	case err != nil:
+		log.WarnContext(ctx, "relay owed messages", slog.Any("error", err))
+	case len(res.StuckCards) > 0:
+		log.ErrorContext(ctx, "incidents waiting for their card", slog.Any("incidents", res.StuckCards), slog.Int("sent", res.Sent), slog.Int("waiting", res.Waiting))
+	case res.Sent > 0:
+		log.InfoContext(ctx, "owed messages relayed", slog.Int("sent", res.Sent), slog.Int("waiting", res.Waiting))
+	}
+	return res
 }
 
 // ErrBadPayload marks input that no retry will fix: malformed JSON, or an
@@ -74,6 +101,7 @@ func Alarms(ctx context.Context, eng AlarmEngine, log *slog.Logger, payload []by
 func AlarmLambda(eng AlarmEngine, log *slog.Logger) func(ctx context.Context, payload json.RawMessage) (AlarmResult, error) {
 	return func(ctx context.Context, payload json.RawMessage) (AlarmResult, error) {
 		res, err := Alarms(ctx, eng, log, payload)
+		Relay(ctx, eng, log)
 		if errors.Is(err, ErrBadPayload) {
 			log.ErrorContext(ctx, "alarm payload rejected", slog.Any("error", err))
 			return res, nil
@@ -86,6 +114,7 @@ func AlarmLambda(eng AlarmEngine, log *slog.Logger) func(ctx context.Context, pa
 type WorkEngine interface {
 	HandleMessage(ctx context.Context, m engine.Message) error
 	SweepStale(ctx context.Context) (int, error)
+	Relayer
 }
 
 // Work handles one SQS batch: each message goes to the engine; failures are
@@ -112,6 +141,7 @@ func Work(ctx context.Context, eng WorkEngine, log *slog.Logger, ev events.SQSEv
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 		}
 	}
+	Relay(ctx, eng, log)
 	return resp
 }
 
@@ -120,6 +150,11 @@ type SweepResult struct {
 	// NeedsHuman is how many executions the sweep found without a live
 	// executor and marked as needing a human.
 	NeedsHuman int `json:"needs_human"`
+	// Relayed is how many owed messages were sent; Owed how many are
+	// still owed; StuckCards the incidents waiting too long for a card.
+	Relayed    int      `json:"relayed"`
+	Owed       int      `json:"owed"`
+	StuckCards []string `json:"stuck_cards,omitempty"`
 }
 
 // ExecutorLambda is the executor function's handler: SQS batches, and
@@ -151,7 +186,8 @@ func ExecutorLambda(eng WorkEngine, log *slog.Logger) func(ctx context.Context, 
 			} else {
 				log.InfoContext(ctx, "scheduled sweep: no lost executors", attrs...)
 			}
-			return SweepResult{NeedsHuman: n}, nil
+			rr := Relay(ctx, eng, log)
+			return SweepResult{NeedsHuman: n, Relayed: rr.Sent, Owed: rr.Waiting, StuckCards: rr.StuckCards}, nil
 		}
 		var ev events.SQSEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {

@@ -19,6 +19,13 @@ type fakeWork struct {
 	sweeps   int
 	stale    int
 	messages []engine.Message
+	relays   int
+	relayed  engine.RelayResult
+}
+
+func (f *fakeWork) Relay(context.Context) (engine.RelayResult, error) {
+	f.relays++
+	return f.relayed, nil
 }
 
 func (f *fakeWork) HandleMessage(_ context.Context, m engine.Message) error {
@@ -46,7 +53,7 @@ const scheduledEvent = `{
 }`
 
 func TestExecutorLambdaSweepsOnAScheduledEvent(t *testing.T) {
-	eng := &fakeWork{stale: 2}
+	eng := &fakeWork{stale: 2, relayed: engine.RelayResult{Sent: 1, Waiting: 3}}
 	var logs bytes.Buffer
 	h := doors.ExecutorLambda(eng, slog.New(slog.NewJSONHandler(&logs, nil)))
 
@@ -58,8 +65,11 @@ func TestExecutorLambdaSweepsOnAScheduledEvent(t *testing.T) {
 		t.Fatalf("a scheduled event swept %d times and handled %d messages, want one sweep and no message", eng.sweeps, len(eng.messages))
 	}
 	b, _ := json.Marshal(out)
-	if string(b) != `{"needs_human":2}` {
-		t.Errorf("the executor answered %s, want {\"needs_human\":2}", b)
+	if string(b) != `{"needs_human":2,"relayed":1,"owed":3}` {
+		t.Errorf("the executor answered %s, want {\"needs_human\":2,\"relayed\":1,\"owed\":3}", b)
+	}
+	if eng.relays != 1 {
+		t.Errorf("a scheduled event relayed owed messages %d times, want once", eng.relays)
 	}
 	// What the sweep found is in the logs (the answer of a scheduled
 	// invocation goes nowhere), naming the rule that fired.

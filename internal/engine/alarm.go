@@ -86,7 +86,13 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		tx.Proposals = append(tx.Proposals, store.ProposalWrite{Proposal: p, Create: true})
 		tx.Audit = append(tx.Audit, createdAudit(p))
 	}
-	if err := e.deps.Store.Commit(ctx, tx); err != nil {
+	// What the new incident owes: its card, then what each proposal waits
+	// for (its execution, its expiry or the ladder's next step).
+	e.oweCard(tx, NoticeOpened, id, "", "alarm "+a.Name+" in ALARM", false)
+	for _, p := range props {
+		e.oweNext(tx, inc, p)
+	}
+	if err := e.commit(ctx, tx); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			// Another delivery of the same state change won the race.
 			winner, rerr := e.deps.Store.Incident(ctx, id)
@@ -98,7 +104,7 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		return Outcome{}, fmt.Errorf("handle alarm %s: record incident: %w", a.Name, err)
 	}
 	e.log.InfoContext(ctx, "incident opened", slog.String("incident", id), slog.String("alarm", a.Name), slog.Int("proposals", len(props)))
-	return Outcome{Incident: inc, Proposals: props}, e.afterCreate(ctx, inc, props, NoticeOpened)
+	return Outcome{Incident: inc, Proposals: props}, nil
 }
 
 func routeName(r alarm.Route) string {
@@ -286,56 +292,17 @@ func policyCapReason(pol string, n int) string {
 	return fmt.Sprintf("policy cap reached: %s ran %d times this hour", pol, n)
 }
 
-// afterCreate shows new proposals and queues what they wait for: an
-// execution (APPROVED), an expiry (PROPOSED) or the next ladder step
-// (BLOCKED, SHADOW).
-func (e *Engine) afterCreate(ctx context.Context, inc *store.Incident, props []*store.Proposal, kind NoticeKind) error {
-	var changed *store.Proposal
-	summary := "alarm " + inc.Alarm.Name + " in ALARM"
-	if kind == NoticeUpdated && len(props) == 1 {
-		changed = props[0]
-		summary = fmt.Sprintf("step %d of %s proposed: %s", changed.Step+1, changed.Policy, changed.State)
-	}
-	e.notify(ctx, kind, inc, changed, summary, nil)
-	var errs []error
-	for _, p := range props {
-		errs = append(errs, e.queueNext(ctx, inc, p))
-	}
-	return errors.Join(errs...)
-}
-
-// queueNext sends the message a proposal in its current state waits for.
-func (e *Engine) queueNext(ctx context.Context, inc *store.Incident, p *store.Proposal) error {
-	switch p.State {
-	case store.StateApproved:
-		return e.send(ctx, Message{Kind: KindExecute, Incident: p.Incident, Proposal: p.ID}, 0)
-	case store.StateProposed, store.StateReplanned:
-		if p.ExpiresAt.IsZero() {
-			return nil
-		}
-		return e.send(ctx, Message{Kind: KindExpire, Incident: p.Incident, Proposal: p.ID}, p.ExpiresAt.Sub(e.now()))
-	default:
-		return e.ensureFollowUp(ctx, inc, p)
-	}
-}
-
-// repair re-sends the queue messages of an incident's waiting proposals
-// when a state change is delivered again well after the first delivery:
-// the first may have failed after recording the incident. Handlers are
-// idempotent, so an extra message is harmless.
+// repair handles a state change delivered again well after the first
+// delivery: it relays whatever is still owed (the first delivery recorded
+// the incident and its messages together; sending may have failed).
 func (e *Engine) repair(ctx context.Context, inc *store.Incident) error {
 	if inc.State != store.IncidentOpen || e.now().Sub(inc.CreatedAt) < e.cfg.RepairAfter {
 		return nil
 	}
-	props, err := e.deps.Store.Proposals(ctx, inc.ID)
-	if err != nil {
+	if _, err := e.Relay(ctx); err != nil {
 		return fmt.Errorf("repair incident %s: %w", inc.ID, err)
 	}
-	var errs []error
-	for _, p := range props {
-		errs = append(errs, e.queueNext(ctx, inc, p))
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // recover handles an OK state change: it resolves the alarm's open
@@ -397,6 +364,7 @@ func (e *Engine) resolve(ctx context.Context, inc *store.Incident, a *alarm.Alar
 		tx := &store.Tx{Now: now, Incidents: []store.IncidentWrite{{Incident: cur}}}
 		tx.Audit = append(tx.Audit, store.AuditEntry{Incident: inc.ID, Event: "incident.resolved", Who: Who,
 			Why: fmt.Sprintf("alarm %s back to OK at %s", a.Name, a.Timestamp.UTC().Format(time.RFC3339))})
+		e.oweCard(tx, NoticeRecovered, inc.ID, "", "alarm "+a.Name+" recovered", true)
 		for _, p := range props {
 			if !p.State.Pending() {
 				continue
@@ -411,7 +379,7 @@ func (e *Engine) resolve(ctx context.Context, inc *store.Incident, a *alarm.Alar
 			tx.Proposals = append(tx.Proposals, store.ProposalWrite{Proposal: p, From: from})
 			tx.Audit = append(tx.Audit, transitionAudit(p, from, Who, p.Reason))
 		}
-		err = e.deps.Store.Commit(ctx, tx)
+		err = e.commit(ctx, tx)
 		if err == nil {
 			inc = cur
 			break
@@ -424,13 +392,7 @@ func (e *Engine) resolve(ctx context.Context, inc *store.Incident, a *alarm.Alar
 		}
 	}
 	e.log.InfoContext(ctx, "incident resolved", slog.String("incident", inc.ID))
-	uerr := e.queueRecoveryUndos(ctx, inc)
-	timeline, err := e.deps.Store.Audit(ctx, store.AuditQuery{Incident: inc.ID})
-	if err != nil {
-		e.log.WarnContext(ctx, "recovery summary without timeline", slog.String("incident", inc.ID), slog.Any("error", err))
-	}
-	e.notify(ctx, NoticeRecovered, inc, nil, "alarm "+a.Name+" recovered", timeline)
-	return inc, uerr
+	return inc, e.queueRecoveryUndos(ctx, inc)
 }
 
 // queueRecoveryUndos queues the undos on recovery of a resolved incident's
@@ -453,8 +415,8 @@ func (e *Engine) queueRecoveryUndos(ctx context.Context, inc *store.Incident) er
 // queueRecoveryUndo queues the undo of p on recovery when its incident is
 // resolved and p's policy asks for it (see undoOnRecovery), at most once:
 // the counter store.RecoveryUndoKey(p.ID), limited to 1, is its idempotency
-// key, recorded with an "undo.queued" audit entry before the message is
-// sent. Resolve, the executor of a step finishing after the recovery and
+// key, recorded with an "undo.queued" audit entry and the owed undo
+// message in one transaction. Resolve, the executor of a step finishing after the recovery and
 // repeated deliveries of either all go through here; only the one that
 // takes the key queues the undo.
 func (e *Engine) queueRecoveryUndo(ctx context.Context, inc *store.Incident, p *store.Proposal) error {
@@ -467,15 +429,17 @@ func (e *Engine) queueRecoveryUndo(ctx context.Context, inc *store.Incident, p *
 		if expires.IsZero() {
 			expires = now.Add(e.cfg.Retention)
 		}
-		err := e.deps.Store.Commit(ctx, &store.Tx{Now: now,
+		tx := &store.Tx{Now: now,
 			Counters: []store.CounterWrite{{Key: store.RecoveryUndoKey(p.ID), Limit: 1, ExpiresAt: expires}},
 			Audit: []store.AuditEntry{{Incident: p.Incident, Proposal: p.ID, Event: "undo.queued", Who: Who,
-				Why: "alarm recovered; policy " + p.Policy + " undoes on recovery"}}})
+				Why: "alarm recovered; policy " + p.Policy + " undoes on recovery"}}}
+		e.oweMessage(tx, Message{Kind: KindUndo, Incident: p.Incident, Proposal: p.ID, By: Who}, 0)
+		err := e.commit(ctx, tx)
 		var ce *store.ConflictError
 		switch {
 		case err == nil:
 			e.log.InfoContext(ctx, "undo on recovery queued", slog.String("proposal", p.ID))
-			return e.send(ctx, Message{Kind: KindUndo, Incident: p.Incident, Proposal: p.ID, By: Who}, 0)
+			return nil
 		case errors.As(err, &ce) && ce.Kind == store.KindCounter && !ce.Transient:
 			return nil // queued already
 		case errors.As(err, &ce) && ce.Transient && attempt < maxAttempts:

@@ -175,6 +175,10 @@ type Config struct {
 	// re-sends its pending queue messages, in case the first delivery
 	// failed to (default 30 seconds).
 	RepairAfter time.Duration
+	// CardAlertAfter is how long a card may stay owed (Slack down, token
+	// revoked, channel archived) before operators are told through Ops
+	// (default 5 minutes).
+	CardAlertAfter time.Duration
 	// Scope is the one account and region the remediations act in. An
 	// alarm from elsewhere gets no plan: its steps are BLOCKED saying why.
 	// The zero Scope checks nothing (tests that do not care).
@@ -200,10 +204,14 @@ func (c *Config) defaults() {
 	if c.RepairAfter <= 0 {
 		c.RepairAfter = 30 * time.Second
 	}
+	if c.CardAlertAfter <= 0 {
+		c.CardAlertAfter = 5 * time.Minute
+	}
 }
 
 // Deps are the engine's side effects. Store, Policies, Render, Actions and
-// Queue are required; Notifier may be nil (nothing is shown), AlarmState
+// Queue are required; Notifier may be nil (nothing is shown), Ops nil
+// (stuck cards are only logged), AlarmState
 // nil means the alarm's state cannot be read (nothing executes), Authorizer
 // nil allows nobody, Switch nil reads only the stored switch, Clock nil is
 // the system clock, Logger nil is slog.Default().
@@ -217,8 +225,11 @@ type Deps struct {
 	AlarmState AlarmState
 	Authorizer Authorizer
 	Switch     Switch
-	Clock      Clock
-	Logger     *slog.Logger
+	// Ops is told about cards Slack has not taken for CardAlertAfter; nil
+	// only logs.
+	Ops    Ops
+	Clock  Clock
+	Logger *slog.Logger
 }
 
 // Engine is medic's decision core. It is safe for concurrent use.

@@ -56,7 +56,7 @@ func (e *Engine) transition(ctx context.Context, id string, want []store.State, 
 		if extra != nil {
 			extra(tx, p)
 		}
-		err = e.deps.Store.Commit(ctx, tx)
+		err = e.commit(ctx, tx)
 		if err == nil {
 			return p, nil
 		}
@@ -76,13 +76,17 @@ func (e *Engine) block(ctx context.Context, inc *store.Incident, id string, reas
 	return e.end(ctx, inc, id, store.StateBlocked, reason)
 }
 
-// end moves a PROPOSED or APPROVED proposal to a final state.
+// end moves a waiting or APPROVED proposal to a final state, owing the
+// card update and the ladder's next step.
 func (e *Engine) end(ctx context.Context, inc *store.Incident, id string, to store.State, reason string) error {
-	p, err := e.transition(ctx, id, []store.State{store.StateProposed, store.StateReplanned, store.StateApproved}, Who,
+	_, err := e.transition(ctx, id, []store.State{store.StateProposed, store.StateReplanned, store.StateApproved}, Who,
 		func(p *store.Proposal, _ time.Time) (string, bool) {
 			p.State, p.Reason = to, reason
 			return reason, true
-		}, nil)
+		},
+		func(tx *store.Tx, p *store.Proposal) {
+			e.oweUpdate(tx, inc, p, fmt.Sprintf("step %d of %s: %s: %s", p.Step+1, p.Policy, to, reason))
+		})
 	if errors.Is(err, errGone) {
 		return nil
 	}
@@ -90,8 +94,13 @@ func (e *Engine) end(ctx context.Context, inc *store.Incident, id string, to sto
 		return fmt.Errorf("mark %s %s: %w", id, to, err)
 	}
 	e.log.InfoContext(ctx, "proposal ended", slog.String("proposal", id), slog.String("state", string(to)), slog.String("reason", reason))
-	e.notify(ctx, NoticeUpdated, inc, p, fmt.Sprintf("step %d of %s: %s: %s", p.Step+1, p.Policy, to, reason), nil)
-	return e.ensureFollowUp(ctx, inc, p)
+	return nil
+}
+
+// oweUpdate adds to tx the card update about p and what p waits for next.
+func (e *Engine) oweUpdate(tx *store.Tx, inc *store.Incident, p *store.Proposal, summary string) {
+	e.oweCard(tx, NoticeUpdated, p.Incident, p.ID, summary, false)
+	e.oweNext(tx, inc, p)
 }
 
 // execute claims an APPROVED proposal and applies its plan.
@@ -111,9 +120,9 @@ func (e *Engine) execute(ctx context.Context, m Message) error {
 	switch p.State {
 	case store.StateApproved:
 	case store.StateSucceeded, store.StateFailed:
-		// A repeated delivery: make sure what follows the result was
-		// queued (the ladder's next step, or the undo on recovery).
-		return errors.Join(e.queueRecoveryUndo(ctx, inc, p), e.ensureFollowUp(ctx, inc, p))
+		// A repeated delivery: the result and what follows it were
+		// recorded together; make sure the undo on recovery was queued.
+		return e.queueRecoveryUndo(ctx, inc, p)
 	default:
 		return nil
 	}
@@ -146,21 +155,11 @@ func (e *Engine) execute(ctx context.Context, m Message) error {
 	if errors.Is(applyErr, remediations.ErrStalePlan) {
 		fresh = e.replan(ctx, inc, p)
 	}
-	p, err = e.finish(ctx, p, lease, res, applyErr, fresh)
-	if err != nil {
+	p, err = e.finish(ctx, inc, p, lease, res, applyErr, fresh)
+	if err != nil || p.State == store.StateApproved || p.State == store.StateReplanned {
+		// Re-planned after a stale plan: the new plan's execution (auto,
+		// once) or its expiry was owed with it.
 		return err
-	}
-	if p.State == store.StateApproved || p.State == store.StateReplanned {
-		// Re-planned after a stale plan: run the new plan (auto, once) or
-		// wait for its approval.
-		e.notify(ctx, NoticeUpdated, inc, p, fmt.Sprintf("step %d of %s re-planned: %s", p.Step+1, p.Policy, p.Plan.Summary), nil)
-		return e.queueNext(ctx, inc, p)
-	}
-	summary := fmt.Sprintf("step %d of %s %s", p.Step+1, p.Policy, p.State)
-	if p.Result != nil {
-		summary += ": " + p.Result.Summary
-	} else if p.Error != "" {
-		summary += ": " + p.Error
 	}
 	// The alarm may have recovered while the step ran. Read the incident
 	// after recording the result: resolve reads the proposals after
@@ -168,30 +167,43 @@ func (e *Engine) execute(ctx context.Context, m Message) error {
 	// queueRecoveryUndo's key stops them both queuing the undo).
 	cur, err := e.deps.Store.Incident(ctx, inc.ID)
 	if err != nil {
-		e.notify(ctx, NoticeUpdated, inc, p, summary, nil)
 		// A redelivery finds the result recorded and finishes from there.
 		return fmt.Errorf("execute %s: read incident after the result: %w", p.ID, err)
 	}
-	inc = cur
-	if inc.State != store.IncidentOpen {
-		return e.finishedAfterRecovery(ctx, inc, p, summary)
+	if cur.State != store.IncidentOpen {
+		return e.finishedAfterRecovery(ctx, cur, p)
 	}
-	e.notify(ctx, NoticeUpdated, inc, p, summary, nil)
-	return e.ensureFollowUp(ctx, inc, p)
+	return nil
+}
+
+// outcomeSummary is the thread's line about a finished execution.
+func outcomeSummary(p *store.Proposal) string {
+	if p.State == store.StateApproved || p.State == store.StateReplanned {
+		return fmt.Sprintf("step %d of %s re-planned: %s", p.Step+1, p.Policy, p.Plan.Summary)
+	}
+	summary := fmt.Sprintf("step %d of %s %s", p.Step+1, p.Policy, p.State)
+	if p.Result != nil {
+		summary += ": " + p.Result.Summary
+	} else if p.Error != "" {
+		summary += ": " + p.Error
+	}
+	return summary
 }
 
 // finishedAfterRecovery handles a step that finished after its incident was
 // resolved: resolve saw it running, so it neither undid it nor showed its
-// result. It queues the undo the policy asks for on recovery and posts the
+// result. It queues the undo the policy asks for on recovery and owes the
 // recovery timeline again, now with the late result.
-func (e *Engine) finishedAfterRecovery(ctx context.Context, inc *store.Incident, p *store.Proposal, summary string) error {
+func (e *Engine) finishedAfterRecovery(ctx context.Context, inc *store.Incident, p *store.Proposal) error {
 	e.log.InfoContext(ctx, "step finished after the alarm recovered", slog.String("proposal", p.ID), slog.String("state", string(p.State)))
 	err := e.queueRecoveryUndo(ctx, inc, p)
-	timeline, terr := e.deps.Store.Audit(ctx, store.AuditQuery{Incident: inc.ID})
-	if terr != nil {
-		e.log.WarnContext(ctx, "recovery summary without timeline", slog.String("incident", inc.ID), slog.Any("error", terr))
+	tx := &store.Tx{Now: e.now()}
+	e.oweCard(tx, NoticeRecovered, inc.ID, p.ID, outcomeSummary(p)+" (finished after the alarm recovered)", true)
+	if len(tx.Owed) > 0 {
+		if cerr := e.commit(ctx, tx); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("owe the recovery summary of %s: %w", inc.ID, cerr))
+		}
 	}
-	e.notify(ctx, NoticeRecovered, inc, p, summary+" (finished after the alarm recovered)", timeline)
 	return err
 }
 
@@ -307,7 +319,7 @@ func notApplied(err error) bool {
 // re-plan) or REPLANNED (waiting for approval of the new plan). It records
 // the outcome even when the proposal was marked NeedsHuman meanwhile: the
 // human wants to know.
-func (e *Engine) finish(ctx context.Context, p *store.Proposal, lease string, res *remediations.Result, applyErr error, fresh *freshPlan) (*store.Proposal, error) {
+func (e *Engine) finish(ctx context.Context, inc *store.Incident, p *store.Proposal, lease string, res *remediations.Result, applyErr error, fresh *freshPlan) (*store.Proposal, error) {
 	dropLock := false
 	for attempt := 0; ; attempt++ {
 		var why string
@@ -351,6 +363,7 @@ func (e *Engine) finish(ctx context.Context, p *store.Proposal, lease string, re
 				if q.Cooldown > 0 && !notApplied(applyErr) {
 					tx.Cooldowns = []store.CooldownWrite{{Cooldown: store.Cooldown{Policy: q.Policy, Target: q.Target(), Until: tx.Now.Add(q.Cooldown)}}}
 				}
+				e.oweUpdate(tx, inc, q, outcomeSummary(q))
 			})
 		var ce *store.ConflictError
 		switch {
@@ -452,27 +465,6 @@ func (e *Engine) policyFor(inc *store.Incident, name string) *policy.Policy {
 	return nil
 }
 
-// ensureFollowUp queues the follow-up for the ladder's next step after p,
-// unless the ladder stops here or the next step exists already.
-func (e *Engine) ensureFollowUp(ctx context.Context, inc *store.Incident, p *store.Proposal) error {
-	if !advances(p.State) || inc.State != store.IncidentOpen {
-		return nil
-	}
-	pol := e.policyFor(inc, p.Policy)
-	if pol == nil || p.Step+1 >= len(pol.Steps) {
-		return nil
-	}
-	next := store.ProposalID(inc.ID, p.Policy, p.Step+1)
-	switch _, err := e.deps.Store.Proposal(ctx, next); {
-	case err == nil:
-		return nil
-	case !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("queue follow-up of %s: %w", p.ID, err)
-	}
-	delay := p.UpdatedAt.Add(pol.Steps[p.Step+1].After).Sub(e.now())
-	return e.send(ctx, Message{Kind: KindFollowUp, Incident: inc.ID, Proposal: p.ID}, delay)
-}
-
 // followUp proposes the step after m.Proposal if the incident is open and
 // the alarm is still in ALARM.
 func (e *Engine) followUp(ctx context.Context, m Message) error {
@@ -514,16 +506,18 @@ func (e *Engine) followUp(ctx context.Context, m Message) error {
 		// Proposed anyway: the executor re-checks and fails closed.
 		p.Warnings = append(p.Warnings, warn)
 	}
-	err = e.deps.Store.Commit(ctx, &store.Tx{Now: e.now(),
+	tx := &store.Tx{Now: e.now(),
 		Proposals: []store.ProposalWrite{{Proposal: p, Create: true}},
-		Audit:     []store.AuditEntry{createdAudit(p)}})
+		Audit:     []store.AuditEntry{createdAudit(p)}}
+	e.oweUpdate(tx, inc, p, fmt.Sprintf("step %d of %s proposed: %s", p.Step+1, p.Policy, p.State))
+	err = e.commit(ctx, tx)
 	if errors.Is(err, store.ErrExists) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("follow up %s: record step %d: %w", prev.ID, index, err)
 	}
-	return e.afterCreate(ctx, inc, []*store.Proposal{p}, NoticeUpdated)
+	return nil
 }
 
 func (e *Engine) stopLadder(ctx context.Context, inc *store.Incident, prev *store.Proposal, why string) error {
@@ -558,20 +552,22 @@ func (e *Engine) expire(ctx context.Context, m Message) error {
 }
 
 func (e *Engine) expireProposal(ctx context.Context, inc *store.Incident, id string) error {
-	p, err := e.transition(ctx, id, store.AwaitingVote, Who,
+	_, err := e.transition(ctx, id, store.AwaitingVote, Who,
 		func(p *store.Proposal, now time.Time) (string, bool) {
 			p.State = store.StateExpired
 			p.Reason = "no approval before " + p.ExpiresAt.UTC().Format(time.RFC3339)
 			return p.Reason, true
-		}, nil)
+		},
+		func(tx *store.Tx, p *store.Proposal) {
+			e.oweUpdate(tx, inc, p, fmt.Sprintf("step %d of %s expired", p.Step+1, p.Policy))
+		})
 	if errors.Is(err, errGone) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("expire %s: %w", id, err)
 	}
-	e.notify(ctx, NoticeUpdated, inc, p, fmt.Sprintf("step %d of %s expired", p.Step+1, p.Policy), nil)
-	return e.ensureFollowUp(ctx, inc, p)
+	return nil
 }
 
 func (e *Engine) undoer(action string) remediations.Undoer {
@@ -606,7 +602,7 @@ func (e *Engine) undo(ctx context.Context, m Message) error {
 	}
 	u := e.undoer(p.Action)
 	if u == nil || p.Result == nil {
-		return e.note(ctx, p, "undo.unavailable", who, "action "+p.Action+" cannot undo")
+		return e.note(ctx, p, "undo.unavailable", who, "action "+p.Action+" cannot undo", "")
 	}
 	// Read right before the claim, which re-checks the stored switch
 	// atomically.
@@ -651,6 +647,7 @@ func (e *Engine) undo(ctx context.Context, m Message) error {
 		},
 		func(tx *store.Tx, p *store.Proposal) {
 			tx.Locks = []store.LockWrite{{Op: store.LockRelease, Lock: store.Lock{Target: p.Target(), Holder: p.ID}}}
+			e.oweCard(tx, NoticeUpdated, p.Incident, p.ID, fmt.Sprintf("step %d of %s %s", p.Step+1, p.Policy, p.State), false)
 		})
 	if errors.Is(err, errGone) {
 		return nil
@@ -658,7 +655,6 @@ func (e *Engine) undo(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("undo %s: record: %w", m.Proposal, err)
 	}
-	e.notify(ctx, NoticeUpdated, inc, p, fmt.Sprintf("step %d of %s %s", p.Step+1, p.Policy, p.State), nil)
 	return nil
 }
 
@@ -666,19 +662,19 @@ func (e *Engine) undo(ctx context.Context, m Message) error {
 // says so on the card: nobody else would learn that an undo on recovery
 // did not happen.
 func (e *Engine) undoBlocked(ctx context.Context, inc *store.Incident, p *store.Proposal, who, why string) error {
-	if err := e.note(ctx, p, "undo.blocked", who, why); err != nil {
-		return err
-	}
-	e.notify(ctx, NoticeUpdated, inc, p, fmt.Sprintf("undo of step %d of %s not run: %s", p.Step+1, p.Policy, why), nil)
-	return nil
+	return e.note(ctx, p, "undo.blocked", who, why, fmt.Sprintf("undo of step %d of %s not run: %s", p.Step+1, p.Policy, why))
 }
 
-// note records an audit entry about p without changing it.
-func (e *Engine) note(ctx context.Context, p *store.Proposal, event, who, why string) error {
+// note records an audit entry about p without changing it and, with a
+// summary, owes the card update saying so.
+func (e *Engine) note(ctx context.Context, p *store.Proposal, event, who, why, summary string) error {
 	e.log.InfoContext(ctx, event, slog.String("proposal", p.ID), slog.String("why", why))
-	err := e.deps.Store.Commit(ctx, &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{
-		Incident: p.Incident, Proposal: p.ID, Event: event, Who: who, Why: why}}})
-	if err != nil {
+	tx := &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{
+		Incident: p.Incident, Proposal: p.ID, Event: event, Who: who, Why: why}}}
+	if summary != "" {
+		e.oweCard(tx, NoticeUpdated, p.Incident, p.ID, summary, false)
+	}
+	if err := e.commit(ctx, tx); err != nil {
 		return fmt.Errorf("record %s for %s: %w", event, p.ID, err)
 	}
 	return nil

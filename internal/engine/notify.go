@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/medicbot/medic/internal/killswitch"
@@ -44,33 +45,53 @@ type Notice struct {
 	Timeline []store.AuditEntry
 }
 
-// notify shows a notice and remembers where the card is. Failures are
-// logged, not returned: a Slack outage must not stop remediation, and the
-// records are the source of truth.
-func (e *Engine) notify(ctx context.Context, kind NoticeKind, inc *store.Incident, changed *store.Proposal, summary string, timeline []store.AuditEntry) {
-	if e.deps.Notifier == nil || inc == nil {
-		return
+// sendCard shows an owed card notice, rendered from the records as they are
+// now (so a card sent late shows the current state, not the one it was
+// owed for), and remembers where the card is. An error leaves the notice
+// owed.
+func (e *Engine) sendCard(ctx context.Context, incident string, cn cardNotice) error {
+	if e.deps.Notifier == nil {
+		return nil
 	}
-	log := e.log.With(slog.String("incident", inc.ID), slog.String("notice", string(kind)))
+	inc, err := e.deps.Store.Incident(ctx, incident)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // expired: nothing left to show
+	}
+	if err != nil {
+		return fmt.Errorf("card for incident %s: %w", incident, err)
+	}
 	props, err := e.deps.Store.Proposals(ctx, inc.ID)
 	if err != nil {
-		log.WarnContext(ctx, "notify without proposals", slog.Any("error", err))
+		return fmt.Errorf("card for incident %s: %w", incident, err)
 	}
-	if cur, err := e.deps.Store.Incident(ctx, inc.ID); err == nil {
-		inc = cur
+	n := &Notice{Kind: cn.Kind, Incident: inc, Proposals: props, Summary: cn.Summary, Paused: e.readSwitch(ctx).pause()}
+	for _, p := range props {
+		if p.ID == cn.Changed {
+			n.Changed = p
+		}
 	}
-	n := &Notice{Kind: kind, Incident: inc, Proposals: props, Changed: changed, Summary: summary,
-		Paused: e.readSwitch(ctx).pause(), Timeline: timeline}
+	if cn.Timeline {
+		if n.Timeline, err = e.deps.Store.Audit(ctx, store.AuditQuery{Incident: inc.ID}); err != nil {
+			return fmt.Errorf("card for incident %s: read its timeline: %w", incident, err)
+		}
+	}
 	ref, err := e.deps.Notifier.Notify(ctx, n)
+	if !ref.IsZero() && inc.Message.IsZero() {
+		// Remember the card even when a later part of the notice failed:
+		// a retry must update this card, not post another.
+		e.rememberCard(ctx, inc.ID, ref)
+	}
 	if err != nil {
-		log.WarnContext(ctx, "notify failed", slog.Any("error", err))
-		return
+		return fmt.Errorf("card for incident %s: %w", incident, err)
 	}
-	if ref.IsZero() || !inc.Message.IsZero() {
-		return
-	}
+	return nil
+}
+
+// rememberCard records where an incident's card was posted.
+func (e *Engine) rememberCard(ctx context.Context, id string, ref store.MessageRef) {
+	log := e.log.With(slog.String("incident", id))
 	for attempt := range 5 {
-		cur, err := e.deps.Store.Incident(ctx, inc.ID)
+		cur, err := e.deps.Store.Incident(ctx, id)
 		if err != nil {
 			log.WarnContext(ctx, "remember card", slog.Any("error", err))
 			return

@@ -52,16 +52,14 @@ func (e *Engine) markStale(ctx context.Context, l *store.Lock) (bool, error) {
 			p.Reason = why
 			return why, true
 		},
-		func(tx *store.Tx, _ *store.Proposal) {
+		func(tx *store.Tx, p *store.Proposal) {
 			tx.Locks = staleLock
 			tx.Audit[0].Event = "proposal.needs_human"
+			e.oweCard(tx, NoticeNeedsHuman, p.Incident, p.ID, why, false)
 		})
 	switch {
 	case err == nil:
 		e.log.WarnContext(ctx, "execution needs a human", slog.String("proposal", p.ID), slog.String("target", l.Target))
-		if inc, ierr := e.deps.Store.Incident(ctx, p.Incident); ierr == nil {
-			e.notify(ctx, NoticeNeedsHuman, inc, p, why, nil)
-		}
 		return true, nil
 	case errors.Is(err, errGone), errors.Is(err, errNoChange), errors.Is(err, store.ErrNotFound):
 		// The holder finished (or is gone) but its lock stayed: free the

@@ -55,8 +55,9 @@ type VoteOutcome struct {
 // be allowed by the Authorizer for the step's approvers; a denied press is
 // recorded in the audit trail and answered with VoteNotAllowed. Approvals
 // count distinct users; the one that reaches the quorum approves the
-// proposal and queues its execution, however many presses race. Errors are
-// store or queue failures only.
+// proposal and owes its execution in the same transaction, however many
+// presses race: once the vote is recorded, the execution will be sent (now,
+// or by the relay if the queue is down). Errors are store failures only.
 func (e *Engine) Vote(ctx context.Context, proposalID, userID string, approve bool) (VoteOutcome, error) {
 	p, err := e.deps.Store.Proposal(ctx, proposalID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -100,7 +101,14 @@ func (e *Engine) Vote(ctx context.Context, proposalID, userID string, approve bo
 			}
 			result = VoteCounted
 			return fmt.Sprintf("approval %d of %d", len(p.Votes), p.NeededVotes()), true
-		}, nil)
+		},
+		func(tx *store.Tx, p *store.Proposal) {
+			// The card update and what the new state waits for (the
+			// execution, or the ladder's next step after an expiry) are
+			// owed with the vote: an approved step is never left without
+			// its execute message.
+			e.oweUpdate(tx, inc, p, voteSummary(p, userID, result))
+		})
 	if errors.Is(err, errNoChange) {
 		return VoteOutcome{Result: VoteAlreadyVoted, Proposal: p, Reason: "you have already approved"}, nil
 	}
@@ -111,25 +119,20 @@ func (e *Engine) Vote(ctx context.Context, proposalID, userID string, approve bo
 		return VoteOutcome{}, fmt.Errorf("vote on %s: %w", proposalID, err)
 	}
 	e.log.InfoContext(ctx, "vote", slog.String("proposal", p.ID), slog.String("user", userID), slog.String("result", string(result)))
-	var summary string
-	var qerr error
+	return VoteOutcome{Result: result, Proposal: p}, nil
+}
+
+// voteSummary is the thread's line about a vote.
+func voteSummary(p *store.Proposal, userID string, result VoteResult) string {
 	switch result {
 	case VoteApproved:
-		summary = fmt.Sprintf("step %d of %s approved by %s", p.Step+1, p.Policy, userID)
-		qerr = e.send(ctx, Message{Kind: KindExecute, Incident: p.Incident, Proposal: p.ID}, 0)
+		return fmt.Sprintf("step %d of %s approved by %s", p.Step+1, p.Policy, userID)
 	case VoteRejected:
-		summary = fmt.Sprintf("step %d of %s rejected by %s", p.Step+1, p.Policy, userID)
+		return fmt.Sprintf("step %d of %s rejected by %s", p.Step+1, p.Policy, userID)
 	case VoteExpired:
-		summary = fmt.Sprintf("step %d of %s expired", p.Step+1, p.Policy)
-		qerr = e.ensureFollowUp(ctx, inc, p)
-	default:
-		summary = fmt.Sprintf("%s approved step %d of %s (%d of %d)", userID, p.Step+1, p.Policy, len(p.Votes), p.NeededVotes())
+		return fmt.Sprintf("step %d of %s expired", p.Step+1, p.Policy)
 	}
-	e.notify(ctx, NoticeUpdated, inc, p, summary, nil)
-	if qerr != nil {
-		return VoteOutcome{Result: result, Proposal: p}, fmt.Errorf("vote on %s: %w", proposalID, qerr)
-	}
-	return VoteOutcome{Result: result, Proposal: p}, nil
+	return fmt.Sprintf("%s approved step %d of %s (%d of %d)", userID, p.Step+1, p.Policy, len(p.Votes), p.NeededVotes())
 }
 
 // authorize checks userID against p's approvers. A denial (or an
@@ -174,7 +177,11 @@ func (e *Engine) RequestUndo(ctx context.Context, proposalID, userID string) (Vo
 	if p.State != store.StateSucceeded || p.Result == nil || p.Plan == nil || !p.Plan.Reversible || e.undoer(p.Action) == nil {
 		return VoteOutcome{Result: UndoUnavailable, Proposal: p, Reason: "this step cannot be undone (it is " + string(p.State) + ")"}, nil
 	}
-	if err := e.send(ctx, Message{Kind: KindUndo, Incident: p.Incident, Proposal: p.ID, By: userID}, 0); err != nil {
+	// The request is recorded with the undo message it owes.
+	tx := &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{Incident: p.Incident, Proposal: p.ID, Event: "undo.requested", Who: userID,
+		Why: "undo of step " + fmt.Sprint(p.Step+1) + " of " + p.Policy + " requested"}}}
+	e.oweMessage(tx, Message{Kind: KindUndo, Incident: p.Incident, Proposal: p.ID, By: userID}, 0)
+	if err := e.commit(ctx, tx); err != nil {
 		return VoteOutcome{}, fmt.Errorf("undo %s: %w", proposalID, err)
 	}
 	return VoteOutcome{Result: UndoQueued, Proposal: p}, nil

@@ -29,7 +29,8 @@ func Build(ctx context.Context) (*wiring.App, *slog.Logger, error) {
 	if cfg.Table == "" || cfg.QueueURL == "" {
 		return nil, log, fmt.Errorf("configure lambda: MEDIC_TABLE and MEDIC_QUEUE_URL are required (the template sets them)")
 	}
-	app, err := wiring.Build(ctx, cfg, awsCfg, wiring.Options{Logger: log})
+	// Metrics go to stdout in CloudWatch's embedded metric format.
+	app, err := wiring.Build(ctx, cfg, awsCfg, wiring.Options{Logger: log, Metrics: os.Stdout})
 	if err != nil {
 		return nil, log, err
 	}

@@ -37,6 +37,9 @@ type Options struct {
 	PendingFile string
 	// SweepEvery is how often lost executors are looked for (default 30 s).
 	SweepEvery time.Duration
+	// RelayEvery is how often owed messages (cards Slack did not take,
+	// queue messages not sent) are relayed (default 5 s).
+	RelayEvery time.Duration
 	// ShutdownTimeout bounds the graceful shutdown (default 30 s).
 	ShutdownTimeout time.Duration
 	// Ready, when set, receives the listening address once serving.
@@ -57,6 +60,9 @@ func New(app *wiring.App, log *slog.Logger, opts Options) (*Server, error) {
 	}
 	if opts.SweepEvery <= 0 {
 		opts.SweepEvery = 30 * time.Second
+	}
+	if opts.RelayEvery <= 0 {
+		opts.RelayEvery = 5 * time.Second
 	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
@@ -147,6 +153,9 @@ func (s *Server) Run(ctx context.Context) error {
 
 	tick := time.NewTicker(s.opts.SweepEvery)
 	defer tick.Stop()
+	relay := time.NewTicker(s.opts.RelayEvery)
+	defer relay.Stop()
+	doors.Relay(ctx, s.app.Engine, s.log) // what an earlier run left owed
 	var serveErr error
 loop:
 	for {
@@ -155,6 +164,8 @@ loop:
 			break loop
 		case serveErr = <-served:
 			break loop
+		case <-relay.C:
+			doors.Relay(ctx, s.app.Engine, s.log)
 		case <-tick.C:
 			if n, err := s.app.Engine.SweepStale(ctx); err != nil {
 				s.log.WarnContext(ctx, "sweep for lost executors failed", slog.Any("error", err))

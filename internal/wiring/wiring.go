@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	gogithub "github.com/google/go-github/v60/github"
@@ -58,6 +60,9 @@ type Options struct {
 	// StoreBatchDelay lets the embedded store batch concurrent commits into
 	// one fsync (a long-running server wants ~2ms; a CLI command wants 0).
 	StoreBatchDelay time.Duration
+	// Metrics receives medic's own metrics in CloudWatch's embedded metric
+	// format (the Lambdas' stdout); nil emits none.
+	Metrics io.Writer
 }
 
 // App is medic, built.
@@ -198,6 +203,10 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if opts.DryRun {
 		actions = dryRun{reg}
 	}
+	ops := &opsNotifier{topic: cfg.OpsTopicARN, log: log, metrics: opts.Metrics, now: time.Now}
+	if cfg.OpsTopicARN != "" {
+		ops.sns = sns.NewFromConfig(awsCfg)
+	}
 	eng, err := engine.New(engine.Config{MaxPerHour: cfg.MaxPerHour, Scope: Scope(cfg, awsCfg)}, engine.Deps{
 		Store:      app.Store,
 		Policies:   set,
@@ -208,6 +217,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		AlarmState: cwstate.New(CloudWatch(awsCfg, cfg.AWSEndpointURL != "")),
 		Authorizer: authorizer,
 		Switch:     killswitch.New(app.Store, ssmAPI, cfg.KillSwitchParam),
+		Ops:        ops,
 		Clock:      opts.Clock,
 		Logger:     log,
 	})
