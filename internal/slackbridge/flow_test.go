@@ -369,3 +369,55 @@ func TestAStalePlanIsShownStruckThroughWithTheNewPlanToApprove(t *testing.T) {
 	}
 	mustContain(t, "the card after the new plan ran", h.lastCard(inc), "*Done*", "desired 5 -&gt; 7 tasks")
 }
+
+// A card Slack refuses (channel_not_found, internal_error) is not lost: the
+// incident goes on, the card stays owed, and once Slack takes it again the
+// relay posts one card showing the step as it is now.
+func TestACardSlackRefusesIsPostedWhenSlackTakesItAgain(t *testing.T) {
+	for _, slackErr := range []string{"channel_not_found", "internal_error"} {
+		t.Run(slackErr, func(t *testing.T) {
+			h := newHarness(t, requiredPolicy(1))
+			h.slack.FailWith(slacktesting.MethodPostMessage, slackErr)
+			out, err := h.engine.HandleAlarm(h.ctx, h.newAlarm(alarm.StateAlarm))
+			if err != nil || out.Incident == nil {
+				t.Fatalf("intake while Slack refuses cards: %+v, %v", out, err)
+			}
+			inc := out.Incident
+			id := firstProposal(inc)
+			if n := len(h.cardPosts()); n != 0 {
+				t.Fatalf("%d cards posted while Slack refuses them", n)
+			}
+			owed, err := h.store.Owed(h.ctx, 0)
+			if err != nil || len(owed) != 1 || owed[0].Kind != store.OwedCard || !strings.Contains(owed[0].LastError, slackErr) {
+				t.Fatalf("owed = %+v (%v), want the card, failed with %s", owed, err, slackErr)
+			}
+			// Still refused a minute later.
+			h.clock.Advance(time.Minute)
+			if _, err := h.engine.Relay(h.ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(h.cardPosts()); n != 0 {
+				t.Fatalf("%d cards posted while Slack refuses them", n)
+			}
+			// The step expires meanwhile; then Slack is back.
+			h.clock.Advance(time.Hour)
+			h.drain()
+			h.slack.FailWith(slacktesting.MethodPostMessage, "")
+			for range 5 {
+				h.clock.Advance(6 * time.Minute)
+				if _, err := h.engine.Relay(h.ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := len(h.cardPosts()); n != 1 {
+				t.Fatalf("%d cards posted after Slack came back, want 1", n)
+			}
+			card := h.lastCard(h.incident(inc.ID))
+			mustContain(t, "the late card", card, "*Expired* without approval")
+			mustNotContain(t, "the late card", card, "[medic:approve "+id+"]")
+			if owed, _ := h.store.Owed(h.ctx, 0); len(owed) != 0 {
+				t.Fatalf("still owed after Slack came back: %+v", owed)
+			}
+		})
+	}
+}

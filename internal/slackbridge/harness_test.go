@@ -446,11 +446,11 @@ func (h *harness) ephemerals(user string) []string {
 }
 
 // cardPosts are the chat.postMessage calls that posted a card (not thread
-// replies).
+// replies, not calls Slack refused).
 func (h *harness) cardPosts() []slacktesting.Request {
 	var out []slacktesting.Request
 	for _, r := range h.slack.Requests(slacktesting.MethodPostMessage) {
-		if r.Form.Get("thread_ts") == "" {
+		if r.Form.Get("thread_ts") == "" && r.Failed == "" && !r.RateLimited {
 			out = append(out, r)
 		}
 	}

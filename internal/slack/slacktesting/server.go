@@ -51,6 +51,9 @@ type Request struct {
 	BlocksJSON json.RawMessage
 	// RateLimited is true when the server answered this call with 429.
 	RateLimited bool
+	// Failed is the Slack error the server answered with (see FailWith),
+	// "" when the call succeeded.
+	Failed string
 }
 
 // Server is a started-or-not slacktest server with recording handlers.
@@ -220,8 +223,11 @@ func (s *Server) record(method string, next methodHandler) http.HandlerFunc {
 			rl.remaining--
 		}
 		req.RateLimited = limited
-		s.requests = append(s.requests, req)
 		failure := s.failures[method]
+		if !limited {
+			req.Failed = failure
+		}
+		s.requests = append(s.requests, req)
 		s.mu.Unlock()
 
 		if limited {
