@@ -168,17 +168,7 @@ func readRules(ctx context.Context, c ELBv2API, listenerARN string) ([]listenerR
 	for i := range rules {
 		rules[i].Role = roles[rules[i].ARN]
 	}
-	slices.SortFunc(rules, func(a, b listenerRule) int {
-		switch {
-		case a.Default != b.Default:
-			if a.Default {
-				return 1
-			}
-			return -1
-		default:
-			return int(a.Priority) - int(b.Priority)
-		}
-	})
+	slices.SortFunc(rules, byPriority)
 	return rules, nil
 }
 
