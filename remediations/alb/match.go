@@ -24,9 +24,9 @@ const (
 // without wildcards. Nothing else (client address, headers, query string)
 // is constrained.
 type requests struct {
-	Paths   []string
-	Hosts   []string
-	Methods []string
+	Paths   []string `json:"paths"`
+	Hosts   []string `json:"hosts,omitempty"`
+	Methods []string `json:"methods,omitempty"`
 }
 
 // String says which requests these are, e.g. "paths /* of hosts

@@ -18,7 +18,8 @@ import (
 const fakeListener = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/checkout-prod/50dc6c495c0c9188/f2f7dc8efc522ab2"
 
 // fakeELB answers from fixed outputs; a nil output with a nil error is an
-// empty answer. It records CreateRule and DeleteRule calls.
+// empty answer. It records CreateRule, DeleteRule and SetRulePriorities
+// calls.
 type fakeELB struct {
 	listeners  *elb.DescribeListenersOutput
 	rules      *elb.DescribeRulesOutput
@@ -28,6 +29,7 @@ type fakeELB struct {
 	describeLB error
 	created    []*elb.CreateRuleInput
 	deleted    []string
+	moved      []*elb.SetRulePrioritiesInput
 }
 
 func (f *fakeELB) DescribeLoadBalancers(context.Context, *elb.DescribeLoadBalancersInput, ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error) {
@@ -71,65 +73,16 @@ func (f *fakeELB) DeleteRule(_ context.Context, in *elb.DeleteRuleInput, _ ...fu
 	return &elb.DeleteRuleOutput{}, nil
 }
 
+func (f *fakeELB) SetRulePriorities(_ context.Context, in *elb.SetRulePrioritiesInput, _ ...func(*elb.Options)) (*elb.SetRulePrioritiesOutput, error) {
+	f.moved = append(f.moved, in)
+	return &elb.SetRulePrioritiesOutput{}, nil
+}
+
 func oneListener() *elb.DescribeListenersOutput {
 	return &elb.DescribeListenersOutput{Listeners: []types.Listener{{
 		ListenerArn: aws.String(fakeListener), Port: aws.Int32(443),
 		DefaultActions: []types.Action{{Type: types.ActionTypeEnumForward, TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067")}},
 	}}}
-}
-
-func TestChoosePriorities(t *testing.T) {
-	tests := []struct {
-		name    string
-		rules   []listenerRule
-		n       int
-		want    []int32
-		wantErr bool
-	}{
-		{name: "an empty listener gives 1..n", rules: []listenerRule{{Default: true}}, n: 3, want: []int32{1, 2, 3}},
-		{name: "rules from 10 up leave 1..9 free", rules: []listenerRule{{Priority: 10}, {Priority: 11}, {Default: true}}, n: 2, want: []int32{1, 2}},
-		{name: "unsorted rules are skipped wherever they sit", rules: []listenerRule{{Priority: 500}, {Priority: 2}, {Priority: 20}}, n: 3, want: []int32{1, 3, 4}},
-		{name: "a rule at priority 1 pushes medic to 2", rules: []listenerRule{{ARN: "r1", Priority: 1}}, n: 1, want: []int32{2}},
-		{name: "rules at 1 and 3 leave 2 and 4", rules: []listenerRule{{Priority: 1}, {Priority: 3}, {Priority: 10}}, n: 2, want: []int32{2, 4}},
-		{name: "a full run is skipped", rules: []listenerRule{{Priority: 1}, {Priority: 2}, {Priority: 3}}, n: 2, want: []int32{4, 5}},
-		{name: "the default rule takes no number", rules: []listenerRule{{Default: true}, {Priority: 1}}, n: 1, want: []int32{2}},
-		{name: "no rules to place", n: 0, wantErr: true},
-		{name: "more rules than ALB has priorities", n: maxPriority + 1, wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := choosePriorities(tt.rules, tt.n)
-			if tt.wantErr {
-				if !errors.Is(err, remediations.ErrInvalid) {
-					t.Fatalf("err = %v, want ErrInvalid", err)
-				}
-				return
-			}
-			if err != nil || len(got) != len(tt.want) {
-				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
-			}
-			for i := range got {
-				if got[i] != tt.want[i] {
-					t.Fatalf("got %v, want %v", got, tt.want)
-				}
-			}
-		})
-	}
-}
-
-func TestChoosePrioritiesFailsOnAFullListener(t *testing.T) {
-	var rules []listenerRule
-	for p := int32(minPriority); p <= maxPriority; p++ {
-		if p != 7 {
-			rules = append(rules, listenerRule{Priority: p})
-		}
-	}
-	if got, err := choosePriorities(rules, 1); err != nil || len(got) != 1 || got[0] != 7 {
-		t.Errorf("one free priority, one rule: got %v, %v; want [7]", got, err)
-	}
-	if _, err := choosePriorities(rules, 2); !errors.Is(err, remediations.ErrInvalid) || !strings.Contains(err.Error(), "only 1 free priorities") {
-		t.Errorf("one free priority, two rules: err = %v, want ErrInvalid saying only 1 is free", err)
-	}
 }
 
 func TestDescribeExisting(t *testing.T) {
