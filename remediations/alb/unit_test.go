@@ -321,3 +321,42 @@ func TestPlanRefusesLeftoverAllowRules(t *testing.T) {
 		t.Errorf("off: apply err = %v, deleted %v", err, f.deleted)
 	}
 }
+
+func TestRefusalNamesARuleMedicCannotEvaluate(t *testing.T) {
+	f := &fakeELB{listeners: oneListener(), rules: &elb.DescribeRulesOutput{Rules: []types.Rule{{
+		RuleArn: aws.String(fakeListener + "/regex"), Priority: aws.String("1"),
+		Conditions: []types.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &types.PathPatternConditionConfig{RegexValues: []string{"^/v[0-9]+/"}}}},
+		Actions:    []types.Action{{Type: types.ActionTypeEnumForward, TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/1")}},
+	}}}}
+	m := New(f)
+	_, err := m.Plan(context.Background(), nil, remediations.Params{"listener": fakeListener, "shadowing": "refuse"})
+	if !errors.Is(err, ErrShadowed) || !strings.Contains(err.Error(), "rule "+fakeListener+"/regex at priority 1") || !strings.Contains(err.Error(), "[assumed to match: path-pattern regex ^/v[0-9]+/ cannot be evaluated]") {
+		t.Errorf("refuse: err = %v, want ErrShadowed naming the rule and the assumption", err)
+	}
+	plan, err := m.Plan(context.Background(), nil, remediations.Params{"listener": fakeListener})
+	if err != nil || !strings.Contains(plan.Summary, "may answer maintenance requests (path-pattern regex ^/v[0-9]+/ cannot be evaluated)) -> 2") {
+		t.Errorf("move: plan = %+v, %v; want the rule moved to 2, saying why", plan, err)
+	}
+}
+
+func TestApplyRevertsWhenTheMaintenanceRuleIsNotReadBack(t *testing.T) {
+	// The fake's rules never change: after the create, the listener read
+	// back has no maintenance rule, so the default rule answers.
+	f := &fakeELB{
+		listeners: oneListener(),
+		rules:     &elb.DescribeRulesOutput{Rules: []types.Rule{{RuleArn: aws.String(fakeListener + "/default"), IsDefault: aws.Bool(true)}}},
+		create:    &elb.CreateRuleOutput{Rules: []types.Rule{{RuleArn: aws.String(fakeListener + "/medic")}}},
+	}
+	m := New(f)
+	plan, err := m.Plan(context.Background(), nil, remediations.Params{"listener": fakeListener})
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	_, err = m.Apply(context.Background(), plan)
+	if !errors.Is(err, ErrNotEffective) || !strings.Contains(err.Error(), "the maintenance rule "+fakeListener+"/medic is not on the listener read back") || !strings.Contains(err.Error(), "reverted: removed the 1 rule(s)") {
+		t.Errorf("err = %v, want ErrNotEffective saying the rule is missing and what was reverted", err)
+	}
+	if len(f.deleted) != 1 || f.deleted[0] != fakeListener+"/medic" {
+		t.Errorf("deleted %v, want the created rule", f.deleted)
+	}
+}
