@@ -245,7 +245,7 @@ func planOn(d *planData, rules []listenerRule, p remediations.Params, defaults [
 		}},
 	}
 	create := append(slices.Clip(allow), maint)
-	d.Requests = requests{Paths: []string{"/*"}, Hosts: hosts}
+	d.Requests = requestsOf(maint)
 	pl, err := place(rules, d.Requests, len(create))
 	if err != nil {
 		return nil, err
@@ -378,6 +378,11 @@ func decodePlan(plan *remediations.Plan) (*planData, error) {
 	}
 	if !plan.NoOp && d.Mode == ModeOn && len(d.Create) == 0 {
 		return nil, fmt.Errorf("apply %s: plan data lists no rules to create: %w", ActionName, remediations.ErrInvalid)
+	}
+	if d.Mode == ModeOn && len(d.Requests.Paths) == 0 && len(d.Create) > 0 {
+		// A plan from before plans recorded their requests: the
+		// maintenance rule's conditions say which they are.
+		d.Requests = requestsOf(d.Create[len(d.Create)-1])
 	}
 	return &d, nil
 }
@@ -958,4 +963,20 @@ func joinPriorities(ps []int32) string {
 		parts = append(parts, fmt.Sprint(p))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// requestsOf returns the requests a maintenance rule answers: the paths of
+// its path-pattern condition ("/*" without one) of the hosts of its
+// host-header condition (every host without one).
+func requestsOf(r plannedRule) requests {
+	q := requests{Paths: []string{"/*"}}
+	for _, c := range r.Conditions {
+		switch c.Field {
+		case fieldPath:
+			q.Paths = c.Values
+		case fieldHost:
+			q.Hosts = c.Values
+		}
+	}
+	return q
 }

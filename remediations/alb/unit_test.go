@@ -360,3 +360,21 @@ func TestApplyRevertsWhenTheMaintenanceRuleIsNotReadBack(t *testing.T) {
 		t.Errorf("deleted %v, want the created rule", f.deleted)
 	}
 }
+
+func TestAPlanWithoutRecordedRequestsIsCheckedForItsMaintenanceRule(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		want requests
+	}{
+		{`{"mode":"on","listener":"x","create":[{"role":"maintenance","priority":1,"conditions":[{"field":"path-pattern","values":["/*"]}]}]}`, requests{Paths: []string{"/*"}}},
+		{`{"mode":"on","listener":"x","create":[{"role":"allow","priority":1},{"role":"maintenance","priority":2,"conditions":[{"field":"host-header","values":["shop.example.com"]}]}]}`, requests{Paths: []string{"/*"}, Hosts: []string{"shop.example.com"}}},
+	} {
+		d, err := decodePlan(&remediations.Plan{Action: ActionName, Data: json.RawMessage(tc.data)})
+		if err != nil {
+			t.Fatalf("decode %s: %v", tc.data, err)
+		}
+		if d.Requests.String() != tc.want.String() {
+			t.Errorf("requests of %s = %s, want %s", tc.data, d.Requests, tc.want)
+		}
+	}
+}
