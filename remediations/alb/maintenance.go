@@ -537,27 +537,44 @@ func (m *Maintenance) verify(ctx context.Context, d *planData, maint ruleRef) er
 		return fmt.Errorf("check that %s reach the maintenance rule: read the rules back: %w", d.Requests, err)
 	}
 	var rest []listenerRule
-	for _, r := range rules {
+	var mine *listenerRule
+	for i, r := range rules {
+		if r.ARN == maint.ARN {
+			mine = &rules[i]
+		}
 		if r.Role != roleAllow {
 			rest = append(rest, r)
 		}
 	}
-	first, unsure, ok := firstTaker(rest, d.Requests)
-	switch {
-	case !ok:
-		return fmt.Errorf("%w: the listener read back has no rules, not even the maintenance rule %s", ErrNotEffective, maint.ARN)
-	case first.ARN != maint.ARN && first.Default:
-		return fmt.Errorf("%w: the maintenance rule %s is not on the listener read back; the default rule answers %s", ErrNotEffective, maint.ARN, d.Requests)
-	case first.ARN != maint.ARN:
+	if mine == nil {
+		return fmt.Errorf("%w: the maintenance rule %s is not on the listener read back", ErrNotEffective, maint.ARN)
+	}
+	// The conditions medic created match every maintenance request; the
+	// rule read back must still have them.
+	if got, want := conditionsText(mine.Conditions), conditionsText(sdkConditions(d.Create[len(d.Create)-1].Conditions)); got != want {
+		return fmt.Errorf("%w: the maintenance rule %s read back matches %s, not %s as created", ErrNotEffective, maint.ARN, got, want)
+	}
+	is503 := slices.ContainsFunc(mine.Actions, func(a types.Action) bool {
+		return a.FixedResponseConfig != nil && aws.ToString(a.FixedResponseConfig.StatusCode) == "503"
+	})
+	if !is503 {
+		return fmt.Errorf("%w: the maintenance rule %s read back does not answer with a fixed 503 (%s)", ErrNotEffective, maint.ARN, describeExisting(*mine))
+	}
+	if first, unsure, _ := firstTaker(rest, d.Requests); first.ARN != maint.ARN {
 		sh := shadow{ARN: first.ARN, Priority: first.Priority, Rule: describeExisting(first), Unsure: unsure}
 		return fmt.Errorf("%w: after the change %s answers %s ahead of the maintenance rule at priority %d", ErrNotEffective, sh, d.Requests, maint.Priority)
 	}
-	for _, a := range first.Actions {
-		if a.FixedResponseConfig != nil && aws.ToString(a.FixedResponseConfig.StatusCode) == "503" {
-			return nil
-		}
+	return nil
+}
+
+// conditionsText says in words what conditions match, in a stable order.
+func conditionsText(cs []types.RuleCondition) string {
+	parts := make([]string, 0, len(cs))
+	for _, c := range cs {
+		parts = append(parts, conditionText(c))
 	}
-	return fmt.Errorf("%w: the maintenance rule %s read back does not answer with a fixed 503 (%s)", ErrNotEffective, maint.ARN, describeExisting(first))
+	slices.Sort(parts)
+	return strings.Join(parts, " and ")
 }
 
 // setPriorities renumbers rules in one SetRulePriorities call: to each

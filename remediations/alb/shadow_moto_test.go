@@ -395,3 +395,50 @@ func TestUndoLeavesMovedRulesThatSomeoneRenumbered(t *testing.T) {
 		t.Errorf("undo summary = %q, want it to say why nothing moved back", undo.Summary)
 	}
 }
+
+// changeOnMaintenanceCreate is the real client, except that right after
+// medic creates its 503 rule somebody modifies that rule.
+type changeOnMaintenanceCreate struct {
+	ELBv2API
+	w      *world
+	modify func(arn string) *elb.ModifyRuleInput
+}
+
+func (c *changeOnMaintenanceCreate) CreateRule(ctx context.Context, in *elb.CreateRuleInput, opts ...func(*elb.Options)) (*elb.CreateRuleOutput, error) {
+	out, err := c.ELBv2API.CreateRule(ctx, in, opts...)
+	if err == nil && len(out.Rules) > 0 && slices.ContainsFunc(in.Actions, func(a types.Action) bool { return a.FixedResponseConfig != nil }) {
+		_, merr := c.w.elb.ModifyRule(ctx, c.modify(aws.ToString(out.Rules[0].RuleArn)))
+		c.w.must("modify the maintenance rule", merr)
+	}
+	return out, err
+}
+
+func TestApplyRevertsWhenTheMaintenanceRuleWasChangedUnderIt(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		modify func(w *world, arn string) *elb.ModifyRuleInput
+		want   string
+	}{
+		{"its path narrowed", func(_ *world, arn string) *elb.ModifyRuleInput {
+			return &elb.ModifyRuleInput{RuleArn: aws.String(arn), Conditions: []types.RuleCondition{pathCond("/nothing")}}
+		}, "read back matches path-pattern /nothing, not path-pattern /* as created"},
+		{"its action changed", func(w *world, arn string) *elb.ModifyRuleInput {
+			return &elb.ModifyRuleInput{RuleArn: aws.String(arn), Actions: []types.Action{{Type: types.ActionTypeEnumForward, TargetGroupArn: aws.String(w.web)}}}
+		}, "does not answer with a fixed 503"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			catchAll := w.addRule(w.listener, 1, "/*", w.api, nil)
+			m := New(&changeOnMaintenanceCreate{ELBv2API: w.elb, w: w, modify: func(arn string) *elb.ModifyRuleInput { return tc.modify(w, arn) }})
+			plan, err := m.Plan(context.Background(), nil, remediations.Params{"listener": w.listener})
+			w.must("plan", err)
+			_, err = m.Apply(context.Background(), roundTrip(t, plan))
+			if !errors.Is(err, ErrNotEffective) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "reverted: removed the 1 rule(s) this apply had created; moved 1 rule(s) back to priorities 1") {
+				t.Errorf("err = %v, want ErrNotEffective saying %q and what was reverted", err, tc.want)
+			}
+			if n := len(medicRules(w.rules(w.listener))); n != 0 || w.priorityOf(w.listener, catchAll) != 1 {
+				t.Errorf("after the revert medic has %d rules and the catch-all is at %d; want none and 1", n, w.priorityOf(w.listener, catchAll))
+			}
+		})
+	}
+}
