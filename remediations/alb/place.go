@@ -2,6 +2,7 @@ package alb
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/medicbot/medic/remediations"
@@ -79,8 +80,8 @@ type placement struct {
 	Shadows []shadow
 }
 
-// place decides where n medic rules go on a listener with rules (medic's
-// own excluded by the caller's checks) so that the last of them, the 503
+// place decides where n medic rules go on a listener with rules (in any
+// order; medic's own are never counted as shadowing) so that the last of them, the 503
 // rule, answers every request of q: before every rule that takes some of
 // them. It takes free priorities ahead of the first such rule; when fewer
 // than n are free there, it renumbers that rule and the ones right behind
@@ -93,8 +94,10 @@ func place(rules []listenerRule, q requests, n int) (placement, error) {
 	if n < 1 || n > maxPriority {
 		return placement{}, fmt.Errorf("place rules: %d rules cannot be placed: %w", n, remediations.ErrInvalid)
 	}
+	rules = slices.Clone(rules)
+	slices.SortStableFunc(rules, byPriority)
 	taken := make(map[int32]bool, len(rules))
-	var others []listenerRule // non-default rules by priority (rules are sorted)
+	var others []listenerRule // non-default rules by priority
 	for _, r := range rules {
 		if !r.Default {
 			taken[r.Priority] = true

@@ -42,6 +42,7 @@ func TestPlace(t *testing.T) {
 		{"a rule medic cannot evaluate moves", []listenerRule{at(1, types.RuleCondition{Field: aws.String("tls-version")})}, all, 1, []int32{1}, "r1:1->2"},
 		{"a method-only rule moves", []listenerRule{at(1, methodCond("GET"))}, all, 1, []int32{1}, "r1:1->2"},
 		{"rules behind the free numbers stay", []listenerRule{at(5, pathCond("/*"))}, all, 2, []int32{1, 2}, ""},
+		{"rules in any order are placed by priority", []listenerRule{def, at(3, pathCond("/static/*")), at(10, pathCond("/api/*")), at(1, pathCond("/health"))}, all, 2, []int32{1, 2}, "r1:1->4 r3:3->5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pl, err := place(tc.rules, tc.q, tc.n)
