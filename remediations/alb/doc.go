@@ -4,7 +4,7 @@
 //
 // # Maintenance on
 //
-// Plan adds, as early in the listener's rule order as free priorities allow:
+// Plan adds, ahead of every rule that would answer maintenance requests:
 //
 //   - one allow rule per 5 CIDR blocks of allow_ips (fewer when host_headers
 //     share the rule's 5 condition values): a source-ip condition (and the
@@ -22,16 +22,30 @@
 //     message is cut on a character boundary before escaping, so the body is
 //     always well-formed.
 //
-// ALB evaluates rules from the lowest priority number up, so medic's rules
-// take the n lowest free priorities, in order: allow rules first, the 503
-// rule last. Medic never renumbers rules it does not own, so an existing rule
-// at a lower number than the 503 rule (e.g. a /health rule at priority 1)
-// keeps answering the requests it matches during maintenance: the plan names
-// each such rule in its summary ("rule at priority 1 (path-pattern /health
-// -> forward to targetgroup/api/...) still answers before maintenance"), as a
-// change marked unchanged, and in its data. Plan fails with
-// remediations.ErrInvalid only when the listener has fewer than n free
-// priorities.
+// ALB evaluates rules from the lowest priority number up and answers with
+// the first whose conditions all hold, so a rule ahead of the 503 that
+// matches some maintenance request (every path, of host_headers when set)
+// would keep answering it: it shadows the 503. Plan evaluates the
+// listener's rules for those requests: path-pattern and host-header values
+// with their * and ? wildcards (host names case-insensitively); method,
+// source-ip, http-header and query-string conditions hold for some of the
+// requests; a condition medic cannot evaluate (regex values, an unknown
+// field) is assumed to hold, and the plan names it ("may answer
+// maintenance requests (condition X cannot be evaluated)").
+//
+// Medic's rules take free priorities ahead of the first shadowing rule
+// (the n lowest free ones when there is room), allow rules first, the 503
+// rule last. When there is not, with shadowing "move" (the default) the
+// plan renumbers the first shadowing rule and the rules right behind it,
+// as few as it can, into free priorities behind medic's, keeping the order
+// of all the listener's rules, so requests outside maintenance are routed
+// as before; the card lists every move ("rule at priority 1 (path-pattern
+// /* -> forward to ...; answers maintenance requests) -> 3"). Rules that
+// shadow nothing (e.g. a host-header rule for another host) stay ahead.
+// With shadowing "refuse" such a plan fails with ErrShadowed (and
+// remediations.ErrInvalid) naming each shadowing rule's ARN, priority and
+// conditions. Plan fails with remediations.ErrInvalid when ALB's 50,000
+// priorities leave no room.
 //
 // Every rule medic creates is tagged on CreateRule with medic:managed=true,
 // medic:role=maintenance|allow, medic:action=alb.maintenance and, when known,
@@ -40,15 +54,23 @@
 // leaves one rule.
 //
 // Apply re-checks that the listener still exists, that its default action
-// is the one the allow rules copy, that the planned priorities are still
-// free, that the rules ahead of the 503 rule are the ones the plan named,
-// unchanged (one that went away is fine), and that no medic rule appeared;
-// otherwise it returns an error wrapping remediations.ErrStalePlan saying
-// what changed. A PriorityInUse answer to CreateRule (another rule took the
-// priority after the re-check) is refused the same way. It creates the allow
-// rules before the 503 rule, so allow-listed clients are never cut off, and
-// when a create fails it deletes the rules that apply created and says so in
-// the error. Result.Data records the created rule ARNs.
+// is the one the allow rules copy, that no medic rule appeared, that the
+// planned priorities (medic's and the moves' targets) are still free, and
+// places the rules again: the same priorities, the same moves of the same
+// rules (a rule to move that went away is fine) and the same rules left
+// ahead of the 503; otherwise it returns an error wrapping
+// remediations.ErrStalePlan saying what changed. A PriorityInUse answer
+// (another rule took a priority after the re-check) is refused the same
+// way. It moves the shadowing rules in one SetRulePriorities call, then
+// creates the allow rules before the 503 rule, so allow-listed clients are
+// never cut off. Then it reads the listener back and checks, evaluating the
+// rules in priority order, that the maintenance requests reach the 503 rule
+// (medic's allow rules aside) and that it answers with a fixed 503. When a
+// create fails or the check does not hold (ErrNotEffective, naming the rule
+// that answers instead), it deletes the rules it created and moves the
+// rules it moved back, and says in the error what it reverted or what it
+// could not: the listener is left either in maintenance or as it was.
+// Result.Data records the created rule ARNs and the moves.
 //
 // # Maintenance off
 //
@@ -57,12 +79,18 @@
 // medic's tags; a recorded rule already gone is reported as such, one that
 // lost medic's tags is left in place and reported. Medic rules another apply
 // created stay: Undo of a result that created nothing (a NoOp "on", when
-// maintenance was already on) changes nothing and says so.
+// maintenance was already on) changes nothing and says so. Then it moves
+// the rules that apply moved back to their priorities, in one call, and
+// only those; when one of them was renumbered since, or its old priority is
+// taken, it moves none back (moving some could change their order) and
+// says why: their order, and so the routing, is still the one before
+// maintenance.
 //
 // Plan and Apply with mode "off" (for recovery without a result) delete
 // every rule on that listener tagged medic:managed=true with role
 // maintenance or allow, in the same order. Rules without medic's tags are
-// never touched.
+// never deleted; rules an apply moved keep their new priorities (mode off
+// has no record of the moves, and their order is unchanged).
 //
 // # Target
 //
@@ -84,7 +112,8 @@
 // AccessDenied matches remediations.ErrAccessDenied; ValidationError,
 // PriorityInUse, TooManyRules and other rejected requests match
 // remediations.ErrInvalid (PriorityInUse during Apply also matches
-// remediations.ErrStalePlan). Throttling and 5xx are retried, bounded, by the
+// remediations.ErrStalePlan). ErrShadowed and ErrNotEffective are this
+// package's own decisions, described above. Throttling and 5xx are retried, bounded, by the
 // SDK's standard retryer; this package adds no retries.
 //
 // # IAM
@@ -102,6 +131,9 @@
 //     cannot be tagged.
 //   - elasticloadbalancing:DeleteRule on
 //     arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/*/*/*/*.
+//   - elasticloadbalancing:SetRulePriorities on
+//     arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/*/*/*/*:
+//     the rules that would shadow the 503 move behind it, and back on Undo.
 //
 // MaintenanceSchema().IAM lists the same statements.
 package alb

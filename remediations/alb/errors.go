@@ -1,6 +1,22 @@
 package alb
 
-import "github.com/medicbot/medic/remediations"
+import (
+	"errors"
+
+	"github.com/medicbot/medic/remediations"
+)
+
+// Errors alb.maintenance returns besides the remediations sentinels.
+var (
+	// ErrShadowed: rules medic does not own would answer maintenance
+	// requests ahead of the 503 rule and the plan was told not to move
+	// them (shadowing: refuse). It comes with remediations.ErrInvalid.
+	ErrShadowed = errors.New("the maintenance rule would be shadowed")
+	// ErrNotEffective: after Apply made its changes, the listener read back
+	// did not answer the maintenance requests with medic's 503 rule. Apply
+	// reverted its changes (the error says whether that worked).
+	ErrNotEffective = errors.New("maintenance not effective")
+)
 
 // errorKinds maps Elastic Load Balancing error codes to medic's sentinels.
 // Codes not listed (throttling and 5xx once the SDK's standard retryer has

@@ -74,9 +74,17 @@ type planData struct {
 	// DefaultActions are the listener's default actions the allow rules
 	// copy; Apply refuses when they changed.
 	DefaultActions []ruleAction `json:"default_actions,omitempty"`
-	// Ahead lists the rules medic does not own that sit ahead of the
-	// maintenance rule and keep answering during maintenance; Apply refuses
-	// when another rule moved ahead or one of these changed.
+	// Requests are the requests the maintenance rule answers; Apply places
+	// medic's rules for them again to check that the plan still holds, and
+	// checks after the change that they reach the maintenance rule.
+	Requests requests `json:"requests"`
+	// Moves renumber rules medic does not own that would answer
+	// maintenance requests ahead of the maintenance rule (and the rules
+	// right behind them, keeping their order) to priorities behind it.
+	Moves []ruleMove `json:"moves,omitempty"`
+	// Ahead lists the rules medic does not own that stay ahead of the
+	// maintenance rule (they answer none of the maintenance requests);
+	// Apply refuses when another rule moved ahead or one of these changed.
 	Ahead []aheadRule `json:"ahead,omitempty"`
 	// Remove lists the rules mode off deletes, in deletion order.
 	Remove []ruleRef `json:"remove,omitempty"`
@@ -96,6 +104,9 @@ type resultData struct {
 	Listener string    `json:"listener"`
 	Label    string    `json:"label"`
 	Rules    []ruleRef `json:"rules,omitempty"`
+	// Moved lists the rules medic does not own that Apply renumbered
+	// (mode on); Undo numbers them back.
+	Moved []ruleMove `json:"moved,omitempty"`
 }
 
 func (m *Maintenance) ready() error {
@@ -234,16 +245,22 @@ func planOn(d *planData, rules []listenerRule, p remediations.Params, defaults [
 		}},
 	}
 	create := append(slices.Clip(allow), maint)
-	prios, err := choosePriorities(rules, len(create))
+	d.Requests = requestsOf(maint)
+	pl, err := place(rules, d.Requests, len(create))
 	if err != nil {
 		return nil, err
 	}
+	if len(pl.Moves) > 0 && p.String("shadowing") == ShadowingRefuse {
+		return nil, fmt.Errorf("%d rule(s) medic does not own would answer maintenance requests (%s) before the maintenance rule: %s; with shadowing: move the plan moves them behind it, keeping their order, and Undo moves them back: %w: %w",
+			len(pl.Shadows), d.Requests, describeShadows(pl.Shadows), ErrShadowed, remediations.ErrInvalid)
+	}
 	for i := range create {
-		create[i].Priority = prios[i]
+		create[i].Priority = pl.Priorities[i]
 	}
 	d.Create = create
+	d.Moves = pl.Moves
 	allow, maint = create[:len(create)-1], create[len(create)-1]
-	d.Ahead = rulesAhead(rules, maint.Priority)
+	d.Ahead = rulesAhead(rules, maint.Priority, d.Moves)
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "listener %s: add maintenance rule (503 %s, retry after %ds) at priority %d", d.Label, format, retryAfter, maint.Priority)
@@ -266,8 +283,8 @@ func planOn(d *planData, rules []listenerRule, p remediations.Params, defaults [
 			fmt.Fprintf(&b, "; allow-listed clients skip the listener's %d other rule(s) behind priority %d", skipped, allow[0].Priority)
 		}
 	}
-	if len(d.Ahead) > 0 {
-		fmt.Fprintf(&b, "; %s", describeAhead(d.Ahead))
+	if len(d.Moves) > 0 {
+		fmt.Fprintf(&b, "; move %d rule(s) medic does not own behind it, keeping their order (undo moves them back): %s", len(d.Moves), describeMoves(d.Moves))
 	}
 	if truncated {
 		fmt.Fprintf(&b, "; message cut to fit ALB's %d-character body limit", maxBody)
@@ -281,14 +298,7 @@ func planOn(d *planData, rules []listenerRule, p remediations.Params, defaults [
 			To:       describeRule(r),
 		})
 	}
-	for _, r := range d.Ahead {
-		changes = append(changes, remediations.Change{
-			Resource: d.Listener,
-			Field:    fmt.Sprintf("rule at priority %d", r.Priority),
-			From:     r.Rule + " (" + shortARN(r.ARN) + ")",
-			To:       fmt.Sprintf("unchanged: still answers before the maintenance rule at priority %d", maint.Priority),
-		})
-	}
+	changes = append(changes, moveChanges(d.Moves, false)...)
 	return &remediations.Plan{Summary: b.String(), Changes: changes, Reversible: true}, nil
 }
 
@@ -369,6 +379,11 @@ func decodePlan(plan *remediations.Plan) (*planData, error) {
 	if !plan.NoOp && d.Mode == ModeOn && len(d.Create) == 0 {
 		return nil, fmt.Errorf("apply %s: plan data lists no rules to create: %w", ActionName, remediations.ErrInvalid)
 	}
+	if d.Mode == ModeOn && len(d.Requests.Paths) == 0 && len(d.Create) > 0 {
+		// A plan from before plans recorded their requests: the
+		// maintenance rule's conditions say which they are.
+		d.Requests = requestsOf(d.Create[len(d.Create)-1])
+	}
 	return &d, nil
 }
 
@@ -395,44 +410,25 @@ func (m *Maintenance) applyOn(ctx context.Context, d *planData, res *remediation
 	if err != nil {
 		return nil, err
 	}
-	var top int32
-	planned := make(map[int32]bool)
-	for _, r := range d.Create {
-		planned[r.Priority] = true
-		top = max(top, r.Priority)
-	}
-	ahead := make(map[string]aheadRule, len(d.Ahead))
-	for _, r := range d.Ahead {
-		ahead[r.ARN] = r
-	}
-	for _, r := range rules {
-		if r.Default {
-			continue
-		}
-		if r.medic() {
-			return nil, stale("a medic %s rule appeared at priority %d (%s)", r.Role, r.Priority, r.ARN)
-		}
-		if planned[r.Priority] {
-			return nil, stale("priority %d is now taken by rule %s (%s); the plan chose it as free", r.Priority, r.ARN, describeExisting(r))
-		}
-		if r.Priority >= top {
-			continue
-		}
-		was, ok := ahead[r.ARN]
-		now := describeExisting(r)
-		switch {
-		case !ok:
-			return nil, stale("rule %s at priority %d (%s) now sits ahead of the maintenance rule at %d, which the plan did not say", r.ARN, r.Priority, now, top)
-		case was.Priority != r.Priority || was.Rule != now:
-			return nil, stale("rule %s ahead of the maintenance rule changed since the plan: priority %d (%s), was priority %d (%s)", r.ARN, r.Priority, now, was.Priority, was.Rule)
-		}
+	moves, err := recheck(d, rules)
+	if err != nil {
+		return nil, err
 	}
 
+	if len(moves) > 0 {
+		if err := m.setPriorities(ctx, d.Listener, moves, false); err != nil {
+			if errorCode(err) == "PriorityInUse" {
+				err = stale("a priority the plan moves a rule to was taken after the plan was checked (nothing was changed): %w", err)
+			}
+			return nil, fmt.Errorf("move %d rule(s) behind the maintenance rule: %w", len(moves), err)
+		}
+		res.Changes = append(res.Changes, moveChanges(moves, false)...)
+	}
 	var created []ruleRef
 	for _, r := range d.Create {
 		ref, err := m.createRule(ctx, d, r)
 		if err != nil {
-			return nil, m.rollback(ctx, d, created, fmt.Errorf("create %s rule at priority %d: %w", r.Role, r.Priority, err))
+			return nil, m.rollback(ctx, d, created, moves, fmt.Errorf("create %s rule at priority %d: %w", r.Role, r.Priority, err))
 		}
 		created = append(created, ref)
 		res.Changes = append(res.Changes, remediations.Change{
@@ -442,11 +438,203 @@ func (m *Maintenance) applyOn(ctx context.Context, d *planData, res *remediation
 			To:       describeRule(r) + " (" + shortARN(ref.ARN) + ")",
 		})
 	}
-	res.Summary = fmt.Sprintf("listener %s: maintenance on: added %s", d.Label, describeRefs(created))
-	if still := rulesAhead(rules, top); len(still) > 0 {
-		res.Summary += "; " + describeAhead(still)
+	if err := m.verify(ctx, d, created[len(created)-1]); err != nil {
+		return nil, m.rollback(ctx, d, created, moves, err)
 	}
-	return &resultData{Mode: ModeOn, Listener: d.Listener, Label: d.Label, Rules: created}, nil
+	res.Summary = fmt.Sprintf("listener %s: maintenance on: added %s", d.Label, describeRefs(created))
+	if len(moves) > 0 {
+		res.Summary += fmt.Sprintf("; moved %d rule(s) behind it: %s", len(moves), describeMoves(moves))
+	}
+	res.Summary += fmt.Sprintf("; checked: %s now reach the maintenance rule", d.Requests)
+	return &resultData{Mode: ModeOn, Listener: d.Listener, Label: d.Label, Rules: created, Moved: moves}, nil
+}
+
+// recheck compares the listener's rules now with those the plan was made
+// from and returns the moves to make: the planned ones, less those of rules
+// that have gone. It places medic's rules again and refuses, with an error
+// wrapping remediations.ErrStalePlan that says what changed, when the
+// placement differs from the plan's, a rule to move or one that stays ahead
+// of the maintenance rule changed, a rule moved ahead of it, or a medic
+// rule appeared.
+func recheck(d *planData, rules []listenerRule) ([]ruleMove, error) {
+	planned := make(map[int32]bool, len(d.Create))
+	var prios []int32
+	for _, r := range d.Create {
+		planned[r.Priority] = true
+		prios = append(prios, r.Priority)
+	}
+	top := prios[len(prios)-1]
+	moving := make(map[string]ruleMove, len(d.Moves))
+	target := make(map[int32]ruleMove, len(d.Moves))
+	for _, mv := range d.Moves {
+		moving[mv.ARN] = mv
+		target[mv.To] = mv
+	}
+	present := make(map[string]bool, len(rules))
+	for _, r := range rules {
+		present[r.ARN] = true
+		if r.Default {
+			continue
+		}
+		if r.medic() {
+			return nil, stale("a medic %s rule appeared at priority %d (%s)", r.Role, r.Priority, r.ARN)
+		}
+		if mv, ok := moving[r.ARN]; planned[r.Priority] && (!ok || mv.From != r.Priority) {
+			return nil, stale("priority %d is now taken by rule %s (%s); the plan chose it as free", r.Priority, r.ARN, describeExisting(r))
+		}
+		if mv, ok := target[r.Priority]; ok {
+			return nil, stale("priority %d, where the plan moves rule %s, is now taken by rule %s (%s)", r.Priority, mv.ARN, r.ARN, describeExisting(r))
+		}
+	}
+	pl, err := place(rules, d.Requests, len(d.Create))
+	if err != nil {
+		return nil, stale("the listener's rules changed since the plan: %w", err)
+	}
+	if !slices.Equal(pl.Priorities, prios) {
+		return nil, stale("medic's rules would now go at priorities %s, not %s as planned: the listener's rules changed since the plan", joinPriorities(pl.Priorities), joinPriorities(prios))
+	}
+	now := make(map[string]bool, len(pl.Moves))
+	for _, mv := range pl.Moves {
+		now[mv.ARN] = true
+		was, ok := moving[mv.ARN]
+		switch {
+		case !ok:
+			return nil, stale("rule %s at priority %d (%s) would now have to move to %d (it %s), which the plan did not say", mv.ARN, mv.From, mv.Rule, mv.To, mv.Why)
+		case was != mv:
+			return nil, stale("rule %s to move changed since the plan: priority %d -> %d (%s), was %d -> %d (%s)", mv.ARN, mv.From, mv.To, mv.Rule, was.From, was.To, was.Rule)
+		}
+	}
+	for _, was := range d.Moves {
+		if present[was.ARN] && !now[was.ARN] {
+			return nil, stale("rule %s, which the plan moves from priority %d, no longer needs to move: the listener's rules changed since the plan", was.ARN, was.From)
+		}
+	}
+	ahead := make(map[string]aheadRule, len(d.Ahead))
+	for _, r := range d.Ahead {
+		ahead[r.ARN] = r
+	}
+	for _, r := range rulesAhead(rules, top, pl.Moves) {
+		was, ok := ahead[r.ARN]
+		switch {
+		case !ok:
+			return nil, stale("rule %s at priority %d (%s) now sits ahead of the maintenance rule at %d, which the plan did not say", r.ARN, r.Priority, r.Rule, top)
+		case was != r:
+			return nil, stale("rule %s ahead of the maintenance rule changed since the plan: priority %d (%s), was priority %d (%s)", r.ARN, r.Priority, r.Rule, was.Priority, was.Rule)
+		}
+	}
+	return pl.Moves, nil
+}
+
+// verify reads the listener back and checks that the maintenance requests
+// reach medic's maintenance rule maint, and that it answers with a fixed
+// 503: ALB evaluates rules by priority, and apart from medic's allow rules
+// (which answer allow-listed clients on purpose) no rule may take any of
+// those requests before it. It returns an error wrapping ErrNotEffective
+// naming the rule that answers instead.
+func (m *Maintenance) verify(ctx context.Context, d *planData, maint ruleRef) error {
+	rules, err := readRules(ctx, m.client, d.Listener)
+	if err != nil {
+		return fmt.Errorf("check that %s reach the maintenance rule: read the rules back: %w", d.Requests, err)
+	}
+	var rest []listenerRule
+	var mine *listenerRule
+	for i, r := range rules {
+		if r.ARN == maint.ARN {
+			mine = &rules[i]
+		}
+		if r.Role != roleAllow {
+			rest = append(rest, r)
+		}
+	}
+	if mine == nil {
+		return fmt.Errorf("%w: the maintenance rule %s is not on the listener read back", ErrNotEffective, maint.ARN)
+	}
+	// The conditions medic created match every maintenance request; the
+	// rule read back must still have them.
+	if got, want := conditionsText(mine.Conditions), conditionsText(sdkConditions(d.Create[len(d.Create)-1].Conditions)); got != want {
+		return fmt.Errorf("%w: the maintenance rule %s read back matches %s, not %s as created", ErrNotEffective, maint.ARN, got, want)
+	}
+	is503 := slices.ContainsFunc(mine.Actions, func(a types.Action) bool {
+		return a.FixedResponseConfig != nil && aws.ToString(a.FixedResponseConfig.StatusCode) == "503"
+	})
+	if !is503 {
+		return fmt.Errorf("%w: the maintenance rule %s read back does not answer with a fixed 503 (%s)", ErrNotEffective, maint.ARN, describeExisting(*mine))
+	}
+	if first, unsure, _ := firstTaker(rest, d.Requests); first.ARN != maint.ARN {
+		sh := shadow{ARN: first.ARN, Priority: first.Priority, Rule: describeExisting(first), Unsure: unsure}
+		return fmt.Errorf("%w: after the change %s answers %s ahead of the maintenance rule at priority %d", ErrNotEffective, sh, d.Requests, maint.Priority)
+	}
+	return nil
+}
+
+// conditionsText says in words what conditions match, in a stable order.
+func conditionsText(cs []types.RuleCondition) string {
+	parts := make([]string, 0, len(cs))
+	for _, c := range cs {
+		parts = append(parts, conditionText(c))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " and ")
+}
+
+// setPriorities renumbers rules in one SetRulePriorities call: to each
+// move's To, or back to its From.
+func (m *Maintenance) setPriorities(ctx context.Context, listener string, moves []ruleMove, back bool) error {
+	in := &elasticloadbalancingv2.SetRulePrioritiesInput{}
+	for _, mv := range moves {
+		p := mv.To
+		if back {
+			p = mv.From
+		}
+		in.RulePriorities = append(in.RulePriorities, types.RulePriorityPair{RuleArn: aws.String(mv.ARN), Priority: aws.Int32(p)})
+	}
+	_, err := m.client.SetRulePriorities(ctx, in)
+	return classify(err, "elasticloadbalancing:SetRulePriorities", "rules of "+listener)
+}
+
+// restore numbers the rules an apply moved back to their priorities, in
+// one call, after medic's rules are gone. Rules that have gone are
+// skipped. When one of them no longer sits where medic moved it, or its old
+// priority is taken by another rule, none is moved (moving only some could
+// change their order) and note says why; the listener then still routes
+// as before maintenance, since the moved rules kept their order.
+func (m *Maintenance) restore(ctx context.Context, listener string, moved []ruleMove) (restored []ruleMove, note string, err error) {
+	rules, err := readRules(ctx, m.client, listener)
+	if err != nil {
+		return nil, "", fmt.Errorf("read the rules to move back: %w", err)
+	}
+	byARN := make(map[string]listenerRule, len(rules))
+	byPrio := make(map[int32]listenerRule, len(rules))
+	for _, r := range rules {
+		byARN[r.ARN] = r
+		if !r.Default {
+			byPrio[r.Priority] = r
+		}
+	}
+	var todo []ruleMove
+	var gone []string
+	for _, mv := range moved {
+		r, ok := byARN[mv.ARN]
+		switch {
+		case !ok:
+			gone = append(gone, fmt.Sprintf("rule %s (moved from priority %d) is gone", shortARN(mv.ARN), mv.From))
+		case r.Priority != mv.To:
+			return nil, fmt.Sprintf("rule %s is at priority %d, not %d where medic moved it, so no moved rule was moved back (they keep their order, the one before maintenance)", shortARN(mv.ARN), r.Priority, mv.To), nil
+		default:
+			todo = append(todo, mv)
+		}
+	}
+	for _, mv := range todo {
+		if o, ok := byPrio[mv.From]; ok {
+			return nil, fmt.Sprintf("priority %d, where rule %s was, is taken by rule %s, so no moved rule was moved back (they keep their order, the one before maintenance)", mv.From, shortARN(mv.ARN), shortARN(o.ARN)), nil
+		}
+	}
+	if len(todo) > 0 {
+		if err := m.setPriorities(ctx, listener, todo, true); err != nil {
+			return nil, "", fmt.Errorf("move %d rule(s) back to their priorities: %w", len(todo), err)
+		}
+	}
+	return todo, strings.Join(gone, "; "), nil
 }
 
 // createRule creates one planned rule, tagged as medic's.
@@ -488,27 +676,47 @@ func (m *Maintenance) createRule(ctx context.Context, d *planData, r plannedRule
 	return ref, nil
 }
 
-// rollback deletes the rules a failed apply created and returns cause with
-// what was cleaned up, so the listener is never left half-changed silently.
-func (m *Maintenance) rollback(ctx context.Context, d *planData, created []ruleRef, cause error) error {
-	if len(created) == 0 {
+// rollback undoes what a failed apply did: it deletes the rules it created
+// and then moves the rules it moved back, and returns cause with what was
+// cleaned up, so the listener is never left half-changed silently.
+func (m *Maintenance) rollback(ctx context.Context, d *planData, created []ruleRef, moved []ruleMove, cause error) error {
+	if len(created) == 0 && len(moved) == 0 {
 		return fmt.Errorf("%w (nothing was created)", cause)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	slices.Reverse(created)
 	var left []string
 	var errs []error
-	for _, r := range created {
+	for _, r := range slices.Backward(created) {
 		if err := m.deleteRule(ctx, r.ARN); err != nil {
 			left = append(left, r.ARN)
 			errs = append(errs, err)
 		}
 	}
-	if len(left) == 0 {
-		return fmt.Errorf("%w (removed the %d rule(s) this apply had created)", cause, len(created))
+	var done []string
+	if len(created) > 0 && len(left) == 0 {
+		done = append(done, fmt.Sprintf("removed the %d rule(s) this apply had created", len(created)))
 	}
-	return fmt.Errorf("%w; rollback failed, rule(s) %s left on the listener, plan mode off to remove them: %w", cause, strings.Join(left, ", "), errors.Join(errs...))
+	if len(moved) > 0 && len(left) > 0 {
+		left = append(left, fmt.Sprintf("and the %d moved rule(s) at their new priorities (same order)", len(moved)))
+	}
+	if len(moved) > 0 && len(left) == 0 {
+		back, note, err := m.restore(ctx, d.Listener, moved)
+		switch {
+		case err != nil:
+			left = append(left, fmt.Sprintf("the %d moved rule(s) at their new priorities (same order)", len(moved)))
+			errs = append(errs, err)
+		case len(back) > 0:
+			done = append(done, fmt.Sprintf("moved %d rule(s) back to priorities %s", len(back), joinPriorities(fromPriorities(back))))
+		}
+		if note != "" {
+			done = append(done, note)
+		}
+	}
+	if len(left) == 0 {
+		return fmt.Errorf("%w (reverted: %s)", cause, strings.Join(done, "; "))
+	}
+	return fmt.Errorf("%w; rollback failed, %s left on the listener, plan mode off to remove medic's rules: %w", cause, strings.Join(left, ", "), errors.Join(errs...))
 }
 
 // deleteRule deletes one rule; a rule that is already gone is not an error.
@@ -657,6 +865,19 @@ func (m *Maintenance) Undo(ctx context.Context, res *remediations.Result) (*reme
 	} else {
 		out.Summary = fmt.Sprintf("listener %s: maintenance off: removed %s", d.Label, describeRefs(removed))
 	}
+	if len(d.Moved) > 0 {
+		back, note, err := m.restore(ctx, d.Listener, d.Moved)
+		if err != nil {
+			return nil, fmt.Errorf("undo %s on %s: %s, but the %d rule(s) that apply moved stay at their new priorities (same order): %w", ActionName, d.Label, out.Summary, len(d.Moved), err)
+		}
+		if len(back) > 0 {
+			out.Summary += fmt.Sprintf("; moved %d rule(s) back: %s", len(back), describeMovesBack(back))
+			out.Changes = append(out.Changes, moveChanges(back, true)...)
+		}
+		if note != "" {
+			notes = append(notes, note)
+		}
+	}
 	if len(notes) > 0 {
 		out.Summary += "; " + strings.Join(notes, "; ")
 	}
@@ -720,4 +941,59 @@ func plannedPriorities(rs []plannedRule) string {
 		p = append(p, fmt.Sprint(r.Priority))
 	}
 	return strings.Join(p, ", ")
+}
+
+// moveChanges lists rule moves as changes, or their reversal when back.
+func moveChanges(moves []ruleMove, back bool) []remediations.Change {
+	var out []remediations.Change
+	for _, mv := range moves {
+		c := remediations.Change{Resource: mv.ARN, Field: "priority", From: fmt.Sprint(mv.From), To: fmt.Sprintf("%d (%s; %s)", mv.To, mv.Rule, mv.Why)}
+		if back {
+			c.From, c.To = fmt.Sprint(mv.To), fmt.Sprintf("%d (%s)", mv.From, mv.Rule)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// describeMovesBack says in words how rules move back: "rule at priority 4
+// -> 1, rule at priority 5 -> 3".
+func describeMovesBack(ms []ruleMove) string {
+	parts := make([]string, 0, len(ms))
+	for _, m := range ms {
+		parts = append(parts, fmt.Sprintf("rule at priority %d -> %d", m.To, m.From))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func fromPriorities(ms []ruleMove) []int32 {
+	out := make([]int32, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, m.From)
+	}
+	return out
+}
+
+func joinPriorities(ps []int32) string {
+	parts := make([]string, 0, len(ps))
+	for _, p := range ps {
+		parts = append(parts, fmt.Sprint(p))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// requestsOf returns the requests a maintenance rule answers: the paths of
+// its path-pattern condition ("/*" without one) of the hosts of its
+// host-header condition (every host without one).
+func requestsOf(r plannedRule) requests {
+	q := requests{Paths: []string{"/*"}}
+	for _, c := range r.Conditions {
+		switch c.Field {
+		case fieldPath:
+			q.Paths = c.Values
+		case fieldHost:
+			q.Hosts = c.Values
+		}
+	}
+	return q
 }

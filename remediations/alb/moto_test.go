@@ -588,28 +588,70 @@ func TestApplyRefusesAStalePlan(t *testing.T) {
 			t.Errorf("err = %v, want ErrStalePlan and ErrNotFound", err)
 		}
 	})
-	t.Run("a rule ahead of the maintenance rule changed", func(t *testing.T) {
+	t.Run("a rule the plan moves changed", func(t *testing.T) {
 		w := newWorld(t)
 		m := New(w.elb)
 		health := w.addRule(w.listener, 1, "/health", w.api, nil)
 		plan, err := m.Plan(ctx, nil, remediations.Params{"listener": w.listener})
 		w.must("plan", err)
-		// The health rule now matches every path: the 503 rule at 2 would
-		// never answer, and the plan did not say so.
 		_, err = w.elb.ModifyRule(ctx, &elb.ModifyRuleInput{
 			RuleArn:    aws.String(health),
 			Conditions: []types.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &types.PathPatternConditionConfig{Values: []string{"/*"}}}},
 		})
 		w.must("modify rule", err)
 		_, err = m.Apply(ctx, roundTrip(t, plan))
-		if !errors.Is(err, remediations.ErrStalePlan) || !strings.Contains(err.Error(), "ahead of the maintenance rule changed since the plan: priority 1 (path-pattern /* ->") {
+		if !errors.Is(err, remediations.ErrStalePlan) || !strings.Contains(err.Error(), "to move changed since the plan: priority 1 -> 2 (path-pattern /* ->") || !strings.Contains(err.Error(), "was 1 -> 2 (path-pattern /health ->") {
+			t.Errorf("err = %v, want ErrStalePlan saying the rule to move from priority 1 changed", err)
+		}
+		if r, _ := w.find(w.listener, health); r.Priority != 1 || len(medicRules(w.rules(w.listener))) != 0 {
+			t.Errorf("after a refused apply the rule is at %d and medic has %d rules; want 1 and none", r.Priority, len(medicRules(w.rules(w.listener))))
+		}
+	})
+	t.Run("a rule that stays ahead of the maintenance rule changed", func(t *testing.T) {
+		w := newWorld(t)
+		m := New(w.elb)
+		admin := w.addHostRule(w.listener, 1, "admin.example.com")
+		p := remediations.Params{"listener": w.listener, "host_headers": []any{"shop.example.com"}}
+		plan, err := m.Plan(ctx, nil, p)
+		w.must("plan", err)
+		w.setHosts(admin, "admin2.example.com")
+		_, err = m.Apply(ctx, roundTrip(t, plan))
+		if !errors.Is(err, remediations.ErrStalePlan) || !strings.Contains(err.Error(), "ahead of the maintenance rule changed since the plan: priority 1 (host-header admin2.example.com ->") {
 			t.Errorf("err = %v, want ErrStalePlan saying the rule at priority 1 changed", err)
+		}
+	})
+	t.Run("a rule ahead starts answering maintenance requests", func(t *testing.T) {
+		w := newWorld(t)
+		m := New(w.elb)
+		admin := w.addHostRule(w.listener, 1, "admin.example.com")
+		plan, err := m.Plan(ctx, nil, remediations.Params{"listener": w.listener, "host_headers": []any{"shop.example.com"}})
+		w.must("plan", err)
+		w.setHosts(admin, "*.example.com")
+		_, err = m.Apply(ctx, roundTrip(t, plan))
+		if !errors.Is(err, remediations.ErrStalePlan) || !strings.Contains(err.Error(), "medic's rules would now go at priorities 1, not 2 as planned") {
+			t.Errorf("err = %v, want ErrStalePlan saying the placement changed", err)
 		}
 		if n := len(medicRules(w.rules(w.listener))); n != 0 {
 			t.Errorf("medic rules after a refused apply = %d, want 0", n)
 		}
 	})
-	t.Run("another rule moved ahead of the maintenance rule", func(t *testing.T) {
+	t.Run("someone renumbered the rules", func(t *testing.T) {
+		w := newWorld(t)
+		m := New(w.elb)
+		health := w.addRule(w.listener, 1, "/health", w.api, nil)
+		plan, err := m.Plan(ctx, nil, remediations.Params{"listener": w.listener})
+		w.must("plan", err)
+		_, err = w.elb.SetRulePriorities(ctx, &elb.SetRulePrioritiesInput{RulePriorities: []types.RulePriorityPair{{RuleArn: aws.String(health), Priority: aws.Int32(7)}}})
+		w.must("renumber", err)
+		_, err = m.Apply(ctx, roundTrip(t, plan))
+		if !errors.Is(err, remediations.ErrStalePlan) || !strings.Contains(err.Error(), "no longer needs to move") {
+			t.Errorf("err = %v, want ErrStalePlan saying the rule no longer needs to move", err)
+		}
+		if r, _ := w.find(w.listener, health); r.Priority != 7 || len(medicRules(w.rules(w.listener))) != 0 {
+			t.Errorf("after a refused apply the rule is at %d and medic has %d rules; want 7 and none", r.Priority, len(medicRules(w.rules(w.listener))))
+		}
+	})
+	t.Run("another rule took a planned priority", func(t *testing.T) {
 		w := newWorld(t)
 		m := New(w.elb)
 		health := w.addRule(w.listener, 1, "/health", w.api, nil)
@@ -619,11 +661,25 @@ func TestApplyRefusesAStalePlan(t *testing.T) {
 		w.must("delete rule", err)
 		w.addRule(w.listener, 1, "/*", w.api, nil)
 		_, err = m.Apply(ctx, roundTrip(t, plan))
-		if !errors.Is(err, remediations.ErrStalePlan) || !strings.Contains(err.Error(), "at priority 1 (path-pattern /* -> forward to targetgroup/api/") || !strings.Contains(err.Error(), "now sits ahead of the maintenance rule at 2, which the plan did not say") {
+		if !errors.Is(err, remediations.ErrStalePlan) || !strings.Contains(err.Error(), "priority 1 is now taken by rule") || !strings.Contains(err.Error(), "(path-pattern /* -> forward to targetgroup/api/") {
+			t.Errorf("err = %v, want ErrStalePlan naming the new rule at the planned priority", err)
+		}
+	})
+	t.Run("another rule moved ahead of the maintenance rule", func(t *testing.T) {
+		w := newWorld(t)
+		m := New(w.elb)
+		admin := w.addHostRule(w.listener, 1, "admin.example.com")
+		plan, err := m.Plan(ctx, nil, remediations.Params{"listener": w.listener, "host_headers": []any{"shop.example.com"}})
+		w.must("plan", err)
+		_, err = w.elb.DeleteRule(ctx, &elb.DeleteRuleInput{RuleArn: aws.String(admin)})
+		w.must("delete rule", err)
+		w.addHostRule(w.listener, 1, "other.example.com")
+		_, err = m.Apply(ctx, roundTrip(t, plan))
+		if !errors.Is(err, remediations.ErrStalePlan) || !strings.Contains(err.Error(), "at priority 1 (host-header other.example.com -> forward to targetgroup/api/") || !strings.Contains(err.Error(), "now sits ahead of the maintenance rule at 2, which the plan did not say") {
 			t.Errorf("err = %v, want ErrStalePlan naming the new rule ahead", err)
 		}
 	})
-	t.Run("a rule ahead that went away is no reason to refuse", func(t *testing.T) {
+	t.Run("a rule to move that went away is no reason to refuse", func(t *testing.T) {
 		w := newWorld(t)
 		m := New(w.elb)
 		health := w.addRule(w.listener, 1, "/health", w.api, nil)
@@ -633,8 +689,8 @@ func TestApplyRefusesAStalePlan(t *testing.T) {
 		w.must("delete rule", err)
 		res, err := m.Apply(ctx, roundTrip(t, plan))
 		w.must("apply", err)
-		if strings.Contains(res.Summary, "still answer") {
-			t.Errorf("result summary = %q names a rule ahead that is gone", res.Summary)
+		if strings.Contains(res.Summary, "moved") || !strings.Contains(res.Summary, "added maintenance rule at priority 1") {
+			t.Errorf("result summary = %q, want the maintenance rule at 1 and no rule moved", res.Summary)
 		}
 	})
 	t.Run("AWS says a planned priority is in use", func(t *testing.T) {
@@ -693,74 +749,6 @@ func notMedics(rs []rule) []rule {
 		}
 	}
 	return out
-}
-
-// TestMaintenanceTakesTheLowestFreePriorities: with rules at priority 1
-// (/health) and 3 (/static/*) besides the one at 10, maintenance takes the
-// free 2 (allow rule) and 4 (503 rule), says that the rules at 1 and 3 still
-// answer first, leaves every other rule as it was, and Undo removes exactly
-// medic's rules.
-func TestMaintenanceTakesTheLowestFreePriorities(t *testing.T) {
-	w := newWorld(t)
-	m := New(w.elb)
-	health := w.addRule(w.listener, 1, "/health", w.api, nil)
-	static := w.addRule(w.listener, 3, "/static/*", w.web, map[string]string{"team": "web"})
-	before := w.rules(w.listener)
-
-	plan, res := w.planApply(m, w.alb5xx(), remediations.Params{"listener": w.listener, "allow_ips": []any{"10.0.0.0/8"}})
-	for _, want := range []string{
-		"add maintenance rule (503 html, retry after 300s) at priority 4",
-		"allow 10.0.0.0/8 at priority 2 (forward to targetgroup/web/",
-		"allow-listed clients skip the listener's 2 other rule(s) behind priority 2",
-		"rule at priority 1 (path-pattern /health -> forward to targetgroup/api/",
-		"rule at priority 3 (path-pattern /static/* -> forward to targetgroup/web/",
-		"still answer before maintenance",
-	} {
-		if !strings.Contains(plan.Summary, want) {
-			t.Errorf("plan summary %q does not say %q", plan.Summary, want)
-		}
-	}
-	if strings.Contains(plan.Summary, "priority 10 (") {
-		t.Errorf("plan summary %q names the rule at 10, which sits behind the maintenance rule", plan.Summary)
-	}
-	var aheadChanges []string
-	for _, c := range plan.Changes {
-		if strings.HasPrefix(c.To, "unchanged: still answers before the maintenance rule at priority 4") {
-			aheadChanges = append(aheadChanges, c.Field+": "+c.From)
-		}
-	}
-	if len(aheadChanges) != 2 || !strings.HasPrefix(aheadChanges[0], "rule at priority 1: path-pattern /health") || !strings.HasPrefix(aheadChanges[1], "rule at priority 3: path-pattern /static/*") {
-		t.Errorf("plan changes for the rules ahead = %q, want the rules at 1 and 3", aheadChanges)
-	}
-	var d planData
-	w.must("decode plan data", json.Unmarshal(plan.Data, &d))
-	if len(d.Ahead) != 2 || d.Ahead[0].ARN != health || d.Ahead[0].Priority != 1 || d.Ahead[1].ARN != static || d.Ahead[1].Priority != 3 {
-		t.Errorf("plan data ahead = %+v, want the rules at 1 (%s) and 3 (%s)", d.Ahead, health, static)
-	}
-	if !strings.Contains(res.Summary, "added allow rule at priority 2, maintenance rule at priority 4") || !strings.Contains(res.Summary, "still answer before maintenance") {
-		t.Errorf("result summary = %q", res.Summary)
-	}
-
-	after := w.rules(w.listener)
-	var got []string
-	for _, r := range medicRules(after) {
-		got = append(got, r.Tags[tagRole]+"@"+strconv.Itoa(r.Priority))
-	}
-	if want := []string{"allow@2", "maintenance@4"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("medic rules = %v, want %v", got, want)
-	}
-	if !reflect.DeepEqual(notMedics(after), before) {
-		t.Errorf("the listener's own rules changed:\nbefore %+v\nafter  %+v", before, notMedics(after))
-	}
-
-	undo, err := m.Undo(context.Background(), resultRoundTrip(t, res))
-	w.must("undo", err)
-	if !strings.Contains(undo.Summary, "removed maintenance rule at priority 4, allow rule at priority 2") {
-		t.Errorf("undo summary = %q", undo.Summary)
-	}
-	if got := w.rules(w.listener); !reflect.DeepEqual(got, before) {
-		t.Errorf("rules after undo differ from before maintenance:\nbefore %+v\nafter  %+v", before, got)
-	}
 }
 
 // TestUndoRemovesOnlyTheRulesItsResultCreated: on creates the rules, on again

@@ -168,17 +168,7 @@ func readRules(ctx context.Context, c ELBv2API, listenerARN string) ([]listenerR
 	for i := range rules {
 		rules[i].Role = roles[rules[i].ARN]
 	}
-	slices.SortFunc(rules, func(a, b listenerRule) int {
-		switch {
-		case a.Default != b.Default:
-			if a.Default {
-				return 1
-			}
-			return -1
-		default:
-			return int(a.Priority) - int(b.Priority)
-		}
-	})
+	slices.SortFunc(rules, byPriority)
 	return rules, nil
 }
 
@@ -190,37 +180,9 @@ func tagMap(tags []types.Tag) map[string]string {
 	return m
 }
 
-// choosePriorities returns the n priorities medic's rules take: the n
-// lowest free numbers, in ascending order, so medic's rules sit as early as
-// the listener allows (ALB evaluates rules from the lowest number up). Rules
-// already at lower numbers keep their place and keep answering first: medic
-// never moves rules it does not own. It fails when the listener has fewer
-// than n free priorities.
-func choosePriorities(rules []listenerRule, n int) ([]int32, error) {
-	if n < 1 || n > maxPriority {
-		return nil, fmt.Errorf("choose priorities: %d rules cannot be placed: %w", n, remediations.ErrInvalid)
-	}
-	taken := make(map[int32]bool, len(rules))
-	for _, r := range rules {
-		if !r.Default {
-			taken[r.Priority] = true
-		}
-	}
-	out := make([]int32, 0, n)
-	for p := int32(minPriority); p <= maxPriority && len(out) < n; p++ {
-		if !taken[p] {
-			out = append(out, p)
-		}
-	}
-	if len(out) < n {
-		return nil, fmt.Errorf("cannot place %d rule(s): the listener has only %d free priorities from %d to %d: %w", n, len(out), minPriority, maxPriority, remediations.ErrInvalid)
-	}
-	return out, nil
-}
-
-// aheadRule is an existing rule medic does not own that sits ahead of
-// (at a lower number than) the maintenance rule: it keeps answering the
-// requests it matches while maintenance is on.
+// aheadRule is an existing rule medic does not own that stays ahead of (at
+// a lower number than) the maintenance rule: it answers none of the
+// maintenance requests, so it need not move.
 type aheadRule struct {
 	ARN      string `json:"arn"`
 	Priority int32  `json:"priority"`
@@ -231,31 +193,20 @@ type aheadRule struct {
 }
 
 // rulesAhead returns the rules medic does not own at a lower number than
-// prio, by priority.
-func rulesAhead(rules []listenerRule, prio int32) []aheadRule {
+// prio that do not move, by priority.
+func rulesAhead(rules []listenerRule, prio int32, moves []ruleMove) []aheadRule {
+	moving := make(map[string]bool, len(moves))
+	for _, m := range moves {
+		moving[m.ARN] = true
+	}
 	var out []aheadRule
 	for _, r := range rules {
-		if !r.Default && !r.medic() && r.Priority < prio {
+		if !r.Default && !r.medic() && !moving[r.ARN] && r.Priority < prio {
 			out = append(out, aheadRule{ARN: r.ARN, Priority: r.Priority, Rule: describeExisting(r)})
 		}
 	}
 	slices.SortFunc(out, func(a, b aheadRule) int { return int(a.Priority) - int(b.Priority) })
 	return out
-}
-
-// describeAhead says which rules still answer before the maintenance rule,
-// e.g. "rule at priority 1 (path-pattern /health -> forward to
-// targetgroup/api/...) still answers before maintenance".
-func describeAhead(rs []aheadRule) string {
-	parts := make([]string, 0, len(rs))
-	for _, r := range rs {
-		parts = append(parts, fmt.Sprintf("rule at priority %d (%s)", r.Priority, r.Rule))
-	}
-	verb := "still answers"
-	if len(rs) > 1 {
-		verb = "still answer"
-	}
-	return strings.Join(parts, ", ") + " " + verb + " before maintenance"
 }
 
 // describeExisting says in words what an existing rule does, e.g.

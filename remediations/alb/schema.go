@@ -23,7 +23,7 @@ const (
 // MaintenanceSchema declares the parameters of alb.maintenance.
 func MaintenanceSchema() remediations.Schema {
 	return remediations.Schema{
-		Description: "Put an ALB listener into maintenance mode: a fixed 503 for all paths at the highest free rule priority (rules already above it keep answering; the plan names them), with an allow-list still forwarded to the default action. mode off removes medic's maintenance rules.",
+		Description: "Put an ALB listener into maintenance mode: a fixed 503 for all paths (of host_headers) ahead of every rule that would answer those requests first (such rules move behind it, keeping their order, and move back on undo; or, with shadowing refuse, the plan names them and refuses), with an allow-list still forwarded to the default action; apply checks the listener read back answers with the 503 and reverts otherwise. mode off removes medic's maintenance rules.",
 		Params: []remediations.Param{
 			{Name: "mode", Type: remediations.TypeString, Enum: []string{ModeOn, ModeOff}, Default: ModeOn, Description: "on adds the maintenance rules; off removes medic's maintenance rules from the listener"},
 			{Name: "listener", Type: remediations.TypeString, Description: "listener ARN; resolved from the alarm's LoadBalancer dimension when omitted"},
@@ -33,6 +33,7 @@ func MaintenanceSchema() remediations.Schema {
 			{Name: "retry_after", Type: remediations.TypeInt, Min: remediations.Ptr(0), Max: remediations.Ptr(86400), Default: 300, Description: "seconds clients should wait before retrying, stated in the body (ALB cannot set a Retry-After header)"},
 			{Name: "format", Type: remediations.TypeString, Enum: []string{"html", "json"}, Default: "html", Description: "body format of the 503"},
 			{Name: "message", Type: remediations.TypeString, Description: "text shown to users; cut to keep the body within ALB's 1,024-character limit"},
+			{Name: "shadowing", Type: remediations.TypeString, Enum: []string{ShadowingMove, ShadowingRefuse}, Default: ShadowingMove, Description: "rules medic does not own that would answer maintenance requests ahead of the 503: move renumbers them (and the rules right behind them, keeping their order) to behind it, undo moves them back; refuse makes the plan fail naming them"},
 		},
 		Check:      checkParams,
 		Reversible: true,
@@ -46,6 +47,9 @@ func MaintenanceSchema() remediations.Schema {
 			// the condition elasticloadbalancing:CreateAction = CreateRule).
 			{Actions: []string{"elasticloadbalancing:AddTags"}, Resource: "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/*/*/*/*"},
 			{Actions: []string{"elasticloadbalancing:DeleteRule"}, Resource: "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/*/*/*/*"},
+			// Moving rules that would shadow the 503 behind it, and back
+			// on undo: authorised on the rules moved.
+			{Actions: []string{"elasticloadbalancing:SetRulePriorities"}, Resource: "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/*/*/*/*"},
 		},
 	}
 }

@@ -18,7 +18,8 @@ import (
 const fakeListener = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/checkout-prod/50dc6c495c0c9188/f2f7dc8efc522ab2"
 
 // fakeELB answers from fixed outputs; a nil output with a nil error is an
-// empty answer. It records CreateRule and DeleteRule calls.
+// empty answer. It records CreateRule, DeleteRule and SetRulePriorities
+// calls.
 type fakeELB struct {
 	listeners  *elb.DescribeListenersOutput
 	rules      *elb.DescribeRulesOutput
@@ -28,6 +29,7 @@ type fakeELB struct {
 	describeLB error
 	created    []*elb.CreateRuleInput
 	deleted    []string
+	moved      []*elb.SetRulePrioritiesInput
 }
 
 func (f *fakeELB) DescribeLoadBalancers(context.Context, *elb.DescribeLoadBalancersInput, ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error) {
@@ -71,65 +73,16 @@ func (f *fakeELB) DeleteRule(_ context.Context, in *elb.DeleteRuleInput, _ ...fu
 	return &elb.DeleteRuleOutput{}, nil
 }
 
+func (f *fakeELB) SetRulePriorities(_ context.Context, in *elb.SetRulePrioritiesInput, _ ...func(*elb.Options)) (*elb.SetRulePrioritiesOutput, error) {
+	f.moved = append(f.moved, in)
+	return &elb.SetRulePrioritiesOutput{}, nil
+}
+
 func oneListener() *elb.DescribeListenersOutput {
 	return &elb.DescribeListenersOutput{Listeners: []types.Listener{{
 		ListenerArn: aws.String(fakeListener), Port: aws.Int32(443),
 		DefaultActions: []types.Action{{Type: types.ActionTypeEnumForward, TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067")}},
 	}}}
-}
-
-func TestChoosePriorities(t *testing.T) {
-	tests := []struct {
-		name    string
-		rules   []listenerRule
-		n       int
-		want    []int32
-		wantErr bool
-	}{
-		{name: "an empty listener gives 1..n", rules: []listenerRule{{Default: true}}, n: 3, want: []int32{1, 2, 3}},
-		{name: "rules from 10 up leave 1..9 free", rules: []listenerRule{{Priority: 10}, {Priority: 11}, {Default: true}}, n: 2, want: []int32{1, 2}},
-		{name: "unsorted rules are skipped wherever they sit", rules: []listenerRule{{Priority: 500}, {Priority: 2}, {Priority: 20}}, n: 3, want: []int32{1, 3, 4}},
-		{name: "a rule at priority 1 pushes medic to 2", rules: []listenerRule{{ARN: "r1", Priority: 1}}, n: 1, want: []int32{2}},
-		{name: "rules at 1 and 3 leave 2 and 4", rules: []listenerRule{{Priority: 1}, {Priority: 3}, {Priority: 10}}, n: 2, want: []int32{2, 4}},
-		{name: "a full run is skipped", rules: []listenerRule{{Priority: 1}, {Priority: 2}, {Priority: 3}}, n: 2, want: []int32{4, 5}},
-		{name: "the default rule takes no number", rules: []listenerRule{{Default: true}, {Priority: 1}}, n: 1, want: []int32{2}},
-		{name: "no rules to place", n: 0, wantErr: true},
-		{name: "more rules than ALB has priorities", n: maxPriority + 1, wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := choosePriorities(tt.rules, tt.n)
-			if tt.wantErr {
-				if !errors.Is(err, remediations.ErrInvalid) {
-					t.Fatalf("err = %v, want ErrInvalid", err)
-				}
-				return
-			}
-			if err != nil || len(got) != len(tt.want) {
-				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
-			}
-			for i := range got {
-				if got[i] != tt.want[i] {
-					t.Fatalf("got %v, want %v", got, tt.want)
-				}
-			}
-		})
-	}
-}
-
-func TestChoosePrioritiesFailsOnAFullListener(t *testing.T) {
-	var rules []listenerRule
-	for p := int32(minPriority); p <= maxPriority; p++ {
-		if p != 7 {
-			rules = append(rules, listenerRule{Priority: p})
-		}
-	}
-	if got, err := choosePriorities(rules, 1); err != nil || len(got) != 1 || got[0] != 7 {
-		t.Errorf("one free priority, one rule: got %v, %v; want [7]", got, err)
-	}
-	if _, err := choosePriorities(rules, 2); !errors.Is(err, remediations.ErrInvalid) || !strings.Contains(err.Error(), "only 1 free priorities") {
-		t.Errorf("one free priority, two rules: err = %v, want ErrInvalid saying only 1 is free", err)
-	}
 }
 
 func TestDescribeExisting(t *testing.T) {
@@ -366,5 +319,62 @@ func TestPlanRefusesLeftoverAllowRules(t *testing.T) {
 	}
 	if _, err := m.Apply(context.Background(), plan); err != nil || len(f.deleted) != 1 || f.deleted[0] != fakeListener+"/a1" {
 		t.Errorf("off: apply err = %v, deleted %v", err, f.deleted)
+	}
+}
+
+func TestRefusalNamesARuleMedicCannotEvaluate(t *testing.T) {
+	f := &fakeELB{listeners: oneListener(), rules: &elb.DescribeRulesOutput{Rules: []types.Rule{{
+		RuleArn: aws.String(fakeListener + "/regex"), Priority: aws.String("1"),
+		Conditions: []types.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &types.PathPatternConditionConfig{RegexValues: []string{"^/v[0-9]+/"}}}},
+		Actions:    []types.Action{{Type: types.ActionTypeEnumForward, TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/1")}},
+	}}}}
+	m := New(f)
+	_, err := m.Plan(context.Background(), nil, remediations.Params{"listener": fakeListener, "shadowing": "refuse"})
+	if !errors.Is(err, ErrShadowed) || !strings.Contains(err.Error(), "rule "+fakeListener+"/regex at priority 1") || !strings.Contains(err.Error(), "[assumed to match: path-pattern regex ^/v[0-9]+/ cannot be evaluated]") {
+		t.Errorf("refuse: err = %v, want ErrShadowed naming the rule and the assumption", err)
+	}
+	plan, err := m.Plan(context.Background(), nil, remediations.Params{"listener": fakeListener})
+	if err != nil || !strings.Contains(plan.Summary, "may answer maintenance requests (path-pattern regex ^/v[0-9]+/ cannot be evaluated)) -> 2") {
+		t.Errorf("move: plan = %+v, %v; want the rule moved to 2, saying why", plan, err)
+	}
+}
+
+func TestApplyRevertsWhenTheMaintenanceRuleIsNotReadBack(t *testing.T) {
+	// The fake's rules never change: after the create, the listener read
+	// back has no maintenance rule, so the default rule answers.
+	f := &fakeELB{
+		listeners: oneListener(),
+		rules:     &elb.DescribeRulesOutput{Rules: []types.Rule{{RuleArn: aws.String(fakeListener + "/default"), IsDefault: aws.Bool(true)}}},
+		create:    &elb.CreateRuleOutput{Rules: []types.Rule{{RuleArn: aws.String(fakeListener + "/medic")}}},
+	}
+	m := New(f)
+	plan, err := m.Plan(context.Background(), nil, remediations.Params{"listener": fakeListener})
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	_, err = m.Apply(context.Background(), plan)
+	if !errors.Is(err, ErrNotEffective) || !strings.Contains(err.Error(), "the maintenance rule "+fakeListener+"/medic is not on the listener read back") || !strings.Contains(err.Error(), "reverted: removed the 1 rule(s)") {
+		t.Errorf("err = %v, want ErrNotEffective saying the rule is missing and what was reverted", err)
+	}
+	if len(f.deleted) != 1 || f.deleted[0] != fakeListener+"/medic" {
+		t.Errorf("deleted %v, want the created rule", f.deleted)
+	}
+}
+
+func TestAPlanWithoutRecordedRequestsIsCheckedForItsMaintenanceRule(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		want requests
+	}{
+		{`{"mode":"on","listener":"x","create":[{"role":"maintenance","priority":1,"conditions":[{"field":"path-pattern","values":["/*"]}]}]}`, requests{Paths: []string{"/*"}}},
+		{`{"mode":"on","listener":"x","create":[{"role":"allow","priority":1},{"role":"maintenance","priority":2,"conditions":[{"field":"host-header","values":["shop.example.com"]}]}]}`, requests{Paths: []string{"/*"}, Hosts: []string{"shop.example.com"}}},
+	} {
+		d, err := decodePlan(&remediations.Plan{Action: ActionName, Data: json.RawMessage(tc.data)})
+		if err != nil {
+			t.Fatalf("decode %s: %v", tc.data, err)
+		}
+		if d.Requests.String() != tc.want.String() {
+			t.Errorf("requests of %s = %s, want %s", tc.data, d.Requests, tc.want)
+		}
 	}
 }
