@@ -87,8 +87,10 @@ func TestPlanHoldsWhenADeployCameAfterTheAlarm(t *testing.T) {
 			if d.Good.SHA != s.good {
 				t.Errorf("target = %s, want the last good deploy before the spike %s", short(d.Good.SHA), short(s.good))
 			}
-			if len(s.f.requestsTo("POST", "/deployments")) != 0 {
-				t.Error("Plan created a deployment")
+			for _, r := range s.f.allRequests() {
+				if r.Method != "GET" {
+					t.Errorf("Plan made a %s %s request; plans only read", r.Method, r.Path)
+				}
 			}
 			// The hold survives the trip from card to executor.
 			if got := roundTrip(t, plan); got.Hold != plan.Hold {
@@ -187,7 +189,7 @@ func TestPlanTargetsTheLastGoodDeployBeforeTheSpikeSkippingSuspects(t *testing.T
 	if plan.Hold != "" {
 		t.Errorf("hold = %q, want none: nothing was deployed after the alarm", plan.Hold)
 	}
-	mustContain(t, "summary", plan.Summary, "suspects skipped", short(s.again), short(s.slow), "spike began by 11:35")
+	mustContain(t, "summary", plan.Summary, "suspects skipped", short(s.again), short(s.slow)+" (deployed 10:30 UTC by erin, live 11:36 UTC)", "spike began by 11:35")
 
 	// The card's suspects are the same deploys: those from 11:05 to 11:55.
 	sus, err := s.x.SuspectDeploys(ctx, s.a, "acme/shop", "production", 30*time.Minute)
