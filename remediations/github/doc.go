@@ -7,13 +7,14 @@
 // newest whose latest status is success: the one a rollback replaces) and
 // the target, chosen relative to the alarm:
 //
-//   - The spike began by (n+1) periods before the alarm's state change,
-//     period being the reasonData's (else the longest of the alarm's
-//     metrics) and n the number of datapoints CloudWatch evaluated (the
-//     reasonData's recent datapoints, at least one): they cover n periods,
-//     and CloudWatch changes state after the last one closes. An alarm
-//     without a period (a composite alarm) began when it fired; the range
-//     is capped at a week.
+//   - The spike is taken to begin at the start of the alarm's evaluation
+//     range: (n+1) periods before the alarm's state change, period being
+//     the reasonData's (else the longest of the alarm's metrics) and n the
+//     number of datapoints CloudWatch evaluated (the reasonData's recent
+//     datapoints, at least one): they cover n periods, and CloudWatch
+//     changes state after the last one closes. For an alarm without a
+//     period (a composite alarm) it is the state change; the range is
+//     capped at a week.
 //   - Suspects are the deploys created, or first successful, from window
 //     (default 60m) before the spike up to the alarm's state change. One
 //     rule decides this for Plan and for SuspectDeploys (the Slack card).

@@ -100,7 +100,7 @@ type planData struct {
 	Good       Deploy   `json:"good"`
 	CompareURL string   `json:"compare_url"`
 	Warnings   []string `json:"warnings,omitempty"`
-	// SpikeAt is when the alarm's spike began at the latest, FiredAt its
+	// SpikeAt is when the alarm's spike is taken to begin, FiredAt its
 	// state change (both zero for a plan made without an alarm time).
 	SpikeAt time.Time `json:"spike_at,omitzero"`
 	FiredAt time.Time `json:"fired_at,omitzero"`

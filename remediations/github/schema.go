@@ -12,7 +12,7 @@ var repoPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 func RollbackSchema() remediations.Schema {
 	return remediations.Schema{
 		Description: "Roll back the last GitHub deploy of an environment to the newest deploy that reached success, was live before the alarm's spike began and is not a suspect: redeploy its SHA, dispatch a workflow, or open a revert pull request. " +
-			"The spike began by (n+1) periods before the alarm fired, n being the datapoints CloudWatch evaluated (at least 1; no period known: when it fired). " +
+			"The spike is taken to begin at the start of the alarm's evaluation range, (n+1) periods before it fired, n being the datapoints CloudWatch evaluated (at least 1; no period known: when it fired). " +
 			"Suspects are the deploys created or first successful from window before the spike up to the alarm; they are never targets. " +
 			"A deploy after the alarm (a hotfix, say) puts the plan on hold: it is proposed for approval, never run automatically, and the card names that deploy.",
 		Params: []remediations.Param{

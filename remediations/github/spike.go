@@ -18,7 +18,7 @@ const maxEvaluationRange = 7 * 24 * time.Hour
 // alarmWindow is when an alarm's spike began and when it fired, and the
 // window before the spike in which deploys are suspects.
 type alarmWindow struct {
-	// spike is when the spike began at the latest: the start of the
+	// spike is when the spike is taken to begin: the start of the
 	// evaluation range CloudWatch reported.
 	spike time.Time
 	// fired is the alarm's state change.
@@ -31,13 +31,14 @@ type alarmWindow struct {
 // windowOf works out when a's spike began and the suspect window (window
 // <= 0 means DefaultWindow) before it.
 //
-// The spike began by (n+1) periods before the alarm's state change, where
+// The spike is taken to begin at the start of the alarm's evaluation
+// range: (n+1) periods before the alarm's state change, where
 // period is the reasonData's (else the longest of the alarm's metrics) and
 // n the number of datapoints CloudWatch evaluated (the reasonData's recent
 // datapoints, at least one): the evaluated datapoints cover n periods, and
 // CloudWatch changes state after the last one closes, which the extra
-// period allows for. An alarm without any period (a composite alarm)
-// began its spike when it fired. The range is capped at a week, the
+// period allows for. For an alarm without any period (a composite alarm)
+// it is the state change. The range is capped at a week, the
 // longest CloudWatch evaluates.
 func windowOf(a *alarm.Alarm, window time.Duration) (alarmWindow, error) {
 	if a == nil || a.Timestamp.IsZero() {
@@ -110,11 +111,11 @@ func (w *alarmWindow) clock(t time.Time) string {
 	return t.Format("2006-01-02 15:04 UTC")
 }
 
-// rule says when the spike began and which deploys are suspects, e.g.
-// "the spike began by 11:35 UTC; deploys from 11:05 UTC (30m before it) to
-// the alarm at 11:55 UTC are suspects".
+// rule says when the spike is taken to begin and which deploys are
+// suspects, e.g. "the spike is taken to begin at 11:35 UTC; deploys from
+// 11:05 UTC (30m before it) to the alarm at 11:55 UTC are suspects".
 func (w *alarmWindow) rule() string {
-	return fmt.Sprintf("the spike began by %s; deploys from %s (%s before it) to the alarm at %s are suspects",
+	return fmt.Sprintf("the spike is taken to begin at %s; deploys from %s (%s before it) to the alarm at %s are suspects",
 		w.clock(w.spike), w.clock(w.from), age(w.window), w.clock(w.fired))
 }
 

@@ -189,7 +189,7 @@ func TestPlanTargetsTheLastGoodDeployBeforeTheSpikeSkippingSuspects(t *testing.T
 	if plan.Hold != "" {
 		t.Errorf("hold = %q, want none: nothing was deployed after the alarm", plan.Hold)
 	}
-	mustContain(t, "summary", plan.Summary, "suspects skipped", short(s.again), short(s.slow)+" (deployed 10:30 UTC by erin, live 11:36 UTC)", "spike began by 11:35")
+	mustContain(t, "summary", plan.Summary, "suspects skipped", short(s.again), short(s.slow)+" (deployed 10:30 UTC by erin, live 11:36 UTC)", "spike is taken to begin at 11:35")
 
 	// The card's suspects are the same deploys: those from 11:05 to 11:55.
 	sus, err := s.x.SuspectDeploys(ctx, s.a, "acme/shop", "production", 30*time.Minute)
