@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,17 +60,19 @@ func TestSpikeStartComesFromTheAlarmsEvaluationRange(t *testing.T) {
 
 func TestPlanHoldsWhenADeployCameAfterTheAlarm(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		states []string
-		want   string // the hotfix's state as the hold names it
+		name    string
+		created int      // minute past 11 the hotfix was created
+		states  []string // its statuses, a minute apart
+		want    string   // the hotfix's state as the hold names it
 	}{
-		{"a live hotfix", []string{"in_progress", "success"}, "success"},
-		{"a hotfix still deploying", []string{"in_progress"}, "in_progress"},
+		{"a live hotfix", 58, []string{"in_progress", "success"}, "success"},
+		{"a hotfix still deploying", 58, []string{"in_progress"}, "in_progress"},
+		{"a deploy started before the alarm and live after it", 54, []string{"in_progress", "success"}, "success"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newScenario(t)
-			hotfix := s.f.addCommit("v4", "Hotfix search", "dave", at(11, 57), s.bad)
-			s.f.addDeploy(hotfix, "production", "dave", at(11, 58), tc.states...)
+			hotfix := s.f.addCommit("v4", "Hotfix search", "dave", at(11, 50), s.bad)
+			s.f.addDeploy(hotfix, "production", "dave", at(11, tc.created), tc.states...)
 
 			plan, err := s.x.Plan(context.Background(), theAlarm, params())
 			if err != nil {
@@ -78,7 +81,7 @@ func TestPlanHoldsWhenADeployCameAfterTheAlarm(t *testing.T) {
 			if plan.Hold == "" {
 				t.Fatalf("plan has no hold; summary %q", plan.Summary)
 			}
-			mustContain(t, "hold", plan.Hold, short(hotfix), "main", "production", "dave", "11:58", "after the alarm fired", tc.want)
+			mustContain(t, "hold", plan.Hold, short(hotfix), "main", "production", "dave", fmt.Sprintf("11:%d", tc.created), "after the alarm fired", tc.want)
 			mustContain(t, "summary", plan.Summary, "needs approval", short(hotfix), "after the alarm fired")
 			d := planData_(t, plan)
 			if d.Good.SHA == s.bad {
