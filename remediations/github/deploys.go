@@ -129,8 +129,9 @@ func (x *Rollback) newest(ctx context.Context, r repoRef, env string) (*gh.Deplo
 
 // statusInfo summarises a deployment's statuses.
 type statusInfo struct {
-	latest    string // state of the newest status
-	succeeded bool   // some status was success
+	latest    string    // state of the newest status
+	succeeded bool      // some status was success
+	liveAt    time.Time // when the first success status came, zero if none
 }
 
 func (x *Rollback) status(ctx context.Context, r repoRef, d *gh.Deployment) (statusInfo, error) {
@@ -146,6 +147,9 @@ func (x *Rollback) status(ctx context.Context, r repoRef, d *gh.Deployment) (sta
 		}
 		if s.GetState() == "success" {
 			info.succeeded = true
+			if at := s.GetCreatedAt().Time; info.liveAt.IsZero() || at.Before(info.liveAt) {
+				info.liveAt = at
+			}
 		}
 		if latest == nil || s.GetCreatedAt().After(latest.GetCreatedAt().Time) ||
 			(s.GetCreatedAt().Equal(latest.GetCreatedAt()) && s.GetID() > latest.GetID()) {
@@ -217,22 +221,26 @@ func compareURL(web, base, head string) string {
 	return web + "/compare/" + base + "..." + head
 }
 
-// DefaultWindow is how far before the alarm SuspectDeploys looks by default.
+// DefaultWindow is how far before the spike SuspectDeploys and Plan look
+// for suspect deploys by default.
 const DefaultWindow = 60 * time.Minute
 
 // maxSuspects bounds the deploys SuspectDeploys describes (each costs three
 // API calls).
 const maxSuspects = 20
 
-// SuspectDeploys lists the deployments to environment created from window
-// before the alarm's state change up to the state change itself (window
-// <= 0 means DefaultWindow), newest first: each with its SHA, creator,
-// commit author and message, the pull request that brought the commit, its
-// latest status and a compare link to the SHA deployed before it. At most 20
-// are returned.
+// SuspectDeploys lists the suspect deploys of an alarm to environment,
+// newest first: those created, or that became live, from window before the
+// alarm's spike began up to its state change (window <= 0 means
+// DefaultWindow; see the package comment for when the spike began). Plan
+// never rolls back to them. Each comes with its SHA, creator, commit author
+// and message, the pull request that brought the commit, its latest status
+// and a compare link to the SHA deployed before it. At most 20 are
+// returned.
 func (x *Rollback) SuspectDeploys(ctx context.Context, a *alarm.Alarm, repo, environment string, window time.Duration) ([]Deploy, error) {
-	if a == nil || a.Timestamp.IsZero() {
-		return nil, fmt.Errorf("find suspect deploys of %s: the alarm has no state change time: %w", repo, remediations.ErrInvalid)
+	w, err := windowOf(a, window)
+	if err != nil {
+		return nil, fmt.Errorf("find suspect deploys of %s: %w", repo, err)
 	}
 	r, err := parseRepo(repo)
 	if err != nil {
@@ -244,32 +252,35 @@ func (x *Rollback) SuspectDeploys(ctx context.Context, a *alarm.Alarm, repo, env
 	if x.gh == nil {
 		return nil, errNoClient
 	}
-	if window <= 0 {
-		window = DefaultWindow
-	}
-	to := a.Timestamp
-	from := to.Add(-window)
 	repoInfo, _, err := x.gh.Repositories.Get(ctx, r.owner, r.name)
 	if err != nil {
 		return nil, apiErr("get repository "+r.String(), err)
 	}
 	web := x.webURL(r, repoInfo)
 
-	// Collect the deploys in the window, then keep going until an older
-	// deploy of a different SHA gives the oldest suspect its predecessor.
-	var in []*gh.Deployment
-	var older []*gh.Deployment
+	// Collect the suspects, then keep going until an older deploy that is
+	// not one, of a different SHA, gives the oldest suspect its
+	// predecessor. Deploys created after the alarm need no status lookup.
+	var in, older []*gh.Deployment
+	states := map[int64]string{}
 	_, err = x.scan(ctx, r, environment, 100, func(d *gh.Deployment) (bool, error) {
-		at := d.GetCreatedAt().Time
-		switch {
-		case at.After(to):
+		if d.GetCreatedAt().After(w.fired) {
 			return false, nil
-		case !at.Before(from):
+		}
+		st, err := x.status(ctx, r, d)
+		if err != nil {
+			return false, err
+		}
+		switch w.place(d.GetCreatedAt().Time, st.liveAt) {
+		case afterAlarm:
+			return false, nil
+		case suspect:
 			if len(in) == maxSuspects {
 				older = append(older, d)
 				return true, nil
 			}
 			in = append(in, d)
+			states[d.GetID()] = st.latest
 			return false, nil
 		}
 		older = append(older, d)
@@ -281,11 +292,7 @@ func (x *Rollback) SuspectDeploys(ctx context.Context, a *alarm.Alarm, repo, env
 	all := append(append([]*gh.Deployment{}, in...), older...)
 	out := make([]Deploy, 0, len(in))
 	for i, d := range in {
-		st, err := x.status(ctx, r, d)
-		if err != nil {
-			return nil, fmt.Errorf("find suspect deploys: %w", err)
-		}
-		dep, _, err := x.describe(ctx, r, d, st.latest)
+		dep, _, err := x.describe(ctx, r, d, states[d.GetID()])
 		if err != nil {
 			return nil, fmt.Errorf("find suspect deploys: %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
@@ -99,6 +100,10 @@ type planData struct {
 	Good       Deploy   `json:"good"`
 	CompareURL string   `json:"compare_url"`
 	Warnings   []string `json:"warnings,omitempty"`
+	// SpikeAt is when the alarm's spike is taken to begin, FiredAt its
+	// state change (both zero for a plan made without an alarm time).
+	SpikeAt time.Time `json:"spike_at,omitzero"`
+	FiredAt time.Time `json:"fired_at,omitzero"`
 
 	// Strategy workflow.
 	Workflow string            `json:"workflow,omitempty"`
@@ -177,32 +182,51 @@ type found struct {
 	newest      *gh.Deployment
 	newestState string
 	bad         *gh.Deployment // newest deployment whose latest status is success
-	good        *gh.Deployment // newest earlier successful deployment of another SHA
+	good        *gh.Deployment // newest earlier successful deployment before the window
 	goodState   string
-	skipped     []string // SHAs medic rolled back from, never targets
+	skipped     []string      // SHAs medic rolled back from, never targets
+	suspects    []seenDeploy  // first deployment seen of each suspect SHA, newest first
+	later       []laterDeploy // deployments after the alarm, newest first
 	scanned     int
 }
 
-// find scans the deployments to env for the live (bad) one and the last
-// good one before it. The good one is the newest older deployment of a
-// different SHA that ever reached success: GitHub marks superseded
-// deployments inactive, so its latest status is normally "inactive".
-// SHAs that an earlier medic rollback moved away from are skipped, so a
-// second rollback never returns to them.
-func (x *Rollback) find(ctx context.Context, r repoRef, env string) (*found, error) {
+// find scans the deployments to env for the live (bad) one and the
+// rollback target (good) before it: the newest older deployment, of a SHA
+// other than the live one, that ever reached success (GitHub marks
+// superseded deployments inactive, so its latest status is normally
+// "inactive"), that was live before w's suspect window and whose SHA is
+// not a suspect's. SHAs that an earlier medic rollback moved away from are
+// skipped, so a second rollback never returns to them. It also collects
+// the suspects and the deployments made after the alarm fired, except
+// medic's own for incident. A nil w (no alarm time) knows no suspects.
+func (x *Rollback) find(ctx context.Context, r repoRef, env string, w *alarmWindow, incident string) (*found, error) {
 	f := &found{}
 	skip := map[string]bool{}
+	suspectSHA := map[string]bool{}
 	n, err := x.scan(ctx, r, env, 100, func(d *gh.Deployment) (bool, error) {
-		if m := medicOf(d); m != nil && m.Action == "rollback" && m.From != "" && !skip[m.From] {
+		m := medicOf(d)
+		if m != nil && m.Action == "rollback" && m.From != "" && !skip[m.From] {
 			skip[m.From] = true
 			f.skipped = append(f.skipped, m.From)
 		}
-		if f.bad != nil && (d.GetSHA() == f.bad.GetSHA() || skip[d.GetSHA()]) {
+		if f.bad != nil && (d.GetSHA() == f.bad.GetSHA() || skip[d.GetSHA()] || suspectSHA[d.GetSHA()]) {
 			return false, nil
 		}
 		st, err := x.status(ctx, r, d)
 		if err != nil {
 			return false, err
+		}
+		at := w.place(d.GetCreatedAt().Time, st.liveAt)
+		switch at {
+		case afterAlarm:
+			if m == nil || incident == "" || m.Incident != incident {
+				f.later = append(f.later, laterDeploy{d: d, state: st.latest})
+			}
+		case suspect:
+			if !suspectSHA[d.GetSHA()] {
+				suspectSHA[d.GetSHA()] = true
+				f.suspects = append(f.suspects, seenDeploy{d: d, liveAt: st.liveAt})
+			}
 		}
 		if f.newest == nil {
 			f.newest, f.newestState = d, st.latest
@@ -213,7 +237,7 @@ func (x *Rollback) find(ctx context.Context, r repoRef, env string) (*found, err
 			}
 			return false, nil
 		}
-		if st.succeeded && (st.latest == "success" || st.latest == "inactive") {
+		if at == beforeWindow && !suspectSHA[d.GetSHA()] && st.succeeded && (st.latest == "success" || st.latest == "inactive") {
 			f.good, f.goodState = d, st.latest
 			return true, nil
 		}
@@ -223,8 +247,40 @@ func (x *Rollback) find(ctx context.Context, r repoRef, env string) (*found, err
 	return f, err
 }
 
-// Plan finds the live deploy and the last good one before it and says how
-// the chosen strategy will return to the good one. It changes nothing.
+// seenDeploy is a deployment and when it first reported success.
+type seenDeploy struct {
+	d      *gh.Deployment
+	liveAt time.Time
+}
+
+// suspectList names the suspects other than the SHAs in except, e.g.
+// `1a2b3c4 (deployed 11:15 UTC by dave)`, or `(deployed 10:30 UTC by
+// erin, live 11:36 UTC)` for one that became live in the window, joined
+// with ", ".
+func (f *found) suspectList(w *alarmWindow, except ...string) string {
+	var out []string
+	for _, sd := range f.suspects {
+		d := sd.d
+		if slices.Contains(except, d.GetSHA()) || slices.Contains(f.skipped, d.GetSHA()) {
+			continue
+		}
+		s := fmt.Sprintf("%s (deployed %s", short(d.GetSHA()), w.clock(d.GetCreatedAt().Time))
+		if by := d.GetCreator().GetLogin(); by != "" {
+			s += " by " + by
+		}
+		if d.GetCreatedAt().Before(w.from) && !sd.liveAt.IsZero() {
+			s += ", live " + w.clock(sd.liveAt)
+		}
+		out = append(out, s+")")
+	}
+	return strings.Join(out, ", ")
+}
+
+// Plan finds the live deploy and the last good one that was live before
+// the alarm's spike began and is not a suspect, and says how the chosen
+// strategy will return to the good one. When a deploy came after the alarm
+// fired (or the alarm's time is unknown) the plan's Hold says so. It
+// changes nothing.
 func (x *Rollback) Plan(ctx context.Context, a *alarm.Alarm, p remediations.Params) (*remediations.Plan, error) {
 	if errs := RollbackSchema().Validate(p, nil); len(errs) > 0 {
 		return nil, fmt.Errorf("plan %s: %w: %w", ActionName, remediations.ErrInvalid, errors.Join(errs...))
@@ -251,13 +307,18 @@ func (x *Rollback) Plan(ctx context.Context, a *alarm.Alarm, p remediations.Para
 			d.Incident = a.DedupKey()
 		}
 	}
+	var w *alarmWindow
+	if aw, err := windowOf(a, p.Duration("window", DefaultWindow)); err == nil {
+		w = &aw
+		d.SpikeAt, d.FiredAt = aw.spike, aw.fired
+	}
 	op := fmt.Sprintf("plan rollback of %s %s", r, d.Environment)
 
 	repo, _, err := x.gh.Repositories.Get(ctx, r.owner, r.name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, apiErr("get repository "+r.String(), err))
 	}
-	f, err := x.find(ctx, r, d.Environment)
+	f, err := x.find(ctx, r, d.Environment, w, d.Incident)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -265,9 +326,17 @@ func (x *Rollback) Plan(ctx context.Context, a *alarm.Alarm, p remediations.Para
 		return nil, fmt.Errorf("%s: no deployment to %s has a latest status of success (looked at %d): %w",
 			op, d.Environment, f.scanned, remediations.ErrNotFound)
 	}
-	if f.good == nil {
+	if f.good == nil && w == nil {
 		return nil, fmt.Errorf("%s: no earlier successful deployment of a sha other than the live %s (looked at %d deployments), nothing to roll back to: %w",
 			op, short(f.bad.GetSHA()), f.scanned, remediations.ErrNotFound)
+	}
+	if f.good == nil {
+		sus := f.suspectList(w)
+		if sus == "" {
+			sus = "none"
+		}
+		return nil, fmt.Errorf("%s: no earlier successful deployment of a sha other than the live %s was live before the spike (%s; suspects: %s; looked at %d deployments), nothing to roll back to: %w",
+			op, short(f.bad.GetSHA()), w.rule(), sus, f.scanned, remediations.ErrNotFound)
 	}
 	d.NewestID, d.NewestSHA = f.newest.GetID(), f.newest.GetSHA()
 	if d.Bad, _, err = x.describe(ctx, r, f.bad, "success"); err != nil {
@@ -286,6 +355,15 @@ func (x *Rollback) Plan(ctx context.Context, a *alarm.Alarm, p remediations.Para
 	for _, s := range f.skipped {
 		d.Warnings = append(d.Warnings, fmt.Sprintf("skipped %s: medic already rolled back from it", short(s)))
 	}
+	if w != nil {
+		if sus := f.suspectList(w, d.Bad.SHA); sus != "" {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("suspects skipped: %s (%s)", sus, w.rule()))
+		}
+	}
+	hold := holdNoAlarmTime
+	if w != nil {
+		hold = w.holdFor(f.later)
+	}
 
 	switch d.Strategy {
 	case StrategyWorkflow:
@@ -300,12 +378,17 @@ func (x *Rollback) Plan(ctx context.Context, a *alarm.Alarm, p remediations.Para
 	if err != nil {
 		return nil, fmt.Errorf("%s: encode plan: %w", op, err)
 	}
+	summary := x.summary(d)
+	if hold != "" {
+		summary += "; needs approval: " + hold
+	}
 	return &remediations.Plan{
 		Action:     ActionName,
 		Target:     d.target(),
-		Summary:    x.summary(d),
+		Summary:    summary,
 		Changes:    []remediations.Change{d.change()},
 		Reversible: true,
+		Hold:       hold,
 		Data:       data,
 	}, nil
 }
@@ -443,6 +526,19 @@ func (x *Rollback) Apply(ctx context.Context, plan *remediations.Plan) (*remedia
 		return nil, fmt.Errorf("%s: a newer deployment #%d of %s by %s happened since the plan (made against #%d of %s): %w",
 			op, newest.GetID(), short(newest.GetSHA()), orNone(newest.GetCreator().GetLogin()), d.NewestID, short(d.NewestSHA), remediations.ErrStalePlan)
 	}
+	if d.NewestID != d.Bad.ID {
+		// Deployments newer than the live one were not live when planned
+		// (a hotfix still deploying, say); if one is now, a rollback would
+		// replace it, not the deploy the plan names.
+		live, err := x.liveAbove(ctx, r, d.Environment, d.Bad.ID)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if live != nil {
+			return nil, fmt.Errorf("%s: deployment #%d of %s by %s became live since the plan, which was to replace %s: %w",
+				op, live.GetID(), short(live.GetSHA()), orNone(live.GetCreator().GetLogin()), short(d.Bad.SHA), remediations.ErrStalePlan)
+		}
+	}
 	res := resultData{
 		Repo: d.Repo, Environment: d.Environment, Strategy: d.Strategy,
 		Incident: d.Incident, Alarm: d.Alarm, From: d.Bad.SHA, To: d.Good.SHA,
@@ -479,6 +575,27 @@ func (x *Rollback) Apply(ctx context.Context, plan *remediations.Plan) (*remedia
 		Changes: []remediations.Change{d.change()},
 		Data:    data,
 	}, nil
+}
+
+// liveAbove returns the newest deployment to env newer than id whose
+// latest status is success, or nil when there is none.
+func (x *Rollback) liveAbove(ctx context.Context, r repoRef, env string, id int64) (*gh.Deployment, error) {
+	var live *gh.Deployment
+	_, err := x.scan(ctx, r, env, 30, func(d *gh.Deployment) (bool, error) {
+		if d.GetID() <= id {
+			return true, nil
+		}
+		st, err := x.status(ctx, r, d)
+		if err != nil {
+			return false, err
+		}
+		if st.latest == "success" {
+			live = d
+			return true, nil
+		}
+		return false, nil
+	})
+	return live, err
 }
 
 // medic returns the payload record of a deployment made for res.

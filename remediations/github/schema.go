@@ -11,7 +11,10 @@ var repoPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 // RollbackSchema declares the parameters of github.rollback.
 func RollbackSchema() remediations.Schema {
 	return remediations.Schema{
-		Description: "Roll back the last GitHub deploy of an environment: redeploy the previous good SHA, dispatch a workflow, or open a revert pull request.",
+		Description: "Roll back the last GitHub deploy of an environment to the newest deploy that reached success, was live before the alarm's spike began and is not a suspect: redeploy its SHA, dispatch a workflow, or open a revert pull request. " +
+			"The spike is taken to begin at the start of the alarm's evaluation range, (n+1) periods before it fired, n being the datapoints CloudWatch evaluated (at least 1; no period known: when it fired). " +
+			"Suspects are the deploys created or first successful from window before the spike up to the alarm; they are never targets. " +
+			"A deploy after the alarm (a hotfix, say) puts the plan on hold: it is proposed for approval, never run automatically, and the card names that deploy.",
 		Params: []remediations.Param{
 			{Name: "repo", Type: remediations.TypeString, Required: true, Description: "owner/name of the repository"},
 			{Name: "environment", Type: remediations.TypeString, Required: true, Description: "deployment environment, e.g. production"},
@@ -22,7 +25,7 @@ func RollbackSchema() remediations.Schema {
 			{Name: "inputs", Type: remediations.TypeStringMap, Description: "extra workflow inputs (strategy workflow)"},
 			{Name: "branch", Type: remediations.TypeString, Description: "branch the revert pull request targets (strategy revert-pr; default the repository's default branch)"},
 			{Name: "auto_merge", Type: remediations.TypeBool, Default: false, Widens: true, Description: "enable auto-merge on the revert pull request"},
-			{Name: "window", Type: remediations.TypeDuration, Default: "60m", Widens: true, Description: "how far before the alarm to look for suspect deploys"},
+			{Name: "window", Type: remediations.TypeDuration, Default: "60m", Widens: true, Description: "how far before the spike began to look for suspect deploys, which are never rollback targets"},
 			{Name: "incident", Type: remediations.TypeString, Description: "incident id recorded in the rollback deployment's payload and description (default: the alarm's dedup key)"},
 		},
 		Check: func(p remediations.Params) []error {
