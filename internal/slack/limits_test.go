@@ -520,3 +520,43 @@ func TestAnEphemeralReplyWithALongMessageKeepsEveryLimit(t *testing.T) {
 	}
 	checkMessage(t, slack.Message{Text: reqs[0].Form.Get("text"), Blocks: reqs[0].Blocks})
 }
+
+// FuzzRenderCard: whatever the alarm, the pause and the step say, the card
+// keeps every Block Kit limit and a step awaiting approval keeps its
+// buttons.
+func FuzzRenderCard(f *testing.F) {
+	f.Add("checkout-5xx", "Threshold Crossed", "game day", "desired 4 -> 6", "inc-1#0", "U0BOB", 3)
+	f.Add(long(300, "a"), long(5000, "&<>"), long(4200, "é"), long(4000, "🚀"), "p", "<!channel>", 60)
+	f.Add("", "", "", "", "", "", 0)
+	f.Add("\xff\xfe", "&amp", "<@U0A", "&lt", "x\xffy", "\x00", 1)
+	f.Fuzz(func(t *testing.T, name, reason, pause, plan, id, by string, steps int) {
+		steps = min(max(steps, 0), 80)
+		c := baseCard()
+		c.AlarmName, c.Reason, c.IncidentID = name, reason, id
+		c.Paused = &slack.Pause{By: by, Reason: pause}
+		for i := range steps {
+			s := scaleStep()
+			s.Index, s.ProposalID, s.Plan, s.StateReason = i, fmt.Sprintf("%s#%d", id, i), plan, reason
+			if i < steps-1 {
+				s.Mode, s.State, s.Result = slack.ModeAuto, slack.StateSucceeded, plan
+			}
+			c.Steps = append(c.Steps, s)
+		}
+		msg := slack.RenderCard(c)
+		if err := msg.Check(); err != nil {
+			t.Fatalf("the card breaks Block Kit limits:\n%v", err)
+		}
+		if steps > 0 {
+			last := c.Steps[steps-1]
+			var got []button
+			for _, b := range buttons(msg.Blocks) {
+				if b.Value == last.ProposalID {
+					got = append(got, b)
+				}
+			}
+			if !reflect.DeepEqual(got, wantButtons(last)) {
+				t.Fatalf("the step awaiting approval has buttons %v, want %v", got, wantButtons(last))
+			}
+		}
+	})
+}

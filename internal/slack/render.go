@@ -97,7 +97,7 @@ func (r renderedStep) compact() []slackapi.Block {
 	if r.context != "" {
 		// The context line goes first so that a cut of a long plan keeps it.
 		head, rest, _ := strings.Cut(r.text, "\n")
-		text = head + "\n_" + r.context + "_\n" + rest
+		text = head + "\n" + r.context + "\n" + rest
 	}
 	blocks := []slackapi.Block{sectionBlock(text)}
 	if r.actions != nil {
