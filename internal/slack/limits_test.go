@@ -531,6 +531,9 @@ func FuzzRenderCard(f *testing.F) {
 	f.Add("\xff\xfe", "&amp", "<@U0A", "&lt", "x\xffy", "\x00", 1)
 	f.Fuzz(func(t *testing.T, name, reason, pause, plan, id, by string, steps int) {
 		steps = min(max(steps, 0), 80)
+		if len(id) > slack.MaxProposalIDLen-3 { // proposal IDs are bounded (StepView.ProposalID)
+			id = id[:slack.MaxProposalIDLen-3]
+		}
 		c := baseCard()
 		c.AlarmName, c.Reason, c.IncidentID = name, reason, id
 		c.Paused = &slack.Pause{By: by, Reason: pause}
