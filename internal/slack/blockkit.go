@@ -3,6 +3,7 @@ package slack
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -35,9 +36,16 @@ const (
 	maxConfirmText     = 300  // confirmation dialog: text
 	maxConfirmButton   = 30   // confirmation dialog: confirm and deny
 	// maxFallbackText bounds the message's top-level text (notifications and
-	// the fallback). Slack cuts text past 40,000 characters and advises
-	// keeping it to 4,000.
-	maxFallbackText = 4000
+	// the fallback). Slack's chat.postMessage reference advises keeping it to
+	// 4,000 characters, and longer text has been refused (msg_too_long);
+	// medic keeps a margin.
+	maxFallbackText = 3000
+	// maxMessageText bounds the text of all a message's blocks together.
+	// Slack refuses more with msg_blocks_too_long; the limit is not
+	// documented (Slack's staff have cited 12,000 characters including a
+	// buffer for the blocks themselves, and messages of 11,341 characters
+	// of text have been refused), so medic keeps well under it.
+	maxMessageText = 8000
 )
 
 // MaxActionableSteps is how many steps with buttons a card always keeps
@@ -184,6 +192,104 @@ func confirmDialog(title, text, confirm, deny string) *slackapi.ConfirmationBloc
 	)
 }
 
+// textObjects returns every text object in blocks, with whether it is
+// mrkdwn.
+func textObjects(blocks []slackapi.Block) []*slackapi.TextBlockObject {
+	var out []*slackapi.TextBlockObject
+	add := func(ts ...*slackapi.TextBlockObject) {
+		for _, t := range ts {
+			if t != nil {
+				out = append(out, t)
+			}
+		}
+	}
+	for _, b := range blocks {
+		switch b := b.(type) {
+		case *slackapi.HeaderBlock:
+			add(b.Text)
+		case *slackapi.SectionBlock:
+			add(b.Text)
+			add(b.Fields...)
+		case *slackapi.ContextBlock:
+			for _, e := range b.ContextElements.Elements {
+				if t, ok := e.(*slackapi.TextBlockObject); ok {
+					add(t)
+				}
+			}
+		case *slackapi.ActionBlock:
+			for _, e := range b.Elements.ElementSet {
+				if btn, ok := e.(*slackapi.ButtonBlockElement); ok {
+					add(btn.Text)
+					if c := btn.Confirm; c != nil {
+						add(c.Title, c.Text, c.Confirm, c.Deny)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// textBytes is the total length of the texts of blocks.
+func textBytes(blocks []slackapi.Block) int {
+	n := 0
+	for _, t := range textObjects(blocks) {
+		n += len(t.Text)
+	}
+	return n
+}
+
+// minFairShare is the shortest fitTotal cuts a text to.
+const minFairShare = 24
+
+// fitTotal cuts the longest texts of blocks until all of them together fit
+// maxMessageText. The texts of the blocks in keep are left whole. Every
+// other text gets the same share of what is left: the texts shorter than
+// the share stay whole, the longer ones are cut to it.
+func fitTotal(blocks []slackapi.Block, keep ...slackapi.Block) {
+	kept := map[*slackapi.TextBlockObject]bool{}
+	budget := maxMessageText
+	for _, t := range textObjects(keep) {
+		kept[t] = true
+		budget -= len(t.Text)
+	}
+	var cuttable []*slackapi.TextBlockObject
+	total := 0
+	for _, t := range textObjects(blocks) {
+		if !kept[t] {
+			cuttable = append(cuttable, t)
+			total += len(t.Text)
+		}
+	}
+	if total <= budget {
+		return
+	}
+	lengths := make([]int, len(cuttable))
+	for i, t := range cuttable {
+		lengths[i] = len(t.Text)
+	}
+	slices.Sort(lengths)
+	share, used := minFairShare, 0
+	for i, n := range lengths {
+		left := len(lengths) - i
+		if used+n*left > budget {
+			share = max((budget-used)/left, minFairShare)
+			break
+		}
+		used += n
+	}
+	for _, t := range cuttable {
+		if len(t.Text) <= share {
+			continue
+		}
+		if t.Type == slackapi.MarkdownType {
+			t.Text = cutMrkdwn(t.Text, share)
+		} else {
+			t.Text = cutPlain(t.Text, share)
+		}
+	}
+}
+
 // fallbackText is a message's top-level text (mrkdwn), cut to its bound.
 func fallbackText(text string) string {
 	return cutMrkdwn(text, maxFallbackText)
@@ -222,6 +328,9 @@ func (m Message) Check() error {
 	}
 	if len(m.Blocks) > MaxBlocks {
 		bad("message: %d blocks, over %d", len(m.Blocks), MaxBlocks)
+	}
+	if n := textBytes(m.Blocks); n > maxMessageText {
+		bad("message: the blocks' texts total %d bytes, over %d", n, maxMessageText)
 	}
 	for i, b := range m.Blocks {
 		where := fmt.Sprintf("blocks[%d] (%s)", i, b.BlockType())

@@ -272,7 +272,7 @@ func TestRenderCardNeverLosesTheButtonsOfStepsAwaitingApproval(t *testing.T) {
 				out = append(out, step(i, slack.StateFailed, false))
 			}
 			return append(out, step(60, slack.StateProposed, false))
-		}, 1, 0, "", "*Step 60 · `"},
+		}, 1, 0, "", "*Step 1 · `"},
 		{"a dozen policies, each with finished steps and one awaiting approval", func() []slack.StepView {
 			var out []slack.StepView
 			for p := range 12 {
@@ -435,7 +435,8 @@ func TestCheckFindsEveryBrokenLimit(t *testing.T) {
 		{"a long button value", slack.Message{Blocks: []slackapi.Block{slackapi.NewActionBlock("", btn("a", x("v", 2001), "b"))}}, "value of 2001 bytes"},
 		{"a long action_id", slack.Message{Blocks: []slackapi.Block{slackapi.NewActionBlock("", btn(x("a", 256), "v", "b"))}}, "action_id of 256 bytes"},
 		{"a long confirm title", slack.Message{Blocks: []slackapi.Block{slackapi.NewActionBlock("", btn("a", "v", "b").WithConfirm(confirm))}}, "confirm.title: text of 101 bytes, over 100"},
-		{"a long fallback text", slack.Message{Text: x("t", 4001)}, "message text: 4001 bytes, over 4000"},
+		{"a long fallback text", slack.Message{Text: x("t", 3001)}, "message text: 3001 bytes, over 3000"},
+		{"too much text in all", slack.Message{Blocks: many(3, slackapi.NewSectionBlock(md(x("s", 2700)), nil, nil))}, "the blocks' texts total 8100 bytes, over 8000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

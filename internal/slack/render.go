@@ -48,6 +48,9 @@ type Message struct {
 // reason, suspect deploys and incident footer make room. Steps awaiting
 // approval keep their buttons before Undo buttons do; only past
 // MaxActionableSteps of them are some left out, and a note says how many.
+// Last, when the texts together are more than Slack takes in one message,
+// the longest are cut to a fair share; the header and the paused banner
+// stay whole.
 func RenderCard(c Card) Message {
 	l := newCardLayout(c)
 	blocks := l.full()
@@ -57,6 +60,7 @@ func RenderCard(c Card) Message {
 	if len(blocks) > MaxBlocks {
 		blocks = l.lean()
 	}
+	fitTotal(blocks, l.header, l.paused)
 	return Message{Text: fallbackText(cardFallback(c)), Blocks: blocks}
 }
 
@@ -72,7 +76,8 @@ const (
 // renderedStep is one step in the forms a card can show it in.
 type renderedStep struct {
 	kind    stepKind
-	text    string                // the step's section text
+	head    string                // title, mode and state
+	plan    string                // the plan or why planning failed
 	context string                // approvers, quorum, votes, expiry
 	actions *slackapi.ActionBlock // nil without buttons
 	line    string                // the step in one line, when collapsed
@@ -80,7 +85,7 @@ type renderedStep struct {
 
 // full is the step as a divider, its section, its context and its buttons.
 func (r renderedStep) full() []slackapi.Block {
-	blocks := []slackapi.Block{slackapi.NewDividerBlock(), sectionBlock(r.text)}
+	blocks := []slackapi.Block{slackapi.NewDividerBlock(), sectionBlock(joinLines(r.head, r.plan))}
 	if r.context != "" {
 		blocks = append(blocks, contextBlock(r.context))
 	}
@@ -93,13 +98,8 @@ func (r renderedStep) full() []slackapi.Block {
 // compact is the step as one section (its context on a last line) and its
 // buttons: two blocks.
 func (r renderedStep) compact() []slackapi.Block {
-	text := r.text
-	if r.context != "" {
-		// The context line goes first so that a cut of a long plan keeps it.
-		head, rest, _ := strings.Cut(r.text, "\n")
-		text = head + "\n" + r.context + "\n" + rest
-	}
-	blocks := []slackapi.Block{sectionBlock(text)}
+	// The context goes before the plan, so that a cut of a long plan keeps it.
+	blocks := []slackapi.Block{sectionBlock(joinLines(r.head, r.context, r.plan))}
 	if r.actions != nil {
 		blocks = append(blocks, r.actions)
 	}
@@ -138,7 +138,8 @@ func newCardLayout(c Card) *cardLayout {
 	}
 	for _, s := range c.Steps {
 		r := renderedStep{
-			text:    stepText(c, s),
+			head:    stepHead(c, s),
+			plan:    planText(s),
 			context: stepContext(s),
 			actions: actionsBlock(stepButtons(s)),
 			line:    stepLine(c, s),
@@ -385,9 +386,12 @@ func headerText(c Card) string {
 	return emoji + " " + state + " " + name
 }
 
-// maxPausedBy bounds who paused (free text when not a Slack ID) on the
-// banner.
-const maxPausedBy = 200
+// maxPausedBy and maxPauseReason bound who paused (free text when not a
+// Slack ID) and why, on the banner: it is on every card, always whole.
+const (
+	maxPausedBy    = 200
+	maxPauseReason = 1000
+)
 
 // pausedText is the paused banner; the reason is cut so that the whole
 // banner, its last line included, fits one section.
@@ -403,7 +407,7 @@ func pausedText(p *Pause) string {
 	const last = "\nNothing runs automatically until medic is resumed."
 	if p.Reason != "" {
 		b.WriteString(": ")
-		b.WriteString(cutMrkdwn(escape(p.Reason), maxSectionText-b.Len()-len(last)))
+		b.WriteString(cutMrkdwn(escape(p.Reason), min(maxPauseReason, maxSectionText-b.Len()-len(last))))
 	}
 	b.WriteString(last)
 	return b.String()
@@ -486,15 +490,20 @@ func stepTitle(s StepView) string {
 	return fmt.Sprintf("*Step %d · `%s`*", s.Index+1, cutMrkdwn(escape(s.Action), maxActionText))
 }
 
-// stepText is a step's section: title and mode, state, plan.
-func stepText(c Card, s StepView) string {
-	var b strings.Builder
-	b.WriteString(stepTitle(s) + " · " + modeLabel(s.Mode) + "\n")
-	b.WriteString(stateLine(c, s))
-	if plan := planText(s); plan != "" {
-		b.WriteString("\n" + plan)
+// stepHead is the start of a step's section: title and mode, state.
+func stepHead(c Card, s StepView) string {
+	return stepTitle(s) + " · " + modeLabel(s.Mode) + "\n" + stateLine(c, s)
+}
+
+// joinLines joins the texts that are not empty, one per line.
+func joinLines(texts ...string) string {
+	var out []string
+	for _, t := range texts {
+		if t != "" {
+			out = append(out, t)
+		}
 	}
-	return b.String()
+	return strings.Join(out, "\n")
 }
 
 // maxStepLine bounds a collapsed step's line.
@@ -754,28 +763,35 @@ func RenderTimeline(entries []TimelineEntry) Message {
 		cur.WriteString("\nNothing: no step ran.")
 		plainB.WriteString(" nothing, no step ran.")
 	}
+	const note = "timeline truncated; see the audit log"
+	used, truncated := 0, false // used: bytes in finished sections
 	for _, e := range sorted {
 		who := ""
-		plainWho := ""
 		if e.Actor != "" {
 			who = mention(e.Actor) + ": "
-			plainWho = mention(e.Actor) + ": "
 		}
-		line := "\n• " + slackDate(e.At) + " " + who + escape(e.Text)
-		line = cutMrkdwn(line, maxSectionText-len(title)-1)
+		line := cutMrkdwn("\n• "+slackDate(e.At)+" "+who+escape(e.Text), maxTimelineLine)
+		if used+cur.Len()+len(line) > maxMessageText-len(note) {
+			truncated = true
+			break
+		}
 		if cur.Len()+len(line) > maxSectionText {
 			blocks = append(blocks, sectionBlock(cur.String()))
+			used += cur.Len()
 			cur.Reset()
 		}
 		cur.WriteString(line)
-		plainB.WriteString("\n• " + e.At.UTC().Format("2006-01-02 15:04:05 UTC") + " " + plainWho + escape(e.Text))
+		plainB.WriteString("\n• " + e.At.UTC().Format("2006-01-02 15:04:05 UTC") + " " + who + escape(e.Text))
 	}
 	blocks = append(blocks, sectionBlock(cur.String()))
-	if len(blocks) > MaxBlocks {
-		blocks = append(blocks[:MaxBlocks-1:MaxBlocks-1], contextBlock("timeline truncated; see the audit log"))
+	if truncated || len(blocks) > MaxBlocks {
+		blocks = append(blocks[:min(len(blocks), MaxBlocks-1)], contextBlock(note))
 	}
 	return Message{Text: fallbackText(plainB.String()), Blocks: blocks}
 }
+
+// maxTimelineLine bounds one entry of the timeline.
+const maxTimelineLine = 500
 
 // idPattern matches Slack user (U…, W…) and user-group (S…) IDs.
 var idPattern = regexp.MustCompile(`^[UWS][A-Z0-9]{2,}$`)
