@@ -407,3 +407,39 @@ func TestStartUpSaysWhoMayPostAlarms(t *testing.T) {
 		}
 	}
 }
+
+// TestRunServesWithTheClientBounds: the server Run starts sheds past
+// MaxConns and cuts off held requests, then serves a well-behaved client.
+func TestRunServesWithTheClientBounds(t *testing.T) {
+	h := start(t, limitsToken, func(o *Options) {
+		o.MaxConns, o.ReadTimeout, o.ReadHeaderTimeout = 2, 2*time.Second, 2*time.Second
+	})
+	addr := strings.TrimPrefix(h.url, "http://")
+	held := []net.Conn{dial(t, addr), dial(t, addr)}
+	for _, c := range held {
+		if _, err := io.WriteString(c, halfSentAlarm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both places are taken until the read timeout: a third connection is
+	// shed (503, or closed before it could read one).
+	if code, err := wellBehaved(addr); err == nil && code != http.StatusServiceUnavailable {
+		t.Fatalf("a third connection over a limit of 2: status %d, want 503", code)
+	}
+	for i, c := range held {
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("held request %d: %v, want it cut off with 408", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestTimeout {
+			t.Errorf("held request %d: status %d, want 408", i, resp.StatusCode)
+		}
+	}
+	var code int
+	var err error
+	waitFor(t, "a well-behaved client to be served", func() bool {
+		code, err = wellBehaved(addr)
+		return err == nil && code == http.StatusUnauthorized
+	})
+}
