@@ -297,6 +297,13 @@ func TestRenderCardNeverLosesTheButtonsOfStepsAwaitingApproval(t *testing.T) {
 			}
 			return out
 		}, slack.MaxActionableSteps, 0, "7 more steps awaiting approval not shown", ""},
+		{"more awaiting approval than a card holds, after a step with Undo", func() []slack.StepView {
+			out := []slack.StepView{step(0, slack.StateSucceeded, true)}
+			for i := range slack.MaxActionableSteps + 7 {
+				out = append(out, step(1+i, slack.StateProposed, false))
+			}
+			return out
+		}, slack.MaxActionableSteps - 1, 0, "8 more steps awaiting approval not shown", "*Step 1 · `"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -95,10 +95,10 @@ func (r renderedStep) full() []slackapi.Block {
 	return blocks
 }
 
-// compact is the step as one section (its context on a last line) and its
-// buttons: two blocks.
+// compact is the step as one section and its buttons: two blocks. The
+// context joins the section before the plan, so that cutting a long plan
+// keeps it.
 func (r renderedStep) compact() []slackapi.Block {
-	// The context goes before the plan, so that a cut of a long plan keeps it.
 	blocks := []slackapi.Block{sectionBlock(joinLines(r.head, r.context, r.plan))}
 	if r.actions != nil {
 		blocks = append(blocks, r.actions)
@@ -205,12 +205,18 @@ func (l *cardLayout) lean() []slackapi.Block {
 	must := nonNil(l.header, l.paused, l.fields)
 	space := MaxBlocks - len(must)
 
-	summary := false // a section of collapsed steps is needed
+	// A section of collapsed steps is needed for steps without buttons, and
+	// may be for steps with Undo that do not fit: its place is kept first.
+	passive, undos := 0, 0
 	for _, s := range l.steps {
-		if s.kind == kindPassive {
-			summary = true
+		switch s.kind {
+		case kindPassive:
+			passive++
+		case kindUndo:
+			undos++
 		}
 	}
+	summary := passive+undos > 0
 	if summary {
 		space--
 	}
@@ -220,20 +226,11 @@ func (l *cardLayout) lean() []slackapi.Block {
 		showAwaiting = max(space/2, 0)
 	}
 	space -= 2 * showAwaiting
-	undos := 0
-	for _, s := range l.steps {
-		if s.kind == kindUndo {
-			undos++
-		}
-	}
 	showUndo := min(undos, max(space/2, 0))
-	if showUndo < undos && !summary {
-		// The Undo steps left out are listed as lines.
-		summary = true
-		space--
-		showUndo = min(undos, max(space/2, 0))
-	}
 	space -= 2 * showUndo
+	if summary && passive == 0 && showUndo == undos {
+		space++ // nothing to collapse after all
+	}
 
 	var shown, lines []slackapi.Block
 	var collapsed []string
