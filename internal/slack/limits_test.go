@@ -571,3 +571,58 @@ func FuzzRenderCard(f *testing.F) {
 		}
 	})
 }
+
+// TestEveryMixOfStepsFitsAndKeepsTheAwaitingButtons renders cards with
+// every mix of steps awaiting approval, steps with Undo and finished steps,
+// paused or not: each fits Block Kit, and every step awaiting approval
+// keeps both buttons whenever there are at most MaxActionableSteps of them.
+func TestEveryMixOfStepsFitsAndKeepsTheAwaitingButtons(t *testing.T) {
+	for _, paused := range []bool{false, true} {
+		for awaiting := 0; awaiting <= slack.MaxActionableSteps+3; awaiting++ {
+			for undos := 0; undos <= 30; undos += 6 {
+				for passive := 0; passive <= 40; passive += 13 {
+					c := baseCard()
+					if paused {
+						c.Paused = &slack.Pause{By: "U0BOB", Reason: "game day"}
+					}
+					n := 0
+					add := func(s slack.StepView) {
+						s.Index, s.ProposalID = n, fmt.Sprintf("p%d", n)
+						n++
+						c.Steps = append(c.Steps, s)
+					}
+					for range passive {
+						s := scaleStep()
+						s.State = slack.StateFailed
+						add(s)
+					}
+					for range undos {
+						s := scaleStep()
+						s.Mode, s.State, s.UndoAvailable = slack.ModeAuto, slack.StateSucceeded, true
+						add(s)
+					}
+					for range awaiting {
+						add(scaleStep())
+					}
+					msg := slack.RenderCard(c)
+					if err := msg.Check(); err != nil {
+						t.Fatalf("paused %v, %d awaiting, %d undo, %d finished: %v", paused, awaiting, undos, passive, err)
+					}
+					approve, reject := 0, 0
+					for _, b := range buttons(msg.Blocks) {
+						switch b.ActionID {
+						case slack.ActionApprove:
+							approve++
+						case slack.ActionReject:
+							reject++
+						}
+					}
+					if want := min(awaiting, slack.MaxActionableSteps); awaiting <= slack.MaxActionableSteps && (approve != want || reject != want) {
+						t.Fatalf("paused %v, %d awaiting, %d undo, %d finished: %d Approve and %d Reject buttons, want %d each",
+							paused, awaiting, undos, passive, approve, reject, want)
+					}
+				}
+			}
+		}
+	}
+}
