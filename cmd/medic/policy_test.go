@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/medicbot/medic/internal/slack"
 )
 
 // TestPolicyTestReportsFixtureFileErrorsAsSuch: a fixture file that cannot
@@ -57,6 +60,54 @@ func TestPolicyTestReportsFixtureFileErrorsAsSuch(t *testing.T) {
 		out := stdout.String()
 		if !strings.Contains(out, "1 fixture file error(s)") || strings.Contains(out, "of 0 fixture cases failed") || strings.Contains(out, "passed") {
 			t.Errorf("stdout:\n%s", out)
+		}
+	})
+}
+
+// TestPolicyLintWarnsWhenACardCannotKeepEveryApproveButton: more policies
+// asking for approval than a card keeps buttons for, all able to match one
+// alarm, are valid but warned of, each with file, line and path.
+func TestPolicyLintWarnsWhenACardCannotKeepEveryApproveButton(t *testing.T) {
+	write := func(n int) string {
+		dir := filepath.Join(t.TempDir(), "p")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		b.WriteString("version: 1\npolicies:\n")
+		for i := range n {
+			fmt.Fprintf(&b, "  - name: checkout-%02d\n    match: {alarm: [\"checkout-*\"]}\n    steps:\n      - action: ecs.restart\n        approval: required\n        approvers: [U0ONCALL01]\n        params: {cluster: prod, service: checkout}\n", i)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "many.yaml"), []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	t.Run("as many as a card holds: no warning", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"policy", "lint", write(slack.MaxActionableSteps)}, nil, &stdout, &stderr); code != exitOK {
+			t.Fatalf("exit %d, want 0\n%s%s", code, &stdout, &stderr)
+		}
+		if stderr.Len() != 0 || strings.Contains(stdout.String(), "warning") {
+			t.Errorf("warned of a set a card holds:\n%s%s", &stdout, &stderr)
+		}
+	})
+	t.Run("one more: every policy is warned of, lint still passes", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		dir := write(slack.MaxActionableSteps + 1)
+		if code := run([]string{"policy", "lint", dir}, nil, &stdout, &stderr); code != exitOK {
+			t.Fatalf("exit %d, want 0\n%s%s", code, &stdout, &stderr)
+		}
+		n := slack.MaxActionableSteps + 1
+		if got := strings.Count(stderr.String(), "\n"); got != n {
+			t.Errorf("%d warning lines, want %d:\n%s", got, n, &stderr)
+		}
+		first := fmt.Sprintf("warning: %s/many.yaml:3: policies[0]: %d policies that ask for approval may match the same alarm as this one", dir, n-1)
+		if !strings.Contains(stderr.String(), first) {
+			t.Errorf("stderr lacks %q:\n%s", first, &stderr)
+		}
+		if want := fmt.Sprintf("%d policies OK, %d warning(s)", n, n); !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, &stdout)
 		}
 	})
 }

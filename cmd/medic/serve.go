@@ -50,8 +50,15 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	dir := fset.String("policies", "", "policy directory (default: the embedded policies)")
 	storePath := fset.String("store", "medic.db", "embedded store file")
 	dryRun := fset.Bool("dry-run", false, "plan and post everything, apply nothing")
+	insecure := fset.Bool("insecure-no-token", false, "allow a non-loopback --addr without MEDIC_WEBHOOK_TOKEN: anyone who can reach it may post alarms")
 	if code, ok := parse(fset, args); !ok {
 		return code
+	}
+	// Refuse an open webhook beyond this machine before anything is opened.
+	// (server.New checks the resolved token again.)
+	if err := server.CheckExposure(*addr, os.Getenv("MEDIC_WEBHOOK_TOKEN") != "", *insecure); err != nil {
+		fmt.Fprintf(e.stderr, "medic serve: %v\n", err)
+		return exitUsage
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	app, err := e.localApp(ctx, *storePath, "", *dir, *dryRun, log, 2*time.Millisecond)
@@ -60,7 +67,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	defer app.Close()
-	srv, err := server.New(app, log, server.Options{Addr: *addr, PendingFile: *storePath + ".pending.json"})
+	srv, err := server.New(app, log, server.Options{Addr: *addr, PendingFile: *storePath + ".pending.json", InsecureNoToken: *insecure})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "medic serve: %v\n", err)
 		return exitUsage

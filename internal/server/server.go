@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/medicbot/medic/internal/doors"
@@ -26,6 +27,15 @@ import (
 
 // MaxAlarmBytes bounds an alarm payload.
 const MaxAlarmBytes = 1 << 20
+
+// The defaults of the bounds on clients (see Options).
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultMaxConns          = 256
+)
 
 // Options configure the server.
 type Options struct {
@@ -44,6 +54,76 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Ready, when set, receives the listening address once serving.
 	Ready chan<- string
+
+	// InsecureNoToken lets the server listen on an address other than a
+	// loopback one without a webhook token, so that anyone who can reach
+	// it may post alarms. Without it New refuses that combination.
+	InsecureNoToken bool
+
+	// The bounds on slow and numerous clients; zero means the default.
+	// ReadHeaderTimeout bounds reading a request's headers
+	// (DefaultReadHeaderTimeout), ReadTimeout the whole request with its
+	// body (DefaultReadTimeout), WriteTimeout the time from the end of the
+	// headers to the end of the response (DefaultWriteTimeout), IdleTimeout
+	// how long a kept-alive connection may wait for its next request
+	// (DefaultIdleTimeout). MaxConns caps the connections open at once
+	// (DefaultMaxConns); each one beyond is answered 503 and closed at once.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxConns          int
+}
+
+// withDefaults fills the zero bounds with their defaults.
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.SweepEvery, 30*time.Second)
+	def(&o.RelayEvery, 5*time.Second)
+	def(&o.ShutdownTimeout, 30*time.Second)
+	def(&o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	def(&o.ReadTimeout, DefaultReadTimeout)
+	def(&o.WriteTimeout, DefaultWriteTimeout)
+	def(&o.IdleTimeout, DefaultIdleTimeout)
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	return o
+}
+
+// ErrOpenWebhook is returned by New (wrapped, naming the address) when the
+// server would listen beyond this machine with POST /alarms open to anyone.
+var ErrOpenWebhook = errors.New("MEDIC_WEBHOOK_TOKEN is unset, so anyone who can reach the server could post alarms " +
+	"(whose dimensions feed the policies' parameters): set MEDIC_WEBHOOK_TOKEN, listen on a loopback address " +
+	"such as 127.0.0.1, or pass --insecure-no-token if that is what you mean")
+
+// CheckExposure refuses an open POST /alarms (no webhook token) on an
+// address that is not a loopback one, unless insecure says the caller means
+// it. The error wraps ErrOpenWebhook.
+func CheckExposure(addr string, hasToken, insecure bool) error {
+	if hasToken || insecure || IsLoopback(addr) {
+		return nil
+	}
+	return fmt.Errorf("--addr %s is not a loopback address and %w", addr, ErrOpenWebhook)
+}
+
+// IsLoopback reports whether addr (host:port) listens on this machine only:
+// "localhost" or a loopback IP. An empty host, 0.0.0.0, :: and any other
+// name listen (or may resolve) beyond it.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Server is medic in one process.
@@ -58,16 +138,10 @@ func New(app *wiring.App, log *slog.Logger, opts Options) (*Server, error) {
 	if app.LocalQueue == nil {
 		return nil, errors.New("medic serve runs its own executor: unset MEDIC_QUEUE_URL")
 	}
-	if opts.SweepEvery <= 0 {
-		opts.SweepEvery = 30 * time.Second
+	if err := CheckExposure(opts.Addr, app.Config.WebhookToken.Value() != "", opts.InsecureNoToken); err != nil {
+		return nil, err
 	}
-	if opts.RelayEvery <= 0 {
-		opts.RelayEvery = 5 * time.Second
-	}
-	if opts.ShutdownTimeout <= 0 {
-		opts.ShutdownTimeout = 30 * time.Second
-	}
-	return &Server{app: app, log: log, opts: opts}, nil
+	return &Server{app: app, log: log, opts: opts.withDefaults()}, nil
 }
 
 // Handler returns the HTTP routes: POST /alarms, POST /slack/actions,
@@ -96,7 +170,7 @@ func (s *Server) alarms(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxAlarmBytes))
 	if err != nil {
-		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("read alarm payload: %v", err)})
+		writeJSON(w, readErrorStatus(err), map[string]string{"error": fmt.Sprintf("read alarm payload: %v", err)})
 		return
 	}
 	res, err := doors.Alarms(r.Context(), s.app.Engine, s.log, body)
@@ -108,6 +182,21 @@ func (s *Server) alarms(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 	default:
 		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+// readErrorStatus is the status for a request body that could not be read:
+// too large, too slow, or cut off.
+func readErrorStatus(err error) int {
+	var tooLarge *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return http.StatusRequestTimeout
+	default:
+		return http.StatusBadRequest
 	}
 }
 
@@ -143,10 +232,13 @@ func (s *Server) Run(ctx context.Context) error {
 		_, _ = q.Close(context.Background())
 		return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := s.httpServer(s.Handler())
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	s.log.InfoContext(ctx, "medic serving", slog.String("addr", ln.Addr().String()))
+	go func() { served <- srv.Serve(s.limit(ln)) }()
+	s.log.InfoContext(ctx, "medic serving", slog.String("addr", ln.Addr().String()),
+		slog.Int("max_conns", s.opts.MaxConns), slog.Duration("read_timeout", s.opts.ReadTimeout),
+		slog.Duration("write_timeout", s.opts.WriteTimeout), slog.Duration("idle_timeout", s.opts.IdleTimeout))
+	s.logWebhookAccess(ctx, ln.Addr().String())
 	if s.opts.Ready != nil {
 		s.opts.Ready <- ln.Addr().String()
 	}
@@ -193,6 +285,49 @@ loop:
 	}
 	s.log.Info("medic stopped", slog.Int("pending_saved", len(pending)))
 	return errors.Join(errs...)
+}
+
+// httpServer is the HTTP server for h with the client bounds of the options.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		ReadTimeout:       s.opts.ReadTimeout,
+		WriteTimeout:      s.opts.WriteTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// limit caps the connections ln keeps open at MaxConns and logs, at most
+// every shedLogEvery, that connections are being shed.
+func (s *Server) limit(ln net.Listener) *limitListener {
+	var last atomic.Int64
+	var l *limitListener
+	l = newLimitListener(ln, s.opts.MaxConns, func() {
+		now := time.Now().UnixNano()
+		if prev := last.Load(); now-prev >= int64(shedLogEvery) && last.CompareAndSwap(prev, now) {
+			s.log.Warn("connection limit reached: new connections are answered 503 and closed",
+				slog.Int("max_conns", s.opts.MaxConns), slog.Int64("shed_total", l.shed.Load()))
+		}
+	})
+	return l
+}
+
+// shedLogEvery spaces the warnings about shed connections.
+const shedLogEvery = 10 * time.Second
+
+// logWebhookAccess says at start-up who may post alarms.
+func (s *Server) logWebhookAccess(ctx context.Context, addr string) {
+	switch {
+	case s.app.Config.WebhookToken.Value() != "":
+		s.log.InfoContext(ctx, "POST /alarms requires the bearer token MEDIC_WEBHOOK_TOKEN")
+	case IsLoopback(s.opts.Addr):
+		s.log.WarnContext(ctx, "POST /alarms is open to anyone on this machine: MEDIC_WEBHOOK_TOKEN is unset", slog.String("addr", addr))
+	default:
+		s.log.WarnContext(ctx, "POST /alarms is open to anyone who can reach this address: MEDIC_WEBHOOK_TOKEN is unset and --insecure-no-token was given",
+			slog.String("addr", addr))
+	}
 }
 
 func (s *Server) savePending(pending []engine.Message) error {

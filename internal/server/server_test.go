@@ -53,7 +53,9 @@ type harness struct {
 	moto  *testenv.MotoServer
 }
 
-func start(t *testing.T, webhookToken string) *harness {
+// start runs medic serve against moto and a Slack test server; opts, when
+// given, change the server's options.
+func start(t *testing.T, webhookToken string, opts ...func(*Options)) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	m := testenv.Moto(t)
@@ -78,7 +80,11 @@ func start(t *testing.T, webhookToken string) *harness {
 		t.Fatalf("wire medic: %v", err)
 	}
 	ready := make(chan string, 1)
-	srv, err := New(app, log, Options{Addr: "127.0.0.1:0", PendingFile: store + ".pending.json", Ready: ready})
+	o := Options{Addr: "127.0.0.1:0", PendingFile: store + ".pending.json", Ready: ready}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv, err := New(app, log, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,13 @@
 //	      -> Decider.Decide within a deadline -> ephemeral reply when needed
 //	      -> 200 within Slack's 3 second budget
 //
+// Every text sent to Slack is built by the limit-aware builders of
+// blockkit.go, which cut it to Block Kit's limits without breaking a rune, an
+// escape or a <…> construct; Message.Check verifies a message against those
+// limits. A card that would exceed MaxBlocks collapses its finished steps
+// first and keeps the buttons of the steps awaiting a person (up to
+// MaxActionableSteps of them).
+//
 // slack-go's package is imported as slackapi throughout to keep the two
 // "slack" packages apart.
 package slack

@@ -475,7 +475,7 @@ func (h *Handler) decideOne(ctx context.Context, door string, d Decision) {
 		log.WarnContext(ctx, "cannot reply to slack press: no channel")
 		return
 	}
-	if err := h.ephemeral.PostEphemeral(ctx, d.ChannelID, d.UserID, Message{Text: text, Blocks: []slackapi.Block{section(text)}}); err != nil {
+	if err := h.ephemeral.PostEphemeral(ctx, d.ChannelID, d.UserID, Message{Text: fallbackText(text), Blocks: []slackapi.Block{sectionBlock(text)}}); err != nil {
 		log.WarnContext(ctx, "reply to slack press", "err", err)
 	}
 }

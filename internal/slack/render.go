@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	slackapi "github.com/slack-go/slack"
 )
@@ -19,18 +18,6 @@ const (
 	ActionApprove = "medic:approve"
 	ActionReject  = "medic:reject"
 	ActionUndo    = "medic:undo"
-)
-
-// Block Kit limits the renderer respects.
-const (
-	maxBlocks       = 50
-	maxHeaderText   = 150
-	maxSectionText  = 3000
-	maxFieldText    = 2000
-	maxContextText  = 2000
-	maxConfirmText  = 300
-	maxConfirmTitle = 100
-	maxFallbackText = 3000
 )
 
 // MaxProposalIDLen bounds a proposal ID carried in a button value (Slack
@@ -52,41 +39,329 @@ type Message struct {
 // error only "Reject". A SUCCEEDED step whose change can be reversed gets
 // "Undo". Shadow steps never get buttons. Every button's action ID is one of
 // ActionApprove, ActionReject, ActionUndo and its value the proposal ID.
+//
+// Every text is cut to Block Kit's limits (see Message.Check). A card that
+// would exceed MaxBlocks shrinks in this order: first the steps without
+// buttons (finished, running, shadow) collapse into one line each; then
+// the steps with buttons lose their dividers and their context line (it
+// joins their text), the collapsed lines join one section, and the alarm
+// reason, suspect deploys and incident footer make room. Steps awaiting
+// approval keep their buttons before Undo buttons do; only past
+// MaxActionableSteps of them are some left out, and a note says how many.
+// Last, when the texts together are more than Slack takes in one message,
+// the longest are cut to a fair share; the header and the paused banner
+// stay whole.
 func RenderCard(c Card) Message {
-	var blocks []slackapi.Block
-
-	blocks = append(blocks, slackapi.NewHeaderBlock(plain(truncate(headerText(c), maxHeaderText))))
-
-	if c.Paused != nil {
-		blocks = append(blocks, section(pausedText(c.Paused)))
+	l := newCardLayout(c)
+	blocks := l.full()
+	if len(blocks) > MaxBlocks {
+		blocks = l.collapsed()
 	}
+	if len(blocks) > MaxBlocks {
+		blocks = l.lean()
+	}
+	fitTotal(blocks, l.header, l.paused)
+	return Message{Text: fallbackText(cardFallback(c)), Blocks: blocks}
+}
 
-	if fields := summaryFields(c); len(fields) > 0 {
-		blocks = append(blocks, slackapi.NewSectionBlock(nil, fields, nil))
+// stepKind orders steps by how much a person needs their buttons.
+type stepKind int
+
+const (
+	kindPassive  stepKind = iota // no buttons: finished, running, shadow
+	kindUndo                     // finished, with an Undo button
+	kindAwaiting                 // awaiting a person's approval or rejection
+)
+
+// renderedStep is one step in the forms a card can show it in.
+type renderedStep struct {
+	kind    stepKind
+	head    string                // title, mode and state
+	plan    string                // the plan or why planning failed
+	context string                // approvers, quorum, votes, expiry
+	actions *slackapi.ActionBlock // nil without buttons
+	line    string                // the step in one line, when collapsed
+}
+
+// full is the step as a divider, its section, its context and its buttons.
+func (r renderedStep) full() []slackapi.Block {
+	blocks := []slackapi.Block{slackapi.NewDividerBlock(), sectionBlock(joinLines(r.head, r.plan))}
+	if r.context != "" {
+		blocks = append(blocks, contextBlock(r.context))
+	}
+	if r.actions != nil {
+		blocks = append(blocks, r.actions)
+	}
+	return blocks
+}
+
+// compact is the step as one section and its buttons: two blocks. The
+// context joins the section before the plan, so that cutting a long plan
+// keeps it.
+func (r renderedStep) compact() []slackapi.Block {
+	blocks := []slackapi.Block{sectionBlock(joinLines(r.head, r.context, r.plan))}
+	if r.actions != nil {
+		blocks = append(blocks, r.actions)
+	}
+	return blocks
+}
+
+// cardLayout holds a card's parts, rendered once, and lays them out in
+// three ever leaner ways.
+type cardLayout struct {
+	header   slackapi.Block
+	paused   slackapi.Block // nil when not paused
+	fields   slackapi.Block // nil without fields
+	reason   slackapi.Block // nil without a reason
+	deploys  slackapi.Block // nil without deploys
+	footer   slackapi.Block // nil without an incident ID
+	steps    []renderedStep
+	awaiting int // steps of kindAwaiting
+}
+
+func newCardLayout(c Card) *cardLayout {
+	l := &cardLayout{header: headerBlock(headerText(c))}
+	if c.Paused != nil {
+		l.paused = sectionBlock(pausedText(c.Paused))
+	}
+	if f := fieldsBlock(summaryFields(c)); f != nil {
+		l.fields = f
 	}
 	if c.Reason != "" {
-		blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(truncate(escape(c.Reason), maxContextText))))
+		l.reason = contextBlock(escape(c.Reason))
 	}
 	if len(c.Deploys) > 0 {
-		blocks = append(blocks, section(deploysText(c.Deploys)))
+		l.deploys = sectionBlock(deploysText(c.Deploys))
 	}
-
-	for _, s := range c.Steps {
-		blocks = append(blocks, slackapi.NewDividerBlock())
-		blocks = append(blocks, stepBlocks(c, s)...)
-	}
-
 	if c.IncidentID != "" {
-		blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(truncate("incident `"+escape(c.IncidentID)+"`", maxContextText))))
+		l.footer = contextBlock("incident `" + escape(c.IncidentID) + "`")
+	}
+	for _, s := range c.Steps {
+		r := renderedStep{
+			head:    stepHead(c, s),
+			plan:    planText(s),
+			context: stepContext(s),
+			actions: actionsBlock(stepButtons(s)),
+			line:    stepLine(c, s),
+		}
+		if r.actions != nil {
+			r.kind = kindUndo
+			if s.State == StateProposed {
+				r.kind = kindAwaiting
+				l.awaiting++
+			}
+		}
+		l.steps = append(l.steps, r)
+	}
+	return l
+}
+
+// top is the header and the paused banner.
+func (l *cardLayout) top() []slackapi.Block {
+	return nonNil(l.header, l.paused)
+}
+
+// full shows everything.
+func (l *cardLayout) full() []slackapi.Block {
+	blocks := append(l.top(), nonNil(l.fields, l.reason, l.deploys)...)
+	for _, s := range l.steps {
+		blocks = append(blocks, s.full()...)
+	}
+	return append(blocks, nonNil(l.footer)...)
+}
+
+// collapsed shows each run of steps without buttons as lines in one
+// section; the rest as in full.
+func (l *cardLayout) collapsed() []slackapi.Block {
+	blocks := append(l.top(), nonNil(l.fields, l.reason, l.deploys)...)
+	var run []string
+	flush := func() {
+		if len(run) > 0 {
+			blocks = append(blocks, slackapi.NewDividerBlock())
+			for _, text := range packLines(run, maxSectionText) {
+				blocks = append(blocks, sectionBlock(text))
+			}
+			run = nil
+		}
+	}
+	for _, s := range l.steps {
+		if s.kind == kindPassive {
+			run = append(run, s.line)
+			continue
+		}
+		flush()
+		blocks = append(blocks, s.full()...)
+	}
+	flush()
+	return append(blocks, nonNil(l.footer)...)
+}
+
+// lean fits MaxBlocks: the header, the paused banner and the fields always;
+// steps awaiting approval in compact form, as many as fit (all of them up
+// to MaxActionableSteps), then steps with Undo; every other step as a line
+// in one section; then the reason, the deploys and the footer as room
+// allows.
+func (l *cardLayout) lean() []slackapi.Block {
+	must := nonNil(l.header, l.paused, l.fields)
+	space := MaxBlocks - len(must)
+
+	// A section of collapsed steps is needed for steps without buttons, and
+	// may be for steps with Undo that do not fit: its place is kept first.
+	passive, undos := 0, 0
+	for _, s := range l.steps {
+		switch s.kind {
+		case kindPassive:
+			passive++
+		case kindUndo:
+			undos++
+		}
+	}
+	summary := passive+undos > 0
+	if summary {
+		space--
+	}
+	showAwaiting := l.awaiting
+	if 2*l.awaiting > space {
+		space-- // the note that says how many are left out
+		showAwaiting = max(space/2, 0)
+	}
+	space -= 2 * showAwaiting
+	showUndo := min(undos, max(space/2, 0))
+	space -= 2 * showUndo
+	if summary && passive == 0 && showUndo == undos {
+		space++ // nothing to collapse after all
 	}
 
-	if len(blocks) > maxBlocks {
-		dropped := len(blocks) - (maxBlocks - 1)
-		blocks = append(blocks[:maxBlocks-1:maxBlocks-1], slackapi.NewContextBlock("",
-			mrkdwn(fmt.Sprintf(":scissors: %d more blocks not shown; see the audit log", dropped))))
+	var shown, lines []slackapi.Block
+	var collapsed []string
+	awaitingLeft := 0
+	for _, s := range l.steps {
+		switch {
+		case s.kind == kindAwaiting && showAwaiting > 0:
+			showAwaiting--
+			shown = append(shown, s.compact()...)
+		case s.kind == kindAwaiting:
+			awaitingLeft++
+		case s.kind == kindUndo && showUndo > 0:
+			showUndo--
+			shown = append(shown, s.compact()...)
+		default:
+			collapsed = append(collapsed, s.line)
+		}
+	}
+	if len(collapsed) > 0 {
+		lines = append(lines, sectionBlock(limitLines(collapsed, maxSectionText)))
 	}
 
-	return Message{Text: truncate(cardFallback(c), maxFallbackText), Blocks: blocks}
+	blocks := must
+	var optional []slackapi.Block
+	for _, b := range nonNil(l.reason, l.deploys, l.footer) {
+		if space > 0 {
+			optional = append(optional, b)
+			space--
+		}
+	}
+	// The reason and the deploys belong above the steps, the footer below.
+	var tail []slackapi.Block
+	for _, b := range optional {
+		if b == l.footer {
+			tail = append(tail, b)
+		} else {
+			blocks = append(blocks, b)
+		}
+	}
+	blocks = append(blocks, lines...)
+	blocks = append(blocks, shown...)
+	if awaitingLeft > 0 {
+		blocks = append(blocks, contextBlock(fmt.Sprintf(
+			":scissors: %d more %s awaiting approval not shown: too many for one card. "+
+				"They appear here as the steps above are decided; see the audit log.",
+			awaitingLeft, plural(awaitingLeft, "step", "steps"))))
+	}
+	return append(blocks, tail...)
+}
+
+// packLines joins lines into as few texts of at most n bytes as it can.
+func packLines(lines []string, n int) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range lines {
+		line = cutMrkdwn(line, n)
+		if cur.Len() > 0 && cur.Len()+1+len(line) > n {
+			out = append(out, cur.String())
+			cur.Reset()
+		}
+		if cur.Len() > 0 {
+			cur.WriteByte('\n')
+		}
+		cur.WriteString(line)
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// limitLines joins as many lines as fit in n bytes (each line is short),
+// ending with a line saying how many were left out.
+func limitLines(lines []string, n int) string {
+	note := func(left int) string {
+		return fmt.Sprintf("…and %d more %s; see the audit log", left, plural(left, "step", "steps"))
+	}
+	var b strings.Builder
+	for i, line := range lines {
+		need := len(line)
+		if b.Len() > 0 {
+			need++
+		}
+		if left := len(lines) - i - 1; left > 0 {
+			need += 1 + len(note(left))
+		}
+		if b.Len()+need > n {
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(note(len(lines) - i))
+			break
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func nonNil(blocks ...slackapi.Block) []slackapi.Block {
+	var out []slackapi.Block
+	for _, b := range blocks {
+		if b != nil && !isNilBlock(b) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// isNilBlock catches a typed nil pointer in the Block interface.
+func isNilBlock(b slackapi.Block) bool {
+	switch b := b.(type) {
+	case *slackapi.SectionBlock:
+		return b == nil
+	case *slackapi.ContextBlock:
+		return b == nil
+	case *slackapi.HeaderBlock:
+		return b == nil
+	case *slackapi.ActionBlock:
+		return b == nil
+	}
+	return false
 }
 
 func headerText(c Card) string {
@@ -108,29 +383,40 @@ func headerText(c Card) string {
 	return emoji + " " + state + " " + name
 }
 
+// maxPausedBy and maxPauseReason bound who paused (free text when not a
+// Slack ID) and why, on the banner: it is on every card, always whole.
+const (
+	maxPausedBy    = 200
+	maxPauseReason = 1000
+)
+
+// pausedText is the paused banner; the reason is cut so that the whole
+// banner, its last line included, fits one section.
 func pausedText(p *Pause) string {
 	var b strings.Builder
 	b.WriteString(":double_vertical_bar: *medic is paused*")
 	if p.By != "" {
-		b.WriteString(" by " + mention(p.By))
+		b.WriteString(" by " + cutMrkdwn(mention(p.By), maxPausedBy))
 	}
 	if !p.At.IsZero() {
 		b.WriteString(" since " + slackDate(p.At))
 	}
+	const last = "\nNothing runs automatically until medic is resumed."
 	if p.Reason != "" {
-		b.WriteString(": " + escape(p.Reason))
+		b.WriteString(": ")
+		b.WriteString(cutMrkdwn(escape(p.Reason), min(maxPauseReason, maxSectionText-b.Len()-len(last))))
 	}
-	b.WriteString("\nNothing runs automatically until medic is resumed.")
+	b.WriteString(last)
 	return b.String()
 }
 
-func summaryFields(c Card) []*slackapi.TextBlockObject {
-	var fields []*slackapi.TextBlockObject
+func summaryFields(c Card) []string {
+	var fields []string
 	add := func(title, value string) {
 		if value == "" {
 			return
 		}
-		fields = append(fields, mrkdwn(truncate("*"+title+"*\n"+value, maxFieldText)))
+		fields = append(fields, "*"+title+"*\n"+value)
 	}
 	add("5xx class", escape(c.Class))
 	add("Datapoints", datapointsText(c.Datapoints, c.Threshold))
@@ -190,25 +476,40 @@ func deploysText(deploys []Deploy) string {
 			b.WriteString(" · " + link(d.CompareURL, "diff"))
 		}
 	}
-	return truncate(b.String(), maxSectionText)
+	return b.String()
 }
 
-func stepBlocks(c Card, s StepView) []slackapi.Block {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*Step %d · `%s`* · %s\n", s.Index+1, escape(s.Action), modeLabel(s.Mode))
-	b.WriteString(stateLine(c, s))
-	if plan := planText(s); plan != "" {
-		b.WriteString("\n" + plan)
-	}
-	blocks := []slackapi.Block{section(truncate(b.String(), maxSectionText))}
+// maxActionText bounds a step's action name where it is shown.
+const maxActionText = 100
 
-	if ctx := stepContext(s); ctx != "" {
-		blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(truncate(ctx, maxContextText))))
+// stepTitle is "*Step n · `action`*".
+func stepTitle(s StepView) string {
+	return fmt.Sprintf("*Step %d · `%s`*", s.Index+1, cutMrkdwn(escape(s.Action), maxActionText))
+}
+
+// stepHead is the start of a step's section: title and mode, state.
+func stepHead(c Card, s StepView) string {
+	return stepTitle(s) + " · " + modeLabel(s.Mode) + "\n" + stateLine(c, s)
+}
+
+// joinLines joins the texts that are not empty, one per line.
+func joinLines(texts ...string) string {
+	var out []string
+	for _, t := range texts {
+		if t != "" {
+			out = append(out, t)
+		}
 	}
-	if buttons := stepButtons(s); len(buttons) > 0 {
-		blocks = append(blocks, slackapi.NewActionBlock("", buttons...))
-	}
-	return blocks
+	return strings.Join(out, "\n")
+}
+
+// maxStepLine bounds a collapsed step's line.
+const maxStepLine = 300
+
+// stepLine is a step in one line: title and the first line of its state.
+func stepLine(c Card, s StepView) string {
+	state, _, _ := strings.Cut(stateLine(c, s), "\n")
+	return cutMrkdwn(stepTitle(s)+" · "+state, maxStepLine)
 }
 
 func modeLabel(m ApprovalMode) string {
@@ -353,38 +654,34 @@ func stepContext(s StepView) string {
 	return strings.Join(parts, " · ")
 }
 
-func stepButtons(s StepView) []slackapi.BlockElement {
+func stepButtons(s StepView) []*slackapi.ButtonBlockElement {
 	if s.Mode == ModeShadow || s.ProposalID == "" {
 		return nil
 	}
 	n := s.Index + 1
-	var out []slackapi.BlockElement
+	var out []*slackapi.ButtonBlockElement
+	add := func(b *slackapi.ButtonBlockElement) {
+		if b != nil {
+			out = append(out, b)
+		}
+	}
 	switch {
 	case s.Mode == ModeRequired && s.State == StateProposed:
 		if s.PlanError == "" {
-			confirm := slackapi.NewConfirmationBlockObject(
-				plain(truncate(fmt.Sprintf("Approve step %d?", n), maxConfirmTitle)),
-				plain(truncate(confirmPlanText(s), maxConfirmText)),
-				plain("Approve"),
-				plain("Cancel"),
-			)
-			out = append(out, slackapi.NewButtonBlockElement(ActionApprove, s.ProposalID, plain("Approve")).
-				WithStyle(slackapi.StylePrimary).WithConfirm(confirm))
+			confirm := confirmDialog(fmt.Sprintf("Approve step %d?", n), confirmPlanText(s), "Approve", "Cancel")
+			if b := button(ActionApprove, s.ProposalID, "Approve", slackapi.StylePrimary); b != nil {
+				add(b.WithConfirm(confirm))
+			}
 		}
-		out = append(out, slackapi.NewButtonBlockElement(ActionReject, s.ProposalID, plain("Reject")).
-			WithStyle(slackapi.StyleDanger))
+		add(button(ActionReject, s.ProposalID, "Reject", slackapi.StyleDanger))
 	case s.State == StateSucceeded && s.UndoAvailable:
 		text := "medic will reverse this change."
 		if s.Result != "" {
 			text = "medic will reverse: " + s.Result
 		}
-		confirm := slackapi.NewConfirmationBlockObject(
-			plain(truncate(fmt.Sprintf("Undo step %d?", n), maxConfirmTitle)),
-			plain(truncate(text, maxConfirmText)),
-			plain("Undo"),
-			plain("Cancel"),
-		)
-		out = append(out, slackapi.NewButtonBlockElement(ActionUndo, s.ProposalID, plain("Undo")).WithConfirm(confirm))
+		if b := button(ActionUndo, s.ProposalID, "Undo", ""); b != nil {
+			add(b.WithConfirm(confirmDialog(fmt.Sprintf("Undo step %d?", n), text, "Undo", "Cancel")))
+		}
 	}
 	return out
 }
@@ -468,28 +765,35 @@ func RenderTimeline(entries []TimelineEntry) Message {
 		cur.WriteString("\nNothing: no step ran.")
 		plainB.WriteString(" nothing, no step ran.")
 	}
+	const note = "timeline truncated; see the audit log"
+	used, truncated := 0, false // used: bytes in finished sections
 	for _, e := range sorted {
 		who := ""
-		plainWho := ""
 		if e.Actor != "" {
 			who = mention(e.Actor) + ": "
-			plainWho = mention(e.Actor) + ": "
 		}
-		line := "\n• " + slackDate(e.At) + " " + who + escape(e.Text)
-		line = truncate(line, maxSectionText-len(title)-1)
+		line := cutMrkdwn("\n• "+slackDate(e.At)+" "+who+escape(e.Text), maxTimelineLine)
+		if used+cur.Len()+len(line) > maxMessageText-len(note) {
+			truncated = true
+			break
+		}
 		if cur.Len()+len(line) > maxSectionText {
-			blocks = append(blocks, section(cur.String()))
+			blocks = append(blocks, sectionBlock(cur.String()))
+			used += cur.Len()
 			cur.Reset()
 		}
 		cur.WriteString(line)
-		plainB.WriteString("\n• " + e.At.UTC().Format("2006-01-02 15:04:05 UTC") + " " + plainWho + escape(e.Text))
+		plainB.WriteString("\n• " + e.At.UTC().Format("2006-01-02 15:04:05 UTC") + " " + who + escape(e.Text))
 	}
-	blocks = append(blocks, section(cur.String()))
-	if len(blocks) > maxBlocks {
-		blocks = append(blocks[:maxBlocks-1:maxBlocks-1], slackapi.NewContextBlock("", mrkdwn("timeline truncated; see the audit log")))
+	blocks = append(blocks, sectionBlock(cur.String()))
+	if truncated || len(blocks) > MaxBlocks {
+		blocks = append(blocks[:min(len(blocks), MaxBlocks-1)], contextBlock(note))
 	}
-	return Message{Text: truncate(plainB.String(), maxFallbackText), Blocks: blocks}
+	return Message{Text: fallbackText(plainB.String()), Blocks: blocks}
 }
+
+// maxTimelineLine bounds one entry of the timeline.
+const maxTimelineLine = 500
 
 // idPattern matches Slack user (U…, W…) and user-group (S…) IDs.
 var idPattern = regexp.MustCompile(`^[UWS][A-Z0-9]{2,}$`)
@@ -533,19 +837,6 @@ func escape(s string) string {
 
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// truncate cuts s to at most n bytes on a rune boundary, ending in "…".
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const ell = "…"
-	cut := n - len(ell)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ell
-}
-
 func formatFloat(f float64) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
@@ -558,16 +849,4 @@ func nonEmpty(ss ...string) []string {
 		}
 	}
 	return out
-}
-
-func plain(s string) *slackapi.TextBlockObject {
-	return slackapi.NewTextBlockObject(slackapi.PlainTextType, s, true, false)
-}
-
-func mrkdwn(s string) *slackapi.TextBlockObject {
-	return slackapi.NewTextBlockObject(slackapi.MarkdownType, s, false, false)
-}
-
-func section(text string) *slackapi.SectionBlock {
-	return slackapi.NewSectionBlock(mrkdwn(text), nil, nil)
 }

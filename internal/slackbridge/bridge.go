@@ -102,7 +102,7 @@ func (n *Notifier) Notify(ctx context.Context, nt *engine.Notice) (store.Message
 		if nt.Summary != "" {
 			// The summary carries plan summaries and error messages: escape
 			// it so that nothing in it can become a mention or a link.
-			thread = slack.Message{Text: escape(nt.Summary)}
+			thread = slack.TextMessage(escape(nt.Summary))
 		}
 	}
 	if thread.Text != "" || len(thread.Blocks) > 0 {
