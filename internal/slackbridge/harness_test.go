@@ -197,7 +197,7 @@ func (s *alarmState) AlarmState(context.Context, *alarm.Alarm) (alarm.State, err
 // authoriser against the recording Slack fake. Only the remediation, the
 // alarm's current state and the queue are fakes.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	slack  *slacktesting.Server
 	store  *boltstore.Store
@@ -243,7 +243,7 @@ func withNotifierOptions(opts ...slackbridge.NotifierOption) option {
 	return func(o *options) { o.notifier = append(o.notifier, opts...) }
 }
 
-func newHarness(t *testing.T, policyYAML string, opts ...option) *harness {
+func newHarness(t testing.TB, policyYAML string, opts ...option) *harness {
 	t.Helper()
 	var o options
 	for _, f := range opts {
