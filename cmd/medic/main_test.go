@@ -56,6 +56,8 @@ func TestRun(t *testing.T) {
 		{name: "simulate prints the alarm and every step rendered", args: []string{"simulate", "--alarm", alarms + "eventbridge-alb-target-5xx.json"}, code: 0, golden: "simulate-target-5xx.json"},
 		{name: "simulate reads stdin", args: []string{"simulate", "--alarm", "-", "--format", "json"}, stdin: readFile(t, alarms+"sns-event-alb-elb-502.json"), code: 0, golden: "simulate-elb-502.json"},
 		{name: "simulate of a recovery matches nothing", args: []string{"simulate", "--alarm", alarms + "eventbridge-alb-target-5xx-ok.json"}, code: 0, golden: "simulate-ok.json"},
+		{name: "simulate of a recovery as text says medic acts only on ALARM", args: []string{"simulate", "--format", "text", "--alarm", alarms + "eventbridge-alb-target-5xx-ok.json"}, code: 0,
+			stdoutHas: []string{"alarm checkout-prod-target-5xx: OK (was ALARM)", "no policy runs: medic acts only on ALARM state changes"}},
 		{name: "simulate of a payload that is not an alarm says why", args: []string{"simulate", "--alarm", alarms + "eventbridge-config-change.json"}, code: 0, golden: "simulate-ignored.json"},
 		{name: "simulate reports a step that cannot render", args: []string{"simulate", "--policies", "testdata/render-error", "--alarm", alarms + "eventbridge-alb-target-5xx.json"}, code: 1, golden: "simulate-render-error.json"},
 		{name: "simulate as text", args: []string{"simulate", "--format", "text", "--alarm", alarms + "eventbridge-alb-target-5xx.json"}, code: 0,

@@ -60,3 +60,40 @@ func TestPolicyTestReportsFixtureFileErrorsAsSuch(t *testing.T) {
 		}
 	})
 }
+
+// TestPoliciesOnOtherStatesAreRefused: medic acts only on ALARM state
+// changes (policy.ActsOn), so a policy on OK or INSUFFICIENT_DATA would never
+// run. Lint, policy test and simulate refuse it the way the engine's policy
+// load does, naming file, line and field, instead of accepting (and
+// simulate printing) steps that never run.
+func TestPoliciesOnOtherStatesAreRefused(t *testing.T) {
+	problems := []string{
+		"testdata/on-ok/recovery.yaml:8: policies[0].match.state: medic acts only on ALARM state changes, so a policy on OK never runs; recovery (the alarm back to OK) is handled by on_recovery",
+		"testdata/on-ok/recovery.yaml:16: policies[1].match.state: medic acts only on ALARM state changes, so a policy on INSUFFICIENT_DATA never runs",
+		"2 problem(s) in testdata/on-ok",
+	}
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"policy lint", []string{"policy", "lint", "testdata/on-ok"}},
+		{"policy test", []string{"policy", "test", "testdata/on-ok"}},
+		{"simulate of a recovery", []string{"simulate", "--policies", "testdata/on-ok", "--alarm", alarms + "eventbridge-alb-target-5xx-ok.json", "--format", "text"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(tc.args, nil, &stdout, &stderr); code != exitFindings {
+				t.Errorf("exit %d, want %d\nstderr:\n%s", code, exitFindings, &stderr)
+			}
+			for _, want := range problems {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, &stderr)
+				}
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout = %q, want nothing (no policy OK, no step planned)", &stdout)
+			}
+		})
+	}
+}
