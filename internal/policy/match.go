@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"maps"
 	"path"
 	"slices"
@@ -295,6 +296,31 @@ func (s *Set) check(hits, candidates []int32, a *alarm.Alarm) []int32 {
 		}
 	}
 	return hits
+}
+
+// OutsideDeployment returns a warning for each policy whose match.accounts
+// does not include account, or whose match.regions does not include region:
+// medic acts only in the account and region it is deployed in, so it would
+// block such a policy's steps. Each warning names the file, line and field
+// the way validation errors do; they are warnings, not errors (the set is
+// valid, and a file shared by several deployments may name others). An
+// empty account or region (not known) skips that check; a policy without
+// accounts or regions matches any, so it is never warned about.
+func (s *Set) OutsideDeployment(account, region string) []*Error {
+	var out []*Error
+	for _, p := range s.policies {
+		base := fieldPath{"policies", p.pos, "match"}
+		if account != "" && len(p.matcher.accounts) > 0 && !p.matcher.accounts.match(account) {
+			out = append(out, &Error{File: p.File, Line: p.accountsLine, Path: base.key("accounts").String(),
+				Msg: fmt.Sprintf("does not include account %s: medic acts only in account %s (its own) and would block this policy's steps", account, account)})
+		}
+		if region != "" && len(p.matcher.regions) > 0 && !p.matcher.regions.match(region) {
+			out = append(out, &Error{File: p.File, Line: p.regionsLine, Path: base.key("regions").String(),
+				Msg: fmt.Sprintf("does not include region %s: medic acts only in region %s (its own) and would block this policy's steps", region, region)})
+		}
+	}
+	Errors(out).sort()
+	return out
 }
 
 // Matches reports whether the policy matches a (a disabled policy never
