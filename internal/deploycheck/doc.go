@@ -9,7 +9,6 @@
 // scoped by defaults to or accepts "*" (a deployment must name the services,
 // roles, listeners and rules medic may touch, and the docs name those
 // parameters), every function is told its account (MEDIC_ACCOUNT_ID), the
-// SNS topics' KMS key lets
-// CloudWatch alarms publish, and failed alarm intake lands in a watched
-// dead-letter queue.
+// SNS topics' KMS key lets CloudWatch alarms publish, and failed alarm
+// intake lands in a watched dead-letter queue.
 package deploycheck
