@@ -35,7 +35,7 @@ type command struct {
 }
 
 var commands = []command{
-	{"policy lint", "[DIR]", "validate the policies in DIR (default: the embedded policies)", runPolicyLint},
+	{"policy lint", "[--account ID] [--region NAME] [DIR]", "validate the policies in DIR (default: the embedded policies); warn about those naming another account or region", runPolicyLint},
 	{"policy test", "[DIR]", "run the fixtures in DIR/tests against the policies in DIR", runPolicyTest},
 	{"policy diff", "--base REF [--head REF|DIR] [--path DIR] [--repo DIR] [--history FILE]", "show as Markdown how the policies behave differently from those at git REF; exit 0 unchanged, 1 changed, 2 error", runPolicyDiff},
 	{"policy check", "--aws [--endpoint-url URL] [DIR]", "check that the ECS services, ALB listeners and GitHub repositories the policies name exist", runPolicyCheck},

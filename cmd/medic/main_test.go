@@ -56,6 +56,8 @@ func TestRun(t *testing.T) {
 		{name: "simulate prints the alarm and every step rendered", args: []string{"simulate", "--alarm", alarms + "eventbridge-alb-target-5xx.json"}, code: 0, golden: "simulate-target-5xx.json"},
 		{name: "simulate reads stdin", args: []string{"simulate", "--alarm", "-", "--format", "json"}, stdin: readFile(t, alarms+"sns-event-alb-elb-502.json"), code: 0, golden: "simulate-elb-502.json"},
 		{name: "simulate of a recovery matches nothing", args: []string{"simulate", "--alarm", alarms + "eventbridge-alb-target-5xx-ok.json"}, code: 0, golden: "simulate-ok.json"},
+		{name: "simulate of a recovery as text says medic acts only on ALARM", args: []string{"simulate", "--format", "text", "--alarm", alarms + "eventbridge-alb-target-5xx-ok.json"}, code: 0,
+			stdoutHas: []string{"alarm checkout-prod-target-5xx: OK (was ALARM)", "no policy runs: medic acts only on ALARM state changes"}},
 		{name: "simulate of a payload that is not an alarm says why", args: []string{"simulate", "--alarm", alarms + "eventbridge-config-change.json"}, code: 0, golden: "simulate-ignored.json"},
 		{name: "simulate reports a step that cannot render", args: []string{"simulate", "--policies", "testdata/render-error", "--alarm", alarms + "eventbridge-alb-target-5xx.json"}, code: 1, golden: "simulate-render-error.json"},
 		{name: "simulate as text", args: []string{"simulate", "--format", "text", "--alarm", alarms + "eventbridge-alb-target-5xx.json"}, code: 0,
@@ -65,6 +67,11 @@ func TestRun(t *testing.T) {
 		{name: "simulate needs --alarm", args: []string{"simulate"}, code: 2, stderrLines: 1, stderrHas: []string{"--alarm FILE is required"}},
 		{name: "simulate refuses an unknown format", args: []string{"simulate", "--alarm", "x", "--format", "yaml"}, code: 2, stderrLines: 1, stderrHas: []string{"json or text"}},
 		{name: "simulate with invalid policies lists their problems", args: []string{"simulate", "--policies", "testdata/bad", "--alarm", alarms + "eventbridge-alb-target-5xx.json"}, code: 1, stderrLines: 3},
+	}
+	// policy lint warns about policies naming another account or region
+	// than the deployment's, which it reads from these; none is known here.
+	for _, k := range []string{"MEDIC_ACCOUNT_ID", "AWS_REGION", "AWS_DEFAULT_REGION"} {
+		t.Setenv(k, "")
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

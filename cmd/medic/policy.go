@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 
 	"github.com/medicbot/medic/internal/policy"
@@ -11,13 +14,46 @@ import (
 	"github.com/medicbot/medic/internal/slack"
 )
 
+// accountID and regionName are the shapes of --account and --region.
+var (
+	accountID  = regexp.MustCompile(`^[0-9]{12}$`)
+	regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
+// runPolicyLint validates the policies. Problems are errors (stderr, exit
+// 1); policies whose match.accounts or match.regions leave out the
+// deployment's account or region are warnings (stderr, "warning:" after
+// the field), which do not change the exit status.
 func runPolicyLint(_ context.Context, e *env, args []string) int {
 	fset := e.flags("policy lint")
+	account := fset.String("account", "", "the AWS account ID medic is deployed in: warn about policies whose match.accounts leave it out (default $MEDIC_ACCOUNT_ID; empty: no such warning)")
+	region := fset.String("region", "", "the AWS region medic is deployed in: warn about policies whose match.regions leave it out (default $AWS_REGION, then $AWS_DEFAULT_REGION; empty: no such warning)")
 	if code, ok := parse(fset, args); !ok {
 		return code
 	}
 	if fset.NArg() > 1 {
 		fmt.Fprintln(e.stderr, "medic policy lint: at most one DIR")
+		return exitUsage
+	}
+	given := map[string]bool{}
+	fset.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	acct, accountFrom := *account, "--account"
+	if !given["account"] {
+		acct, accountFrom = os.Getenv("MEDIC_ACCOUNT_ID"), "MEDIC_ACCOUNT_ID"
+	}
+	reg, regionFrom := *region, "--region"
+	if !given["region"] {
+		reg, regionFrom = os.Getenv("AWS_REGION"), "AWS_REGION"
+		if reg == "" {
+			reg, regionFrom = os.Getenv("AWS_DEFAULT_REGION"), "AWS_DEFAULT_REGION"
+		}
+	}
+	if acct != "" && !accountID.MatchString(acct) {
+		fmt.Fprintf(e.stderr, "medic policy lint: %s must be a 12-digit AWS account ID, got %q\n", accountFrom, acct)
+		return exitUsage
+	}
+	if reg != "" && !regionName.MatchString(reg) {
+		fmt.Fprintf(e.stderr, "medic policy lint: %s must be an AWS region code such as us-east-1, got %q\n", regionFrom, reg)
 		return exitUsage
 	}
 	set, _, code := e.loadPolicies(fset.Arg(0))
@@ -26,14 +62,21 @@ func runPolicyLint(_ context.Context, e *env, args []string) int {
 	}
 	_, name := policyDir(fset.Arg(0))
 	// Warnings do not fail lint: the policies are valid, but a card may not
-	// keep every Approve button.
-	warnings := set.ApprovalCrowds(slack.MaxActionableSteps)
-	for _, w := range warnings {
+	// keep every Approve button, or medic would block a policy's steps.
+	crowds := set.ApprovalCrowds(slack.MaxActionableSteps)
+	for _, w := range crowds {
 		w.File = joinName(name, w.File)
 		fmt.Fprintf(e.stderr, "warning: %v\n", w)
 	}
-	if len(warnings) > 0 {
-		fmt.Fprintf(e.stdout, "%s: %d policies OK, %d warning(s)\n", name, len(set.Policies()), len(warnings))
+	outside := set.OutsideDeployment(acct, reg)
+	for _, w := range outside {
+		w.File = joinName(name, w.File)
+		w.Msg = "warning: " + w.Msg
+		fmt.Fprintln(e.stderr, w)
+	}
+	warnings := len(crowds) + len(outside)
+	if warnings > 0 {
+		fmt.Fprintf(e.stdout, "%s: %d policies OK, %d warning(s)\n", name, len(set.Policies()), warnings)
 		return exitOK
 	}
 	fmt.Fprintf(e.stdout, "%s: %d policies OK\n", name, len(set.Policies()))

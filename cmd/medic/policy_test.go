@@ -111,3 +111,138 @@ func TestPolicyLintWarnsWhenACardCannotKeepEveryApproveButton(t *testing.T) {
 		}
 	})
 }
+
+// TestPoliciesOnOtherStatesAreRefused: medic acts only on ALARM state
+// changes (policy.ActsOn), so a policy on OK or INSUFFICIENT_DATA would never
+// run. Lint, policy test and simulate refuse it the way the engine's policy
+// load does, naming file, line and field, instead of accepting (and
+// simulate printing) steps that never run.
+func TestPoliciesOnOtherStatesAreRefused(t *testing.T) {
+	problems := []string{
+		"testdata/on-ok/recovery.yaml:8: policies[0].match.state: medic acts only on ALARM state changes, so a policy on OK never runs; recovery (the alarm back to OK) is handled by on_recovery",
+		"testdata/on-ok/recovery.yaml:16: policies[1].match.state: medic acts only on ALARM state changes, so a policy on INSUFFICIENT_DATA never runs",
+		"2 problem(s) in testdata/on-ok",
+	}
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"policy lint", []string{"policy", "lint", "testdata/on-ok"}},
+		{"policy test", []string{"policy", "test", "testdata/on-ok"}},
+		{"simulate of a recovery", []string{"simulate", "--policies", "testdata/on-ok", "--alarm", alarms + "eventbridge-alb-target-5xx-ok.json", "--format", "text"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(tc.args, nil, &stdout, &stderr); code != exitFindings {
+				t.Errorf("exit %d, want %d\nstderr:\n%s", code, exitFindings, &stderr)
+			}
+			for _, want := range problems {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, &stderr)
+				}
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout = %q, want nothing (no policy OK, no step planned)", &stdout)
+			}
+		})
+	}
+}
+
+// TestPolicyLintWarnsAboutOtherAccountsAndRegions: medic acts only in the
+// account and region it is deployed in, so lint warns (file:line: field:
+// warning: ...) about a policy whose match.accounts or match.regions leave
+// them out. Warnings go to stderr and do not change the exit status. The
+// account and region come from --account and --region, else from
+// MEDIC_ACCOUNT_ID and AWS_REGION (then AWS_DEFAULT_REGION); unknown, there
+// is no such warning.
+func TestPolicyLintWarnsAboutOtherAccountsAndRegions(t *testing.T) {
+	const (
+		file       = "testdata/elsewhere/estate.yaml"
+		accountMsg = "does not include account 111111111111: medic acts only in account 111111111111 (its own) and would block this policy's steps"
+	)
+	regionMsg := func(r string) string {
+		return "does not include region " + r + ": medic acts only in region " + r + " (its own) and would block this policy's steps"
+	}
+	cases := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		code     int
+		stderr   []string // every line, in order
+		stdout   string
+		contains string // instead of stderr, for usage errors
+	}{
+		{name: "flags name the deployment: the other account and region are warned about, exit 0",
+			args: []string{"--account", "111111111111", "--region", "us-east-1"}, code: exitOK,
+			stderr: []string{
+				file + ":18: policies[2].match.accounts: warning: " + accountMsg,
+				file + ":19: policies[2].match.regions: warning: " + regionMsg("us-east-1"),
+			},
+			stdout: "testdata/elsewhere: 3 policies OK, 2 warning(s)\n"},
+		{name: "the account and region default to MEDIC_ACCOUNT_ID and AWS_REGION",
+			env:  map[string]string{"MEDIC_ACCOUNT_ID": "111111111111", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "eu-west-1"},
+			code: exitOK,
+			stderr: []string{
+				file + ":18: policies[2].match.accounts: warning: " + accountMsg,
+				file + ":19: policies[2].match.regions: warning: " + regionMsg("us-east-1"),
+			},
+			stdout: "testdata/elsewhere: 3 policies OK, 2 warning(s)\n"},
+		{name: "without AWS_REGION the region is AWS_DEFAULT_REGION",
+			env:  map[string]string{"AWS_DEFAULT_REGION": "ap-south-1"},
+			code: exitOK,
+			stderr: []string{
+				file + ":10: policies[0].match.regions: warning: " + regionMsg("ap-south-1"),
+				file + ":19: policies[2].match.regions: warning: " + regionMsg("ap-south-1"),
+			},
+			stdout: "testdata/elsewhere: 3 policies OK, 2 warning(s)\n"},
+		{name: "flags win over the environment",
+			args: []string{"--account", "222222222222", "--region", "eu-west-1"},
+			env:  map[string]string{"MEDIC_ACCOUNT_ID": "111111111111", "AWS_REGION": "us-east-1"},
+			code: exitOK,
+			stderr: []string{
+				file + ":9: policies[0].match.accounts: warning: does not include account 222222222222: medic acts only in account 222222222222 (its own) and would block this policy's steps",
+			},
+			stdout: "testdata/elsewhere: 3 policies OK, 1 warning(s)\n"},
+		{name: "an empty flag turns its check off",
+			args: []string{"--account", "", "--region", ""},
+			env:  map[string]string{"MEDIC_ACCOUNT_ID": "111111111111", "AWS_REGION": "us-east-1"},
+			code: exitOK, stdout: "testdata/elsewhere: 3 policies OK\n"},
+		{name: "account and region unknown: no such warning",
+			code: exitOK, stdout: "testdata/elsewhere: 3 policies OK\n"},
+		{name: "a malformed account is a usage error naming where it came from",
+			env:  map[string]string{"MEDIC_ACCOUNT_ID": "prod"},
+			code: exitUsage, contains: `medic policy lint: MEDIC_ACCOUNT_ID must be a 12-digit AWS account ID, got "prod"`},
+		{name: "a malformed region is a usage error",
+			args: []string{"--region", "US East (N. Virginia)"},
+			code: exitUsage, contains: `medic policy lint: --region must be an AWS region code such as us-east-1, got "US East (N. Virginia)"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"MEDIC_ACCOUNT_ID", "AWS_REGION", "AWS_DEFAULT_REGION"} {
+				t.Setenv(k, tc.env[k])
+			}
+			var stdout, stderr bytes.Buffer
+			args := append(append([]string{"policy", "lint"}, tc.args...), "testdata/elsewhere")
+			if code := run(args, nil, &stdout, &stderr); code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, &stdout, &stderr)
+			}
+			if tc.contains != "" {
+				if !strings.Contains(stderr.String(), tc.contains) {
+					t.Errorf("stderr lacks %q:\n%s", tc.contains, &stderr)
+				}
+				return
+			}
+			want := ""
+			if len(tc.stderr) > 0 {
+				want = strings.Join(tc.stderr, "\n") + "\n"
+			}
+			if stderr.String() != want {
+				t.Errorf("stderr:\n%s\nwant:\n%s", &stderr, want)
+			}
+			if stdout.String() != tc.stdout {
+				t.Errorf("stdout = %q, want %q", &stdout, tc.stdout)
+			}
+		})
+	}
+}

@@ -223,7 +223,10 @@ func printText(w io.Writer, out *simOutput) {
 		if a.HTTP5xx != nil {
 			fmt.Fprintf(w, "  http 5xx: %s %s\n", a.HTTP5xx.Source, a.HTTP5xx.Code)
 		}
-		if len(r.Matches) == 0 {
+		switch {
+		case !policy.ActsOn(a.State):
+			fmt.Fprintf(w, "no policy runs: medic acts only on ALARM state changes; %s\n", notActedOn(a.State))
+		case len(r.Matches) == 0:
 			fmt.Fprintln(w, "no policy matches")
 		}
 		for _, m := range r.Matches {
@@ -249,6 +252,15 @@ func printText(w io.Writer, out *simOutput) {
 			}
 		}
 	}
+}
+
+// notActedOn says what medic does with a change to a state it does not act
+// on (policy.ActsOn is false).
+func notActedOn(s alarm.State) string {
+	if s == alarm.StateOK {
+		return "a change to OK resolves the alarm's open incident, and policies with on_recovery: undo undo their reversible auto steps"
+	}
+	return "a change to " + orNone(string(s)) + " is ignored"
 }
 
 func orNone(s string) string {

@@ -5,7 +5,10 @@
 // method lookup by name, under 20 MB, no SDK ssm client). The template's
 // permissions are checked too: each function's role may read exactly the
 // secrets its *_SECRET_ARN variables name, the roles match the IAM the
-// remediations document (Schema().IAM), the SNS topics' KMS key lets
-// CloudWatch alarms publish, and failed alarm intake lands in a watched
-// dead-letter queue.
+// remediations document (Schema().IAM), no parameter an IAM statement is
+// scoped by defaults to or accepts "*" (a deployment must name the services,
+// roles, listeners and rules medic may touch, and the docs name those
+// parameters), every function is told its account (MEDIC_ACCOUNT_ID), the
+// SNS topics' KMS key lets CloudWatch alarms publish, and failed alarm
+// intake lands in a watched dead-letter queue.
 package deploycheck

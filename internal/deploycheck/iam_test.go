@@ -35,8 +35,9 @@ var remediationServices = []string{"ecs", "elasticloadbalancing", "application-a
 
 // tpl is template.yaml as YAML nodes.
 type tpl struct {
-	globals   *yaml.Node // Globals.Function
-	resources map[string]*yaml.Node
+	globals    *yaml.Node // Globals.Function
+	resources  map[string]*yaml.Node
+	parameters map[string]*yaml.Node
 }
 
 func loadTemplateNodes(t *testing.T) *tpl {
@@ -53,7 +54,12 @@ func loadTemplateNodes(t *testing.T) *tpl {
 		t.Fatal("template.yaml is not one YAML document")
 	}
 	top := doc.Content[0]
-	out := &tpl{globals: get(get(top, "Globals"), "Function"), resources: map[string]*yaml.Node{}}
+	out := &tpl{globals: get(get(top, "Globals"), "Function"), resources: map[string]*yaml.Node{}, parameters: map[string]*yaml.Node{}}
+	if params := get(top, "Parameters"); params != nil && params.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(params.Content); i += 2 {
+			out.parameters[params.Content[i].Value] = params.Content[i+1]
+		}
+	}
 	res := get(top, "Resources")
 	if res == nil || res.Kind != yaml.MappingNode {
 		t.Fatal("template.yaml has no Resources")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/medicbot/medic/internal/doors"
+	"github.com/medicbot/medic/internal/testenv"
 )
 
 // configChange is an EventBridge event the alarm function ignores without
@@ -68,6 +69,7 @@ func BenchmarkColdStart(b *testing.B) {
 		refs := map[string]string{
 			"Table": "medic-Table-BENCH", "WorkQueue": closed + "/123456789012/medic-WorkQueue-BENCH",
 			"KillSwitch": killSwitchParam, "SlackChannel": defaultChannel, "GitHubSecretArn": "",
+			"AWS::AccountId": testenv.Account,
 			// Overridden by the plain variables below: no Secrets Manager read.
 			"SlackBotTokenSecretArn": "", "SlackSigningSecretArn": "",
 		}

@@ -114,6 +114,7 @@ func deploy(t *testing.T) *stack {
 		"SlackBotTokenSecretArn": botTokenARN,
 		"SlackSigningSecretArn":  signingSecretARN,
 		"GitHubSecretArn":        "", // the parameter's default: no GitHub
+		"AWS::AccountId":         testenv.Account,
 	}
 	// What the template does not set but the test must: every AWS call to
 	// moto, Slack and GitHub to local servers (GitHub to one nobody

@@ -40,11 +40,12 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 	if a == nil || a.ARN == "" || a.Timestamp.IsZero() || !a.State.Valid() {
 		return Outcome{}, fmt.Errorf("handle alarm: %w: ARN, timestamp and state are required", ErrInvalidAlarm)
 	}
-	switch a.State {
-	case alarm.StateOK:
+	if a.State == alarm.StateOK {
 		return e.recover(ctx, a)
-	case alarm.StateInsufficientData:
-		return Outcome{Ignored: "state INSUFFICIENT_DATA is not acted on"}, nil
+	}
+	if !policy.ActsOn(a.State) {
+		// The one rule lint, policy test, simulate and Match apply too.
+		return Outcome{Ignored: "state " + string(a.State) + " is not acted on"}, nil
 	}
 	id := store.IncidentID(a.DedupKey())
 	existing, err := e.deps.Store.Incident(ctx, id)

@@ -14,8 +14,8 @@ import (
 // match the same alarm.
 //
 // "May match the same alarm" is judged conservatively, from the match
-// blocks alone: two policies cannot both match when they answer different
-// states, or when their alarm-name, account, region or shared tag patterns
+// blocks alone (every policy answers ALARM, see ActsOn): two policies cannot
+// both match when their alarm-name, account, region or shared tag patterns
 // cannot both hold (literal values that differ, a literal the other's glob
 // does not match, globs whose literal prefixes part ways). Anything else may
 // overlap. Disabled policies never match.
@@ -72,7 +72,7 @@ func asksApproval(p *Policy) bool {
 
 // mayOverlap reports whether some alarm could match both a and b.
 func mayOverlap(a, b *matcher) bool {
-	if !a.enabled || !b.enabled || a.state != b.state ||
+	if !a.enabled || !b.enabled ||
 		a.alarm.disjoint(b.alarm) || a.accounts.disjoint(b.accounts) || a.regions.disjoint(b.regions) {
 		return false
 	}

@@ -54,13 +54,6 @@ func TestApprovalCrowds(t *testing.T) {
 			return fmt.Sprintf(`{alarm: ["checkout-%d"]}`, i)
 		}, "required", 1},
 		{"different regions cannot match together", limit + 5, func(i int) string { return fmt.Sprintf(`{alarm: ["checkout-*"], regions: ["r-%d"]}`, i) }, "required", 0},
-		{"different states cannot match together", limit + 1, func(i int) string {
-			state := "ALARM"
-			if i%2 == 1 {
-				state = "OK"
-			}
-			return `{alarm: ["checkout-*"], state: ` + state + `}`
-		}, "required", 0},
 		{"one tag's different values cannot match together", limit + 5, func(i int) string { return fmt.Sprintf(`{alarm: ["checkout-*"], tags: {team: t%d}}`, i) }, "required", 0},
 		{"different metrics may still match one alarm (it can watch several)", limit + 1, func(i int) string {
 			return fmt.Sprintf(`{namespace: AWS/ApplicationELB, metric: ["M%d"]}`, i)

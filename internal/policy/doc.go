@@ -19,7 +19,7 @@
 //	  - name: checkout-target-5xx          # unique across all files, [a-z0-9-]
 //	    match:                              # every given field must hold; lists mean "any of"
 //	      alarm: ["checkout-*-5xx"]         # path.Match globs: * does not cross /
-//	      state: ALARM                      # the default
+//	      state: ALARM                      # the default; the only state medic acts on
 //	      namespace: AWS/ApplicationELB     # namespace, metric and dimensions must
 //	      metric: HTTPCode_Target_5XX_Count #   hold for one metric of the alarm
 //	      dimensions: {LoadBalancer: "app/checkout-prod/*"}
@@ -43,6 +43,11 @@
 //	        quorum: 1                       # default 1
 //	        expires: 30m                    # default 30m
 //	        params: {repo: acme/checkout, environment: production}
+//
+// medic acts only on alarms that moved to ALARM (ActsOn): match.state may
+// be left out or be ALARM; OK and INSUFFICIENT_DATA are validation errors,
+// since such a policy would never run. What happens when an alarm recovers
+// is the policy's on_recovery.
 //
 // A required step must have approvers: its own, else those of the nearest
 // earlier step that lists some, else the policy's. When only user IDs are

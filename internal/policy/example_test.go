@@ -108,3 +108,42 @@ func ExampleSet_Match() {
 	// Output:
 	// checkout-target-5xx ecs.scale map[add:2 cluster:prod max:20 service:checkout]
 }
+
+func ExampleActsOn() {
+	for _, s := range []alarm.State{alarm.StateAlarm, alarm.StateOK, alarm.StateInsufficientData} {
+		fmt.Println(s, policy.ActsOn(s))
+	}
+	// A policy on a state medic does not act on is refused when it loads.
+	_, err := policy.Parse("recovery.yaml", []byte(`version: 1
+policies:
+  - name: recovered
+    match: {alarm: "checkout-*", state: OK}
+    steps: [{action: ecs.restart, approval: auto, params: {cluster: prod, service: checkout}}]
+`), builtin.Catalog())
+	fmt.Println(err)
+	// Output:
+	// ALARM true
+	// OK false
+	// INSUFFICIENT_DATA false
+	// recovery.yaml:4: policies[0].match.state: medic acts only on ALARM state changes, so a policy on OK never runs; recovery (the alarm back to OK) is handled by on_recovery (on_recovery: undo undoes the policy's reversible auto steps): leave state out or write state: ALARM
+}
+
+func ExampleSet_OutsideDeployment() {
+	set, err := policy.Parse("payments.yaml", []byte(`version: 1
+policies:
+  - name: payments-5xx
+    match:
+      alarm: "payments-*-5xx"
+      accounts: ["222222222222"]
+    steps: [{action: ecs.restart, approval: auto, params: {cluster: prod, service: payments}}]
+`), builtin.Catalog())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, w := range set.OutsideDeployment("111111111111", "us-east-1") {
+		fmt.Println("warning:", w)
+	}
+	// Output:
+	// warning: payments.yaml:6: policies[0].match.accounts: does not include account 111111111111: medic acts only in account 111111111111 (its own) and would block this policy's steps
+}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"maps"
 	"path"
 	"slices"
@@ -54,6 +55,22 @@ type keyGlob struct {
 	glob glob
 }
 
+// ActsOn reports whether medic acts on an alarm that moved to state s: it
+// does only on ALARM. This is the one answer to "does this policy ever run"
+// that validation, Match, `medic policy lint`, `medic policy test`,
+// `medic simulate` and the engine share:
+//
+//   - validation refuses a policy whose match.state is one ActsOn rejects
+//     (OK, INSUFFICIENT_DATA), since its steps would never run;
+//   - Match and Policy.Matches return nothing for an alarm in such a state;
+//   - the engine opens incidents and proposes steps only for such alarms.
+//
+// A change to OK is a recovery: the engine resolves the alarm's open
+// incidents, cancels what still waits, and, for policies with
+// on_recovery: undo, undoes their reversible auto steps. A change to
+// INSUFFICIENT_DATA is ignored.
+func ActsOn(s alarm.State) bool { return s == alarm.StateAlarm }
+
 // matcher is a compiled match block.
 type matcher struct {
 	enabled   bool
@@ -69,7 +86,7 @@ type matcher struct {
 
 // matches reports whether a satisfies every constraint.
 func (m *matcher) matches(a *alarm.Alarm) bool {
-	if !m.enabled || a.State != m.state || !m.alarm.match(a.Name) ||
+	if !m.enabled || !ActsOn(a.State) || a.State != m.state || !m.alarm.match(a.Name) ||
 		!m.accounts.match(a.Account) || !m.regions.match(a.Region) {
 		return false
 	}
@@ -121,8 +138,13 @@ func (v *validator) match(p fieldPath, rm *rawMatch) (Match, matcher) {
 	if out.State == "" {
 		out.State = alarm.StateAlarm
 	}
-	if !out.State.Valid() {
-		v.add(p.key("state"), "must be ALARM, OK or INSUFFICIENT_DATA, got %q", rm.State)
+	switch {
+	case !out.State.Valid():
+		v.add(p.key("state"), "must be ALARM (CloudWatch's states are ALARM, OK or INSUFFICIENT_DATA, and medic acts only on ALARM), got %q", rm.State)
+	case !ActsOn(out.State):
+		v.add(p.key("state"), "medic acts only on ALARM state changes, so a policy on %s never runs; "+
+			"recovery (the alarm back to OK) is handled by on_recovery (on_recovery: undo undoes the policy's reversible auto steps): "+
+			"leave state out or write state: ALARM", out.State)
 	}
 	if len(rm.Alarm)+len(rm.Namespace)+len(rm.Metric)+len(rm.Dimensions)+len(rm.Tags) == 0 {
 		v.add(p, "must constrain at least one of alarm, namespace, metric, dimensions or tags: a policy for every alarm is almost certainly a mistake")
@@ -274,6 +296,31 @@ func (s *Set) check(hits, candidates []int32, a *alarm.Alarm) []int32 {
 		}
 	}
 	return hits
+}
+
+// OutsideDeployment returns a warning for each policy whose match.accounts
+// does not include account, or whose match.regions does not include region:
+// medic acts only in the account and region it is deployed in, so it would
+// block such a policy's steps. Each warning names the file, line and field
+// the way validation errors do; they are warnings, not errors (the set is
+// valid, and a file shared by several deployments may name others). An
+// empty account or region (not known) skips that check; a policy without
+// accounts or regions matches any, so it is never warned about.
+func (s *Set) OutsideDeployment(account, region string) []*Error {
+	var out []*Error
+	for _, p := range s.policies {
+		base := fieldPath{"policies", p.pos, "match"}
+		if account != "" && len(p.matcher.accounts) > 0 && !p.matcher.accounts.match(account) {
+			out = append(out, &Error{File: p.File, Line: p.accountsLine, Path: base.key("accounts").String(),
+				Msg: fmt.Sprintf("does not include account %s: medic acts only in account %s (its own) and would block this policy's steps", account, account)})
+		}
+		if region != "" && len(p.matcher.regions) > 0 && !p.matcher.regions.match(region) {
+			out = append(out, &Error{File: p.File, Line: p.regionsLine, Path: base.key("regions").String(),
+				Msg: fmt.Sprintf("does not include region %s: medic acts only in region %s (its own) and would block this policy's steps", region, region)})
+		}
+	}
+	Errors(out).sort()
+	return out
 }
 
 // Matches reports whether the policy matches a (a disabled policy never

@@ -26,9 +26,6 @@ policies:
   - name: any-elb-5xx
     match: {metric: [HTTPCode_ELB_502_Count, HTTPCode_ELB_503_Count]}
     steps: [{action: ecs.restart, approval: auto}]
-  - name: recovered
-    match: {alarm: "checkout-*", state: OK}
-    steps: [{action: ecs.restart, approval: shadow}]
   - name: by-tag-only
     match: {tags: {service: "edge-*"}}
     steps: [{action: ecs.restart, approval: auto}]
@@ -76,7 +73,10 @@ func TestMatch(t *testing.T) {
 			a.Metrics = append([]alarm.Metric{{Namespace: "AWS/ApplicationELB", Name: "RequestCount"}}, a.Metrics...)
 		}, []string{"checkout-target-5xx", "exact-name"}},
 		{"a composite alarm has no metrics, so metric-bound policies do not match", func(a *alarm.Alarm) { a.Metrics = nil }, []string{"exact-name"}},
-		{"OK transitions only match policies asking for OK", func(a *alarm.Alarm) { a.State = alarm.StateOK }, []string{"recovered"}},
+		// medic acts only on ALARM (policy.ActsOn): a recovery or missing
+		// data matches no policy, so nothing plans or runs a step for it.
+		{"an OK transition matches no policy", func(a *alarm.Alarm) { a.State = alarm.StateOK }, nil},
+		{"an INSUFFICIENT_DATA transition matches no policy", func(a *alarm.Alarm) { a.State = alarm.StateInsufficientData }, nil},
 		{"the name glob does not cross /", func(a *alarm.Alarm) { a.Name = "checkout-prod/eu-5xx" }, nil},
 		{"a policy without a name constraint is found by metric", func(a *alarm.Alarm) {
 			a.Name = "edge-elb-502"
@@ -128,7 +128,7 @@ func TestSetLookups(t *testing.T) {
 		t.Errorf("Policy(nope) = %v, want nil", p)
 	}
 	ps := set.Policies()
-	if len(ps) != 6 || ps[0].Name != "checkout-target-5xx" {
+	if len(ps) != 5 || ps[0].Name != "checkout-target-5xx" {
 		t.Errorf("Policies() = %d policies starting %s", len(ps), ps[0].Name)
 	}
 	ps[0] = nil // the caller's copy
@@ -137,5 +137,23 @@ func TestSetLookups(t *testing.T) {
 	}
 	if got := set.Policy("checkout-target-5xx").Match.State; got != alarm.StateAlarm {
 		t.Errorf("default state = %q, want ALARM", got)
+	}
+}
+
+func TestActsOn(t *testing.T) {
+	cases := []struct {
+		state alarm.State
+		want  bool
+	}{
+		{alarm.StateAlarm, true},
+		{alarm.StateOK, false},
+		{alarm.StateInsufficientData, false},
+		{"", false},
+		{"FIRING", false},
+	}
+	for _, tc := range cases {
+		if got := policy.ActsOn(tc.state); got != tc.want {
+			t.Errorf("ActsOn(%q) = %v, want %v", tc.state, got, tc.want)
+		}
 	}
 }

@@ -100,6 +100,13 @@ func (b *builder) add(file string, data []byte, c Catalog) {
 	for i, p := range policies {
 		p.File = file
 		p.Line = lineOf(root, fieldPath{"policies", i})
+		p.pos = i
+		if len(p.Match.Accounts) > 0 {
+			p.accountsLine = lineOf(root, fieldPath{"policies", i, "match", "accounts"})
+		}
+		if len(p.Match.Regions) > 0 {
+			p.regionsLine = lineOf(root, fieldPath{"policies", i, "match", "regions"})
+		}
 		if p.Name == "" {
 			continue
 		}

@@ -150,6 +150,25 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			},
 		},
 		{
+			name: "a policy on OK or INSUFFICIENT_DATA is an error: medic acts only on ALARM",
+			yaml: head + `  - name: on-recovery
+    match: {alarm: x, state: OK}
+    steps: [{action: ecs.restart, approval: auto}]
+  - name: on-no-data
+    match:
+      alarm: x
+      state: INSUFFICIENT_DATA
+    steps: [{action: ecs.restart, approval: auto}]
+  - name: on-alarm
+    match: {alarm: x, state: ALARM}
+    steps: [{action: ecs.restart, approval: auto}]
+`,
+			want: []problem{
+				{4, "policies[0].match.state", "medic acts only on ALARM state changes, so a policy on OK never runs; recovery (the alarm back to OK) is handled by on_recovery"},
+				{9, "policies[1].match.state", "medic acts only on ALARM state changes, so a policy on INSUFFICIENT_DATA never runs"},
+			},
+		},
+		{
 			name: "steps: known action, approval enum, after only on later steps",
 			yaml: head + `  - name: a
     match: {alarm: x}

@@ -36,7 +36,7 @@ type rawPolicy struct {
 
 type rawMatch struct {
 	Alarm      stringList        `yaml:"alarm" doc:"alarm name glob(s) (path.Match syntax: * does not cross /)"`
-	State      string            `yaml:"state" schema:"enum=state" doc:"the state the alarm moved to (default ALARM)"`
+	State      string            `yaml:"state" schema:"enum=state" doc:"the state the alarm moved to: ALARM, the default and the only state medic acts on (a recovery to OK is handled by on_recovery)"`
 	Namespace  stringList        `yaml:"namespace" doc:"metric namespace glob(s), e.g. AWS/ApplicationELB"`
 	Metric     stringList        `yaml:"metric" doc:"metric name glob(s), e.g. HTTPCode_Target_5XX_Count"`
 	Dimensions map[string]string `yaml:"dimensions" doc:"dimension name -> value glob; namespace, metric and dimensions must all hold for one metric of the alarm"`

@@ -73,6 +73,11 @@ type Policy struct {
 	Line int
 
 	matcher matcher
+	// pos is the policy's index in its file's policies list; accountsLine
+	// and regionsLine are the lines of match.accounts and match.regions (0
+	// when absent). OutsideDeployment names them.
+	pos                       int
+	accountsLine, regionsLine int
 }
 
 // Match is a policy's match block as written (patterns uncompiled). Empty

@@ -18,7 +18,7 @@ import (
 // list exactly what validation accepts.
 var enums = map[string][]string{
 	"version":     {"1"},
-	"state":       {string(alarm.StateAlarm), string(alarm.StateOK), string(alarm.StateInsufficientData)},
+	"state":       {string(alarm.StateAlarm)}, // ActsOn: medic acts only on ALARM
 	"approval":    {string(ApprovalAuto), string(ApprovalRequired), string(ApprovalShadow)},
 	"on_recovery": {OnRecoveryUndo},
 }
