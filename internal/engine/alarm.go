@@ -68,6 +68,7 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		UpdatedAt: now,
 		ExpiresAt: now.Add(e.cfg.Retention),
 	}
+	suspects := e.findSuspects(ctx, id, a, pols)
 	sw := e.readSwitch(ctx)
 	tx := &store.Tx{Now: now, Incidents: []store.IncidentWrite{{Incident: inc, Create: true}}}
 	tx.Audit = append(tx.Audit, store.AuditEntry{Incident: id, Event: "incident.opened", Who: Who,
@@ -86,6 +87,7 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		tx.Proposals = append(tx.Proposals, store.ProposalWrite{Proposal: p, Create: true})
 		tx.Audit = append(tx.Audit, createdAudit(p))
 	}
+	inc.Suspects, inc.SuspectsNote = suspects()
 	if err := e.deps.Store.Commit(ctx, tx); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			// Another delivery of the same state change won the race.

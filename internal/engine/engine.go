@@ -179,6 +179,9 @@ type Config struct {
 	// alarm from elsewhere gets no plan: its steps are BLOCKED saying why.
 	// The zero Scope checks nothing (tests that do not care).
 	Scope remediations.Scope
+	// SuspectTimeout bounds the suspect-deploy lookup at intake (default
+	// DefaultSuspectTimeout).
+	SuspectTimeout time.Duration
 }
 
 func (c *Config) defaults() {
@@ -200,13 +203,17 @@ func (c *Config) defaults() {
 	if c.RepairAfter <= 0 {
 		c.RepairAfter = 30 * time.Second
 	}
+	if c.SuspectTimeout <= 0 {
+		c.SuspectTimeout = DefaultSuspectTimeout
+	}
 }
 
 // Deps are the engine's side effects. Store, Policies, Render, Actions and
 // Queue are required; Notifier may be nil (nothing is shown), AlarmState
 // nil means the alarm's state cannot be read (nothing executes), Authorizer
 // nil allows nobody, Switch nil reads only the stored switch, Clock nil is
-// the system clock, Logger nil is slog.Default().
+// the system clock, Logger nil is slog.Default(), Suspects nil looks up no
+// suspect deploys.
 type Deps struct {
 	Store      Store
 	Policies   Matcher
@@ -219,6 +226,7 @@ type Deps struct {
 	Switch     Switch
 	Clock      Clock
 	Logger     *slog.Logger
+	Suspects   SuspectFinder
 }
 
 // Engine is medic's decision core. It is safe for concurrent use.
