@@ -37,7 +37,7 @@ func (e *env) localApp(ctx context.Context, storePath, table, policiesDir string
 	// The queue is always in-process; the store is the embedded one unless
 	// a table is named (MEDIC_TABLE alone does not move serve off it).
 	cfg.Table, cfg.QueueURL = table, ""
-	opts := wiring.Options{DryRun: dryRun, Logger: log, StoreBatchDelay: batch}
+	opts := wiring.Options{DryRun: dryRun, Logger: log, StoreBatchDelay: batch, Intake: true}
 	if policiesDir != "" {
 		opts.Policies = os.DirFS(policiesDir)
 	}

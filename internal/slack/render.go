@@ -67,8 +67,11 @@ func RenderCard(c Card) Message {
 	if c.Reason != "" {
 		blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(truncate(escape(c.Reason), maxContextText))))
 	}
-	if len(c.Deploys) > 0 {
+	switch {
+	case len(c.Deploys) > 0:
 		blocks = append(blocks, section(deploysText(c.Deploys)))
+	case c.DeploysNote != "":
+		blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(truncate("*Suspect deploys* unavailable: "+escape(c.DeploysNote), maxContextText))))
 	}
 
 	for _, s := range c.Steps {
