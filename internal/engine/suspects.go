@@ -60,8 +60,11 @@ func (e *Engine) findSuspects(ctx context.Context, id string, a *alarm.Alarm, ma
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.SuspectTimeout)
 	done := make(chan answer, 1)
+	// The lookup may outlive HandleAlarm (one that ignores its context):
+	// it gets its own copy of the alarm.
+	own := *a
 	go func() {
-		found, err := e.deps.Suspects.FindSuspects(ctx, a, matched)
+		found, err := e.deps.Suspects.FindSuspects(ctx, &own, matched)
 		done <- answer{found, err}
 	}()
 	return func() ([]store.SuspectDeploy, string) {
