@@ -4,14 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/config"
 	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/store"
@@ -166,6 +172,73 @@ func TestSuspectFinderSaysWhyInAFewWords(t *testing.T) {
 			// The detail names what was looked up, for the log.
 			if !strings.Contains(se.Error(), "acme/shop to production (policy shop)") {
 				t.Errorf("error %q does not say what was looked up", se.Error())
+			}
+		})
+	}
+}
+
+// TestOnlyIntakeDoorsLookDeploysUp builds medic as the alarm function
+// (Intake) and as the Slack function and executor (not) with the same
+// GitHub credential, and hands each engine the same alarm: only the intake
+// engine asks GitHub for the suspect deploys and stores them.
+func TestOnlyIntakeDoorsLookDeploysUp(t *testing.T) {
+	var mu sync.Mutex
+	var requests []string
+	gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests = append(requests, r.URL.Path)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"message":"unavailable"}`))
+	}))
+	t.Cleanup(gh.Close)
+	// No AWS endpoint answers: planning the scale step fails fast (the step
+	// is BLOCKED), which does not matter here.
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	awsCfg, err := wiring.AWSConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pols := fstest.MapFS{"shop.yaml": {Data: []byte(suspectPolicies)}}
+
+	for _, intake := range []bool{true, false} {
+		t.Run(fmt.Sprintf("intake=%v", intake), func(t *testing.T) {
+			mu.Lock()
+			requests = nil
+			mu.Unlock()
+			cfg := &config.Config{StorePath: filepath.Join(t.TempDir(), "medic.db"), GitHubToken: "ghp_test",
+				GitHubAPIURL: gh.URL + "/", AWSEndpointURL: "http://127.0.0.1:1", MaxPerHour: 10}
+			app, err := wiring.Build(context.Background(), cfg, awsCfg, wiring.Options{Policies: pols, Intake: intake,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatalf("build: %v", err)
+			}
+			defer app.Close()
+			if app.LocalQueue != nil {
+				defer app.LocalQueue.Close(context.Background())
+			}
+			out, err := app.Engine.HandleAlarm(context.Background(), checkoutAlarm())
+			if err != nil || out.Incident == nil {
+				t.Fatalf("handle alarm = %+v, %v", out, err)
+			}
+			inc, err := app.Store.Incident(context.Background(), out.Incident.ID)
+			if err != nil {
+				t.Fatalf("read incident: %v", err)
+			}
+			mu.Lock()
+			n := len(requests)
+			mu.Unlock()
+			switch {
+			case intake && (n == 0 || inc.SuspectsNote != "GitHub is unavailable (HTTP 503)"):
+				t.Errorf("the intake engine made %d GitHub requests and stored note %q; want a lookup and its failure", n, inc.SuspectsNote)
+			case !intake && (n != 0 || inc.SuspectsNote != "" || len(inc.Suspects) != 0):
+				t.Errorf("a non-intake engine made %d GitHub requests and stored %+v, note %q; want none", n, inc.Suspects, inc.SuspectsNote)
 			}
 		})
 	}
