@@ -220,15 +220,16 @@ func compareURL(web, base, head string) string {
 // DefaultWindow is how far before the alarm SuspectDeploys looks by default.
 const DefaultWindow = 60 * time.Minute
 
-// maxSuspects bounds the deploys SuspectDeploys describes (each costs three
-// API calls).
-const maxSuspects = 20
+// maxSuspects bounds the deploys SuspectDeploys describes: each costs three
+// API calls, the lookup runs once at intake within a few seconds, and the
+// incident keeps five (store.MaxSuspects).
+const maxSuspects = 5
 
 // SuspectDeploys lists the deployments to environment created from window
 // before the alarm's state change up to the state change itself (window
 // <= 0 means DefaultWindow), newest first: each with its SHA, creator,
 // commit author and message, the pull request that brought the commit, its
-// latest status and a compare link to the SHA deployed before it. At most 20
+// latest status and a compare link to the SHA deployed before it. At most 5
 // are returned.
 func (x *Rollback) SuspectDeploys(ctx context.Context, a *alarm.Alarm, repo, environment string, window time.Duration) ([]Deploy, error) {
 	if a == nil || a.Timestamp.IsZero() {

@@ -27,7 +27,8 @@
 // rolled-back SHA's tree on top of the branch head, which must still be the
 // revert's merge commit (else ErrHeadMoved: revert the revert on GitHub or
 // redeploy instead). SuspectDeploys lists the deploys shortly before an
-// alarm for the Slack card.
+// alarm; the alarm function looks them up once per incident and stores them
+// for the Slack card.
 //
 // The GitHub App (or token) needs metadata: read and contents: read
 // throughout; deployments: write for redeploy; actions: write for workflow;
