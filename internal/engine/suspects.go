@@ -29,6 +29,7 @@ type SuspectsError struct {
 	Err    error
 }
 
+// Error gives the reason, then the detail.
 func (e *SuspectsError) Error() string {
 	if e.Err == nil {
 		return e.Reason
@@ -36,6 +37,7 @@ func (e *SuspectsError) Error() string {
 	return e.Reason + ": " + e.Err.Error()
 }
 
+// Unwrap returns the detail.
 func (e *SuspectsError) Unwrap() error { return e.Err }
 
 // DefaultSuspectTimeout bounds the suspect-deploy lookup at intake.
