@@ -18,11 +18,10 @@ import (
 	"github.com/medicbot/medic/internal/wiring"
 )
 
-// localApp wires medic on the in-process queue and a store: the embedded
-// one at storePath, or, when table is set, the DynamoDB table of a deployed
-// medic (pause, resume and audit; serve always passes ""). Configuration
-// comes from the environment.
-func (e *env) localApp(ctx context.Context, storePath, table, policiesDir string, dryRun bool, log *slog.Logger, batch time.Duration) (*wiring.App, error) {
+// localApp wires medic for `medic serve`: the in-process queue and the
+// embedded store at storePath (MEDIC_TABLE does not move it off it).
+// Configuration comes from the environment.
+func (e *env) localApp(ctx context.Context, storePath, policiesDir string, dryRun bool, log *slog.Logger, batch time.Duration) (*wiring.App, error) {
 	awsCfg, err := wiring.AWSConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -34,10 +33,8 @@ func (e *env) localApp(ctx context.Context, storePath, table, policiesDir string
 	if storePath != "" {
 		cfg.StorePath = storePath
 	}
-	// The queue is always in-process; the store is the embedded one unless
-	// a table is named (MEDIC_TABLE alone does not move serve off it).
-	cfg.Table, cfg.QueueURL = table, ""
-	opts := wiring.Options{DryRun: dryRun, Logger: log, StoreBatchDelay: batch}
+	cfg.Table, cfg.QueueURL = "", ""
+	opts := wiring.Options{DryRun: dryRun, Logger: log, StoreBatchDelay: batch, Intake: true}
 	if policiesDir != "" {
 		opts.Policies = os.DirFS(policiesDir)
 	}
@@ -61,7 +58,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	app, err := e.localApp(ctx, *storePath, "", *dir, *dryRun, log, 2*time.Millisecond)
+	app, err := e.localApp(ctx, *storePath, *dir, *dryRun, log, 2*time.Millisecond)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "medic serve: %v\n", err)
 		return exitUsage
@@ -188,7 +185,10 @@ func (sf *storeFlags) resolve(getenv func(string) string) (storeChoice, error) {
 
 // withEngine runs fn on the engine over the store the flags choose. Only
 // pause may create an embedded store (so a server started later starts
-// paused); a table must exist (the stack creates it).
+// paused); a table must exist (the stack creates it). The engine is the
+// wiring's control engine: the store and nothing else, so the emergency
+// stop works with GitHub, Secrets Manager or Slack failing (no secret is
+// read, no client of theirs built).
 func (e *env) withEngine(ctx context.Context, name string, sf *storeFlags, create bool, fn func(*engine.Engine, storeChoice) error) int {
 	where, err := sf.resolve(os.Getenv)
 	if err != nil {
@@ -202,7 +202,7 @@ func (e *env) withEngine(ctx context.Context, name string, sf *storeFlags, creat
 		}
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	app, err := e.localApp(ctx, where.path, where.table, "", false, log, 0)
+	app, err := wiring.BuildControl(ctx, where.table, where.path, wiring.Options{Logger: log})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "medic: %v\n", err)
 		return exitUsage

@@ -10,10 +10,11 @@ import (
 
 	"github.com/medicbot/medic/internal/doors"
 	"github.com/medicbot/medic/internal/lambdamain"
+	"github.com/medicbot/medic/internal/wiring"
 )
 
 func main() {
-	app, log, err := lambdamain.Build(context.Background())
+	app, log, err := lambdamain.Build(context.Background(), wiring.Options{})
 	if err != nil {
 		lambdamain.Fail(log, err)
 	}

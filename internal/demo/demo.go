@@ -74,7 +74,7 @@ func Run(ctx context.Context, out, logw io.Writer) error {
 		AWSEndpointURL: moto.URL, MaxPerHour: 10, GitHubAPIURL: "http://127.0.0.1:1/",
 	}
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := wiring.Build(ctx, cfg, awsCfg, wiring.Options{Logger: log})
+	app, err := wiring.Build(ctx, cfg, awsCfg, wiring.Options{Logger: log, Intake: true})
 	if err != nil {
 		return err
 	}

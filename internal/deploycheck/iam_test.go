@@ -234,6 +234,33 @@ func TestEverySecretArnVariableIsReadable(t *testing.T) {
 	}
 }
 
+// TestOnlyTheFunctionsThatCallGitHubReadItsSecret: the alarm function
+// (planning, and the suspect deploys looked up once at intake) and the
+// executor (applying github.rollback) are given the GitHub credential. The
+// Slack function renders cards from the records and never calls GitHub: it
+// is given no GitHub variable and its role may not read the GitHub secret,
+// so a button press cannot wait on GitHub.
+func TestOnlyTheFunctionsThatCallGitHubReadItsSecret(t *testing.T) {
+	p := loadTemplateNodes(t)
+	const secret = "GitHubSecretArn"
+	for _, fn := range []string{"AlarmFunction", "ExecutorFunction"} {
+		if ref, ok := refName(p.env(fn)["GITHUB_SECRET_ARN"]); !ok || ref != secret {
+			t.Errorf("%s: GITHUB_SECRET_ARN is not !Ref %s; github.rollback could not plan or apply", fn, secret)
+		}
+	}
+	const fn = "SlackFunction"
+	for name, v := range p.env(fn) {
+		if strings.HasPrefix(name, "GITHUB_") || slices.Contains(refsIn(v), secret) {
+			t.Errorf("%s: is given %s; the Slack function must not reach GitHub", fn, name)
+		}
+	}
+	for _, s := range p.policies(fn) {
+		if s.grants("secretsmanager:GetSecretValue") && (slices.Contains(refsIn(s.resource), secret) || s.onAnyResource()) {
+			t.Errorf("%s: statement %q lets the role read the GitHub secret", fn, s.sid)
+		}
+	}
+}
+
 // TestEncryptedTopicsUseAKeyCloudWatchMayUse checks that every SNS topic
 // with KmsMasterKeyId is encrypted with a customer managed key of this
 // template whose key policy lets CloudWatch alarms use it

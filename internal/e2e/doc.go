@@ -20,6 +20,12 @@
 // died holding a claim, and checks it is reported as needing a human.
 // TestBuiltSlackFunctionDropsAReplayOnAnotherInstance delivers one signed
 // approval to two instances of the Slack function: the second drops it.
+// TestBuiltSlackFunctionAnswersAClickWhileGitHubHangs gives the stack a
+// GitHub credential and a GitHub that accepts connections and never
+// answers: the alarm function posts the card after its lookup budget,
+// saying the suspect deploys are unavailable, and the Slack function
+// acknowledges an approval in under a second and updates the card without
+// connecting to GitHub.
 //
 // BenchmarkColdStart measures process start to first handled event for the
 // alarm function and for a hello-world aws-lambda-go function built the same

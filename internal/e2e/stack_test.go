@@ -50,11 +50,33 @@ type stack struct {
 	env map[string][]string
 }
 
+// deployOptions change what deploy deploys.
+type deployOptions struct {
+	// githubToken, when set, is stored as the GitHub credential secret
+	// (the template's GitHubSecretArn); by default there is none.
+	githubToken string
+	// githubURL is where GITHUB_API_URL points (default: a closed port).
+	githubURL string
+}
+
+// deployOption is one change to what deploy deploys.
+type deployOption func(*deployOptions)
+
+// withGitHub gives the stack a GitHub credential and points every
+// function's GITHUB_API_URL at url.
+func withGitHub(token, url string) deployOption {
+	return func(o *deployOptions) { o.githubToken, o.githubURL = token, url }
+}
+
 // deploy creates the stack's resources the way template.yaml declares them
 // and starts the three bootstraps with the environment the template gives
 // them. Secrets come from Secrets Manager, so the secret-ARN path runs.
-func deploy(t *testing.T) *stack {
+func deploy(t *testing.T, opts ...deployOption) *stack {
 	t.Helper()
+	o := deployOptions{githubURL: "http://127.0.0.1:1/"}
+	for _, f := range opts {
+		f(&o)
+	}
 	m := testenv.Moto(t) // first: without moto, skip (or fail in CI) before building
 	bins := map[string]string{}
 	for _, name := range []string{"alarm", "slack", "executor"} {
@@ -97,6 +119,10 @@ func deploy(t *testing.T) *stack {
 	}
 	botTokenARN := secretARN("medic/slack-bot-token", botToken)
 	signingSecretARN := secretARN("medic/slack-signing-secret", signingSecret)
+	githubSecretARN := "" // the parameter's default: no GitHub
+	if o.githubToken != "" {
+		githubSecretARN = secretARN("medic/github", o.githubToken)
+	}
 
 	s.prod, err = testenv.CreateProd(ctx, m.Config)
 	if err != nil {
@@ -113,16 +139,16 @@ func deploy(t *testing.T) *stack {
 		"SlackChannel":           defaultChannel,
 		"SlackBotTokenSecretArn": botTokenARN,
 		"SlackSigningSecretArn":  signingSecretARN,
-		"GitHubSecretArn":        "", // the parameter's default: no GitHub
+		"GitHubSecretArn":        githubSecretARN,
 		"AWS::AccountId":         testenv.Account,
 	}
 	// What the template does not set but the test must: every AWS call to
-	// moto, Slack and GitHub to local servers (GitHub to one nobody
-	// answers: this flow must not call it).
+	// moto, Slack and GitHub to local servers (by default GitHub to one
+	// nobody answers: without a GitHub credential no flow calls it).
 	extra := []string{
 		"AWS_ENDPOINT_URL=" + m.URL,
 		"SLACK_API_URL=" + s.slack.GetAPIURL(),
-		"GITHUB_API_URL=http://127.0.0.1:1/",
+		"GITHUB_API_URL=" + o.githubURL,
 	}
 	s.env = map[string][]string{}
 	for _, fn := range []string{"AlarmFunction", "SlackFunction", "ExecutorFunction"} {

@@ -69,6 +69,7 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		UpdatedAt: now,
 		ExpiresAt: now.Add(e.cfg.Retention),
 	}
+	suspects := e.findSuspects(ctx, id, a, pols)
 	sw := e.readSwitch(ctx)
 	tx := &store.Tx{Now: now, Incidents: []store.IncidentWrite{{Incident: inc, Create: true}}}
 	tx.Audit = append(tx.Audit, store.AuditEntry{Incident: id, Event: "incident.opened", Who: Who,
@@ -87,6 +88,7 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		tx.Proposals = append(tx.Proposals, store.ProposalWrite{Proposal: p, Create: true})
 		tx.Audit = append(tx.Audit, createdAudit(p))
 	}
+	inc.Suspects, inc.SuspectsNote = suspects()
 	// What the new incident owes: its card, then what each proposal waits
 	// for (its execution, its expiry or the ladder's next step).
 	e.oweCard(tx, NoticeOpened, id, "", "alarm "+a.Name+" in ALARM", false)

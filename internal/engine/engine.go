@@ -183,6 +183,9 @@ type Config struct {
 	// alarm from elsewhere gets no plan: its steps are BLOCKED saying why.
 	// The zero Scope checks nothing (tests that do not care).
 	Scope remediations.Scope
+	// SuspectTimeout bounds the suspect-deploy lookup at intake (default
+	// DefaultSuspectTimeout).
+	SuspectTimeout time.Duration
 }
 
 func (c *Config) defaults() {
@@ -207,6 +210,9 @@ func (c *Config) defaults() {
 	if c.CardAlertAfter <= 0 {
 		c.CardAlertAfter = 5 * time.Minute
 	}
+	if c.SuspectTimeout <= 0 {
+		c.SuspectTimeout = DefaultSuspectTimeout
+	}
 }
 
 // Deps are the engine's side effects. Store, Policies, Render, Actions and
@@ -214,7 +220,8 @@ func (c *Config) defaults() {
 // (stuck cards are only logged), AlarmState
 // nil means the alarm's state cannot be read (nothing executes), Authorizer
 // nil allows nobody, Switch nil reads only the stored switch, Clock nil is
-// the system clock, Logger nil is slog.Default().
+// the system clock, Logger nil is slog.Default(), Suspects nil looks up no
+// suspect deploys.
 type Deps struct {
 	Store      Store
 	Policies   Matcher
@@ -227,9 +234,10 @@ type Deps struct {
 	Switch     Switch
 	// Ops is told about cards Slack has not taken for CardAlertAfter; nil
 	// only logs.
-	Ops    Ops
-	Clock  Clock
-	Logger *slog.Logger
+	Ops      Ops
+	Clock    Clock
+	Logger   *slog.Logger
+	Suspects SuspectFinder
 }
 
 // Engine is medic's decision core. It is safe for concurrent use.

@@ -15,8 +15,9 @@ import (
 	"github.com/medicbot/medic/internal/wiring"
 )
 
-// Build reads the environment and wires medic for a Lambda.
-func Build(ctx context.Context) (*wiring.App, *slog.Logger, error) {
+// Build reads the environment and wires medic for a Lambda, with opts
+// (its Logger is set here).
+func Build(ctx context.Context, opts wiring.Options) (*wiring.App, *slog.Logger, error) {
 	log := slog.New(lambdacontext.NewLogHandler())
 	awsCfg, err := wiring.AWSConfig(ctx)
 	if err != nil {
@@ -30,7 +31,8 @@ func Build(ctx context.Context) (*wiring.App, *slog.Logger, error) {
 		return nil, log, fmt.Errorf("configure lambda: MEDIC_TABLE and MEDIC_QUEUE_URL are required (the template sets them)")
 	}
 	// Metrics go to stdout in CloudWatch's embedded metric format.
-	app, err := wiring.Build(ctx, cfg, awsCfg, wiring.Options{Logger: log, Metrics: os.Stdout})
+	opts.Logger, opts.Metrics = log, os.Stdout
+	app, err := wiring.Build(ctx, cfg, awsCfg, opts)
 	if err != nil {
 		return nil, log, err
 	}

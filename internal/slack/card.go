@@ -42,6 +42,9 @@ type Card struct {
 	Recovered bool
 	// Deploys are recent deploys that may have caused the alarm, optional.
 	Deploys []Deploy
+	// DeploysNote says why the suspect deploys could not be looked up
+	// (e.g. "GitHub timed out"); the card then says they are unavailable.
+	DeploysNote string
 	// Steps are the remediation steps of the matched policy, in ladder
 	// order.
 	Steps []StepView

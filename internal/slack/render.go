@@ -130,8 +130,11 @@ func newCardLayout(c Card) *cardLayout {
 	if c.Reason != "" {
 		l.reason = contextBlock(escape(c.Reason))
 	}
-	if len(c.Deploys) > 0 {
+	switch {
+	case len(c.Deploys) > 0:
 		l.deploys = sectionBlock(deploysText(c.Deploys))
+	case c.DeploysNote != "":
+		l.deploys = contextBlock("*Suspect deploys* unavailable: " + escape(c.DeploysNote))
 	}
 	if c.IncidentID != "" {
 		l.footer = contextBlock("incident `" + escape(c.IncidentID) + "`")

@@ -145,6 +145,13 @@ func TestRenderCardGolden(t *testing.T) {
 			c.Steps = []slack.StepView{s}
 			return c
 		}},
+		{"deploys_unavailable", func() slack.Card {
+			c := baseCard()
+			c.Deploys = nil
+			c.DeploysNote = "GitHub timed out <after 4s>"
+			c.Steps = []slack.StepView{scaleStep()}
+			return c
+		}},
 		{"plan_error", func() slack.Card {
 			c := baseCard()
 			s := scaleStep()

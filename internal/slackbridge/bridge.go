@@ -1,17 +1,15 @@
 // Package slackbridge adapts the engine to Slack: Notifier turns engine
 // notices into incident cards and thread replies (with the suspect deploys
-// of a policy that can roll back a GitHub deploy), Decider turns button
-// presses into engine votes and tells the presser what became of them. It
-// holds no decisions of its own.
+// stored on the incident at intake), Decider turns button presses into
+// engine votes and tells the presser what became of them. It holds no
+// decisions of its own and calls nothing but Slack.
 package slackbridge
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/policy"
@@ -32,40 +30,19 @@ type PolicyLookup interface {
 }
 
 // Notifier posts one card per incident and keeps a thread for everything
-// after it. It implements engine.Notifier.
+// after it. It implements engine.Notifier. It calls Slack only: the card is
+// rendered from the records (the suspect deploys were looked up at intake
+// and stored on the incident).
 type Notifier struct {
 	slack          Poster
 	policies       PolicyLookup
 	defaultChannel string
-	log            *slog.Logger
-
-	suspects       Suspects
-	suspectTimeout time.Duration
-	cache          suspectCache
-}
-
-// NotifierOption configures a Notifier.
-type NotifierOption func(*Notifier)
-
-// WithLogger sets the logger for what the notifier carries on without
-// (a failed suspect-deploy lookup); slog.Default() by default.
-func WithLogger(l *slog.Logger) NotifierOption {
-	return func(n *Notifier) {
-		if l != nil {
-			n.log = l
-		}
-	}
 }
 
 // NewNotifier returns a Notifier posting to the incident's channel, or
 // defaultChannel when the policy names none.
-func NewNotifier(p Poster, policies PolicyLookup, defaultChannel string, opts ...NotifierOption) *Notifier {
-	n := &Notifier{slack: p, policies: policies, defaultChannel: defaultChannel, log: slog.Default(),
-		suspectTimeout: DefaultSuspectTimeout}
-	for _, o := range opts {
-		o(n)
-	}
-	return n
+func NewNotifier(p Poster, policies PolicyLookup, defaultChannel string) *Notifier {
+	return &Notifier{slack: p, policies: policies, defaultChannel: defaultChannel}
 }
 
 // Notify posts the incident's card the first time and updates it after
@@ -76,7 +53,6 @@ func (n *Notifier) Notify(ctx context.Context, nt *engine.Notice) (store.Message
 	inc := nt.Incident
 	ref := inc.Message
 	card := n.Card(nt)
-	card.Deploys = n.suspectDeploys(ctx, inc)
 	var updateErr error
 	if ref.IsZero() {
 		channel := inc.Channel
@@ -137,6 +113,11 @@ func (n *Notifier) Card(nt *engine.Notice) slack.Card {
 	if nt.Paused != nil {
 		card.Paused = &slack.Pause{By: nt.Paused.By, At: nt.Paused.At, Reason: nt.Paused.Why}
 	}
+	for _, d := range inc.Suspects {
+		card.Deploys = append(card.Deploys, slack.Deploy{SHA: d.SHA, Author: d.Author, PRTitle: d.PRTitle, PRNumber: d.PRNumber,
+			PRURL: d.PRURL, CompareURL: d.CompareURL})
+	}
+	card.DeploysNote = inc.SuspectsNote
 	for _, p := range nt.Proposals {
 		card.Steps = append(card.Steps, StepView(p))
 	}

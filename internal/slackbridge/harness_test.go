@@ -219,7 +219,9 @@ type options struct {
 	clock    *clock
 	local    bool // use the real in-process LocalQueue
 	registry func(act *scaleAction) (*remediations.Registry, error)
-	notifier []slackbridge.NotifierOption
+	suspects engine.SuspectFinder
+	config   engine.Config
+	logger   *slog.Logger
 }
 
 type option func(*options)
@@ -238,10 +240,14 @@ func withRegistry(f func(act *scaleAction) (*remediations.Registry, error)) opti
 	return func(o *options) { o.registry = f }
 }
 
-// withNotifierOptions passes options to the bridge's Notifier.
-func withNotifierOptions(opts ...slackbridge.NotifierOption) option {
-	return func(o *options) { o.notifier = append(o.notifier, opts...) }
-}
+// withSuspects gives the engine a SuspectFinder (looked up at intake).
+func withSuspects(f engine.SuspectFinder) option { return func(o *options) { o.suspects = f } }
+
+// withEngineConfig sets the engine's configuration.
+func withEngineConfig(c engine.Config) option { return func(o *options) { o.config = c } }
+
+// withLogger sets the engine's logger (default: discarded).
+func withLogger(l *slog.Logger) option { return func(o *options) { o.logger = l } }
 
 func newHarness(t testing.TB, policyYAML string, opts ...option) *harness {
 	t.Helper()
@@ -280,14 +286,18 @@ func newHarness(t testing.TB, policyYAML string, opts ...option) *harness {
 	api := h.slack.Client("xoxb-test")
 	client := slack.NewClient(api, slack.WithSleep(h.sleep))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	notifier := slackbridge.NewNotifier(client, h.set, "", append([]slackbridge.NotifierOption{slackbridge.WithLogger(log)}, o.notifier...)...)
+	notifier := slackbridge.NewNotifier(client, h.set, "")
 
 	var q engine.Queue = h.queue
 	if o.local {
 		h.local = engine.NewLocalQueue(engine.LocalQueueOptions{Logger: log})
 		q = h.local
 	}
-	h.engine, err = engine.New(engine.Config{}, engine.Deps{
+	engineLog := log
+	if o.logger != nil {
+		engineLog = o.logger
+	}
+	h.engine, err = engine.New(o.config, engine.Deps{
 		Store:      h.store,
 		Policies:   h.set,
 		Render:     (*policy.Step).Render,
@@ -297,7 +307,8 @@ func newHarness(t testing.TB, policyYAML string, opts ...option) *harness {
 		AlarmState: h.state,
 		Authorizer: slack.NewAuthorizer(api),
 		Clock:      h.clock,
-		Logger:     log,
+		Logger:     engineLog,
+		Suspects:   o.suspects,
 	})
 	if err != nil {
 		t.Fatalf("new engine: %v", err)

@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medicbot/medic/internal/slackbridge"
+	"github.com/medicbot/medic/internal/engine"
+	"github.com/medicbot/medic/internal/wiring"
 	"github.com/medicbot/medic/remediations"
 	"github.com/medicbot/medic/remediations/github"
 )
@@ -50,6 +51,7 @@ type fakeGitHub struct {
 	mu       sync.Mutex
 	requests []string // "GET /path"
 	fail     bool     // answer 500 to deployment listings
+	hang     bool     // answer nothing until the client gives up
 }
 
 type fakeDeploy struct {
@@ -150,7 +152,12 @@ func newFakeGitHub(t *testing.T, at time.Time) *fakeGitHub {
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.requests = append(f.requests, r.Method+" "+r.URL.Path)
+		hang := f.hang
 		f.mu.Unlock()
+		if hang {
+			<-r.Context().Done()
+			return
+		}
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(f.srv.Close)
@@ -177,15 +184,29 @@ func (f *fakeGitHub) pullLookups() int {
 	return n
 }
 
+// requestCount counts every request GitHub received.
+func (f *fakeGitHub) requestCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.requests)
+}
+
 func (f *fakeGitHub) setFailing(fail bool) {
 	f.mu.Lock()
 	f.fail = fail
 	f.mu.Unlock()
 }
 
+func (f *fakeGitHub) setHanging(hang bool) {
+	f.mu.Lock()
+	f.hang = hang
+	f.mu.Unlock()
+}
+
 // withGitHub registers the real github.rollback, talking to f through the
-// real go-github client, beside the fake scale action, and gives it to the
-// notifier as its Suspects.
+// real go-github client, beside the fake scale action, and gives the
+// engine the wiring's SuspectFinder over it: deploys are looked up at
+// intake, as the alarm function does.
 func withGitHub(t *testing.T, f *fakeGitHub) option {
 	client, err := github.NewClient(github.Config{Token: "ghp_test", APIURL: f.srv.URL + "/", Retry: github.RetryPolicy{MaxAttempts: 1}})
 	if err != nil {
@@ -196,7 +217,7 @@ func withGitHub(t *testing.T, f *fakeGitHub) option {
 		withRegistry(func(act *scaleAction) (*remediations.Registry, error) {
 			return remediations.NewRegistry(act, rollback)
 		})(o)
-		withNotifierOptions(slackbridge.WithSuspects(rollback))(o)
+		withSuspects(wiring.NewSuspectFinder(rollback))(o)
 	}
 }
 
@@ -215,12 +236,20 @@ func TestTheCardShowsTheDeploysBeforeTheAlarm(t *testing.T) {
 		"<https://github.com/acme/shop/compare/"+fontsSHA+"..."+cacheSHA+"|diff>")
 	// The 3-hour-old deploy is outside the 2h window.
 	mustNotContain(t, "the card", card, "Bump fonts")
+	// The deploys are on the incident's record, which every later card is
+	// rendered from.
+	if len(inc.Suspects) != 1 || inc.Suspects[0].SHA != cacheSHA || inc.Suspects[0].PRNumber != 42 || inc.SuspectsNote != "" {
+		t.Errorf("the incident stores suspects %+v (note %q), want the cache deploy", inc.Suspects, inc.SuspectsNote)
+	}
 
-	lookups := f.pullLookups()
+	lookups, requests := f.pullLookups(), f.requestCount()
 	h.click(inc, alice, "approve", firstProposal(inc))
 	mustContain(t, "the card after a vote", h.lastCard(inc), "*Approved*", "#42 Cache checkout totals in Redis")
 	if n := f.pullLookups(); n != lookups {
 		t.Errorf("updating the card looked the deploys up again (%d pull lookups, was %d)", n, lookups)
+	}
+	if n := f.requestCount(); n != requests {
+		t.Errorf("the vote and the card update called GitHub (%d requests, was %d)", n, requests)
 	}
 }
 
@@ -230,13 +259,48 @@ func TestTheCardIsPostedWhenGitHubFails(t *testing.T) {
 	f.setFailing(true)
 	var logs syncBuffer
 	h := newHarness(t, rollbackPolicy, withClock(clk), withGitHub(t, f),
-		withNotifierOptions(slackbridge.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil)))))
+		withLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 
 	inc := h.fire()
 	card := h.lastCard(inc)
-	mustNotContain(t, "the card", card, "Suspect deploys")
-	mustContain(t, "the card", card, "Awaiting approval")
-	mustContain(t, "the log", logs.String(), `"msg":"card without suspect deploys"`, `"repo":"acme/shop"`, `"environment":"production"`)
+	mustNotContain(t, "the card", card, "by alice-dev")
+	mustContain(t, "the card", card, "Awaiting approval", "*Suspect deploys* unavailable: GitHub is unavailable (HTTP 500)")
+	mustContain(t, "the log", logs.String(), `"msg":"incident without suspect deploys"`, "acme/shop", "production")
+}
+
+// TestAClickIsAnsweredFromTheRecordsWhileGitHubHangs: GitHub accepts
+// connections and never answers. The alarm's card is posted once the
+// intake lookup times out, saying so; a click afterwards is answered and
+// the card updated without a single request to GitHub.
+func TestAClickIsAnsweredFromTheRecordsWhileGitHubHangs(t *testing.T) {
+	clk := newClock()
+	f := newFakeGitHub(t, clk.Now())
+	f.setHanging(true)
+	const timeout = 300 * time.Millisecond
+	h := newHarness(t, rollbackPolicy, withClock(clk), withGitHub(t, f), withEngineConfig(engine.Config{SuspectTimeout: timeout}))
+
+	start := time.Now()
+	inc := h.fire()
+	if took := time.Since(start); took > timeout+time.Second {
+		t.Errorf("the alarm took %s with GitHub hanging, want about the %s lookup timeout", took, timeout)
+	}
+	mustContain(t, "the card", h.lastCard(inc), "*Suspect deploys* unavailable: GitHub timed out", "Awaiting approval")
+	if inc.SuspectsNote != "GitHub timed out" {
+		t.Errorf("the incident's suspects note = %q, want %q", inc.SuspectsNote, "GitHub timed out")
+	}
+
+	requests := f.requestCount()
+	start = time.Now()
+	if code := h.serve(h.signedClick(inc, alice, "approve", firstProposal(inc))); code != http.StatusOK {
+		t.Fatalf("the click was answered %d, want 200", code)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the click took %s to answer with GitHub hanging, want under 1s", took)
+	}
+	mustContain(t, "the card after the click", h.lastCard(inc), "*Approved*", "*Suspect deploys* unavailable: GitHub timed out")
+	if n := f.requestCount(); n != requests {
+		t.Errorf("the click called GitHub (%d requests, was %d)", n, requests)
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.

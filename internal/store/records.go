@@ -44,6 +44,14 @@ type Incident struct {
 	Channel string `json:"channel,omitempty"`
 	// Message locates the incident's card once it has been posted.
 	Message MessageRef `json:"message,omitzero"`
+	// Suspects are the deploys that may have caused the alarm, newest
+	// first, looked up once when the incident was opened (see
+	// BoundSuspects). Cards show them without looking again.
+	Suspects []SuspectDeploy `json:"suspects,omitempty"`
+	// SuspectsNote says in a few words why the suspect deploys could not
+	// be looked up (e.g. "GitHub timed out"); empty when the lookup
+	// succeeded or none was made.
+	SuspectsNote string `json:"suspects_note,omitempty"`
 	// RecoveredBy is the dedup key of the OK state change that resolved it.
 	RecoveredBy string    `json:"recovered_by,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`

@@ -63,6 +63,12 @@ type Options struct {
 	// Metrics receives medic's own metrics in CloudWatch's embedded metric
 	// format (the Lambdas' stdout); nil emits none.
 	Metrics io.Writer
+	// Intake is set for the doors that take alarms (the alarm function,
+	// `medic serve`): their engine looks up each new incident's suspect
+	// deploys on GitHub, once, and stores them on the incident. The other
+	// doors (the Slack function, the executor) render cards from the
+	// records and never look deploys up.
+	Intake bool
 }
 
 // App is medic, built.
@@ -184,7 +190,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if cfg.SlackBotToken != "" {
 		app.SlackAPI = slackapi.New(cfg.SlackBotToken.Value(), slackapi.OptionAPIURL(cfg.SlackAPIURL))
 		app.SlackClient = slack.NewClient(app.SlackAPI)
-		notifier = slackbridge.NewNotifier(app.SlackClient, set, cfg.SlackChannel, notifierOptions(reg, gh != nil, log)...)
+		notifier = slackbridge.NewNotifier(app.SlackClient, set, cfg.SlackChannel)
 		authorizer = slack.NewAuthorizer(app.SlackAPI)
 	} else {
 		log.WarnContext(ctx, "no SLACK_BOT_TOKEN: incident cards are logged, not posted, and nobody can approve")
@@ -207,6 +213,10 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if cfg.OpsTopicARN != "" {
 		ops.sns = sns.NewFromConfig(awsCfg)
 	}
+	var suspects engine.SuspectFinder
+	if opts.Intake && gh != nil {
+		suspects = NewSuspectFinder(github.New(gh))
+	}
 	eng, err := engine.New(engine.Config{MaxPerHour: cfg.MaxPerHour, Scope: Scope(cfg, awsCfg)}, engine.Deps{
 		Store:      app.Store,
 		Policies:   set,
@@ -220,6 +230,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		Ops:        ops,
 		Clock:      opts.Clock,
 		Logger:     log,
+		Suspects:   suspects,
 	})
 	if err != nil {
 		return fail(err)
@@ -263,21 +274,6 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 // account (MEDIC_ACCOUNT_ID) and the AWS configuration's region.
 func Scope(cfg *config.Config, awsCfg aws.Config) remediations.Scope {
 	return remediations.Scope{Account: cfg.AccountID, Region: awsCfg.Region}
-}
-
-// notifierOptions give the cards their suspect deploys when a GitHub
-// client is configured: github.rollback can list them.
-func notifierOptions(reg *remediations.Registry, hasGitHub bool, log *slog.Logger) []slackbridge.NotifierOption {
-	opts := []slackbridge.NotifierOption{slackbridge.WithLogger(log)}
-	if !hasGitHub {
-		return opts
-	}
-	if act, ok := reg.Get(github.ActionName); ok {
-		if s, ok := act.(slackbridge.Suspects); ok {
-			opts = append(opts, slackbridge.WithSuspects(s))
-		}
-	}
-	return opts
 }
 
 // CloudWatch returns a CloudWatch client. An emulator endpoint (moto) speaks

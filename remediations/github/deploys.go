@@ -225,9 +225,10 @@ func compareURL(web, base, head string) string {
 // for suspect deploys by default.
 const DefaultWindow = 60 * time.Minute
 
-// maxSuspects bounds the deploys SuspectDeploys describes (each costs three
-// API calls).
-const maxSuspects = 20
+// maxSuspects bounds the deploys SuspectDeploys describes: each costs three
+// API calls, the lookup runs once at intake within a few seconds, and the
+// incident keeps five (store.MaxSuspects).
+const maxSuspects = 5
 
 // SuspectDeploys lists the suspect deploys of an alarm to environment,
 // newest first: those created, or that became live, from window before the
@@ -235,8 +236,8 @@ const maxSuspects = 20
 // DefaultWindow; see the package comment for when the spike began). Plan
 // never rolls back to them. Each comes with its SHA, creator, commit author
 // and message, the pull request that brought the commit, its latest status
-// and a compare link to the SHA deployed before it. At most 20 are
-// returned.
+// and a compare link to the SHA deployed before it. At most 5 are
+// returned (what an incident keeps).
 func (x *Rollback) SuspectDeploys(ctx context.Context, a *alarm.Alarm, repo, environment string, window time.Duration) ([]Deploy, error) {
 	w, err := windowOf(a, window)
 	if err != nil {

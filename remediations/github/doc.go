@@ -50,8 +50,9 @@
 // medic/roll-forward-<sha>, same auto-merge option) whose commit has the
 // rolled-back SHA's tree on top of the branch head, which must still be the
 // revert's merge commit (else ErrHeadMoved: revert the revert on GitHub or
-// redeploy instead). SuspectDeploys lists an alarm's suspect deploys for
-// the Slack card.
+// redeploy instead). SuspectDeploys lists an alarm's suspect deploys; the
+// alarm function looks them up once per incident and stores them for the
+// Slack card.
 //
 // The GitHub App (or token) needs metadata: read and contents: read
 // throughout; deployments: write for redeploy; actions: write for workflow;
