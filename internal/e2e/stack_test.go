@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -131,6 +132,12 @@ func deploy(t *testing.T, opts ...deployOption) *stack {
 	s.slack = slacktesting.New(t)
 	s.slack.SetGroup(sreGroup, sreUser)
 
+	ops, err := sns.NewFromConfig(m.Config).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("medic-OpsTopic-E2E")})
+	if err != nil {
+		t.Fatalf("create ops topic: %v", err)
+	}
+	opsTopicARN := *ops.TopicArn
+
 	// What each !Ref in the template's environment resolves to.
 	refs := map[string]string{
 		"Table":                  tableName,
@@ -141,6 +148,7 @@ func deploy(t *testing.T, opts ...deployOption) *stack {
 		"SlackSigningSecretArn":  signingSecretARN,
 		"GitHubSecretArn":        githubSecretARN,
 		"AWS::AccountId":         testenv.Account,
+		"OpsTopic":               opsTopicARN,
 	}
 	// What the template does not set but the test must: every AWS call to
 	// moto, Slack and GitHub to local servers (by default GitHub to one
