@@ -356,3 +356,58 @@ func TestAnIncidentsCardsKeepTheirOrder(t *testing.T) {
 }
 
 var _ = alarm.StateAlarm
+
+// The in-process queue of `medic serve` refuses work while it shuts down:
+// an approval recorded then owes its execution, and the next run relays
+// it (from the store, not from memory), so the step runs exactly once.
+func TestAnApprovalDuringShutdownRunsAfterTheRestart(t *testing.T) {
+	c := newClock()
+	st := boltStore(t, c)
+	scale := &action{name: "ecs.scale", target: "ecs:prod/checkout"}
+	pol := autoPolicy("checkout", "ecs.scale", requiredStep("ecs.scale", 1))
+	newEngine := func(q engine.Queue) *engine.Engine {
+		f := newFixture(t, []*policy.Policy{pol}, []*action{scale}, withStore(st), withDeps(func(d *engine.Deps) { d.Clock, d.Queue = c, q }))
+		return f.e
+	}
+	first := engine.NewLocalQueue(engine.LocalQueueOptions{})
+	e1 := newEngine(first)
+	first.Start(e1.HandleMessage)
+	out, err := e1.HandleAlarm(ctx, newAlarm("checkout-5xx", c.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.Proposals[0].ID
+	if _, err := first.Close(ctx); err != nil {
+		t.Fatalf("close the first queue: %v", err)
+	}
+	vote, err := e1.Vote(ctx, id, "U1", true)
+	if err != nil || vote.Result != engine.VoteApproved {
+		t.Fatalf("vote while the queue is closed: %v %v", vote.Result, err)
+	}
+	if scale.applies.Load() != 0 {
+		t.Fatal("ran on a closed queue")
+	}
+
+	second := engine.NewLocalQueue(engine.LocalQueueOptions{})
+	e2 := newEngine(second)
+	second.Start(e2.HandleMessage)
+	t.Cleanup(func() { _, _ = second.Close(ctx) })
+	c.Advance(time.Minute)
+	res, err := e2.Relay(ctx)
+	if err != nil || res.Sent == 0 {
+		t.Fatalf("relay after the restart: %+v %v", res, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if p, _ := st.Proposal(ctx, id); p != nil && p.State == store.StateSucceeded {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if p, _ := st.Proposal(ctx, id); p.State != store.StateSucceeded {
+		t.Fatalf("step %s 10 s after the restart, want SUCCEEDED", p.State)
+	}
+	if got := scale.applies.Load(); got != 1 {
+		t.Fatalf("applied %d times after the restart, want 1", got)
+	}
+}
