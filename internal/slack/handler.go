@@ -449,7 +449,10 @@ func (h *Handler) decideOne(ctx context.Context, door string, d Decision) {
 		switch {
 		case r.err != nil:
 			log.ErrorContext(ctx, "decide slack press", "err", r.err)
-			text = ":warning: medic could not record your click. Nothing was done; please try again."
+			// The store may have taken the click before it failed to
+			// answer: say what is known, not "nothing was done".
+			text = ":warning: medic could not confirm that your click was recorded (its store did not answer). " +
+				"If the card does not show it within a minute, click again; a click counted twice is counted once."
 		default:
 			log.InfoContext(ctx, "slack press decided", "outcome", string(r.outcome.Kind))
 			text = ephemeralText(d, r.outcome)

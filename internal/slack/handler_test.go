@@ -282,7 +282,7 @@ func TestHandlerPassesOutcomesToTheUser(t *testing.T) {
 		{"an already decided step is reported", slack.Outcome{Kind: slack.OutcomeAlreadyDecided}, nil, "already decided"},
 		{"a stale card (alarm already OK) is reported", slack.Outcome{Kind: slack.OutcomeStale}, nil, "out of date"},
 		{"an unknown proposal is reported", slack.Outcome{Kind: slack.OutcomeNotFound}, nil, "does not know"},
-		{"a decider error asks the user to retry", slack.Outcome{}, errors.New("store unavailable"), "could not record"},
+		{"a decider error asks the user to check and retry, without claiming nothing was done", slack.Outcome{}, errors.New("store unavailable"), "could not confirm that your click was recorded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -300,6 +300,12 @@ func decided(o engine.VoteOutcome) string {
 		return ""
 	}
 	state := strings.ToLower(strings.ReplaceAll(string(o.Proposal.State), "_", " "))
+	switch o.Proposal.State {
+	case store.StateApproved:
+		state = "approved and queued to run" // its execution is owed with the approval
+	case store.StateExecuting:
+		state = "running"
+	}
 	return fmt.Sprintf(":information_source: This step was already decided (it is %s); your click changed nothing.", escape(state))
 }
 

@@ -421,3 +421,22 @@ func TestACardSlackRefusesIsPostedWhenSlackTakesItAgain(t *testing.T) {
 		})
 	}
 }
+
+// A late approver of a step that is approved but has not run yet is told
+// it is queued to run (its execution is owed with the approval), not that
+// nothing will happen.
+func TestALateApproverIsToldTheStepIsQueuedToRun(t *testing.T) {
+	h := newHarness(t, requiredPolicy(1))
+	inc := h.fire()
+	id := firstProposal(inc)
+	h.click(inc, alice, "approve", id)
+	h.click(inc, bob, "approve", id)
+	got := h.ephemerals(bob)
+	if len(got) != 1 || !strings.Contains(got[0], "already decided (it is approved and queued to run); your click changed nothing") {
+		t.Fatalf("the late approver was told %q", got)
+	}
+	h.drain()
+	if n := h.action.applies.Load(); n != 1 {
+		t.Fatalf("applied %d times, want 1", n)
+	}
+}
