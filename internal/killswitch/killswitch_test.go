@@ -10,7 +10,6 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/medicbot/medic/internal/killswitch"
-	"github.com/medicbot/medic/internal/ssmparam"
 	"github.com/medicbot/medic/internal/store"
 	"github.com/medicbot/medic/internal/testenv"
 )
@@ -30,10 +29,10 @@ func (s *storedSwitch) Switch(context.Context) (*store.Switch, error) {
 
 func TestState(t *testing.T) {
 	m := testenv.Moto(t)
-	// Parameters are written with the SDK's client and read with the one
-	// the Lambdas use.
+	// Parameters are written and read with the SDK's client, the one the
+	// Lambdas use.
 	admin := ssm.NewFromConfig(m.Config)
-	api := ssmparam.New(m.Config)
+	api := ssm.NewFromConfig(m.Config)
 	ctx := context.Background()
 	put := func(name, v string) {
 		t.Helper()
