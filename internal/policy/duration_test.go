@@ -1,8 +1,10 @@
-package policy
+package policy_test
 
 import (
 	"testing"
 	"time"
+
+	"github.com/medicbot/medic/internal/policy"
 )
 
 func TestFormatDuration(t *testing.T) {
@@ -20,7 +22,7 @@ func TestFormatDuration(t *testing.T) {
 		{500 * time.Millisecond, "500ms"},
 		{0, "0s"},
 	} {
-		if got := FormatDuration(tc.d); got != tc.want {
+		if got := policy.FormatDuration(tc.d); got != tc.want {
 			t.Errorf("FormatDuration(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
