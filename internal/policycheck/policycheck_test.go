@@ -29,15 +29,7 @@ func TestWhatCannotBeCheckedIsSaid(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			src := "version: 1\npolicies:\n  - name: p\n    match: {alarm: web}\n    steps:\n      - " + tc.step + "\n"
-			set, err := policy.Parse("p.yaml", []byte(src), builtin.Catalog())
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := New(nil, nil, nil).Check(context.Background(), fstest.MapFS{"p.yaml": {Data: []byte(src)}}, set)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := check(t, "version: 1\npolicies:\n  - name: p\n    match: {alarm: web}\n    steps:\n      - "+tc.step+"\n")
 			if len(got) != 1 || got[0].Status != NotChecked || got[0].Path != tc.path || got[0].Detail != tc.why || got[0].Line != 6 {
 				t.Errorf("results = %+v", got)
 			}
@@ -58,14 +50,7 @@ policies:
     match: {alarm: api}
     steps: *steps
 `
-	set, err := policy.Parse("p.yaml", []byte(src), builtin.Catalog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := New(nil, nil, nil).Check(context.Background(), fstest.MapFS{"p.yaml": {Data: []byte(src)}}, set)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := check(t, src)
 	if len(got) != 2 {
 		t.Fatalf("results = %+v, want one per policy", got)
 	}
@@ -74,4 +59,18 @@ policies:
 			t.Errorf("result %d = %s:%d %s, want line 6 (where the shared step is written)", i, r.File, r.Line, r.Path)
 		}
 	}
+}
+
+// check parses src as the policy file p.yaml and checks it without clients.
+func check(t *testing.T, src string) []Result {
+	t.Helper()
+	set, err := policy.Parse("p.yaml", []byte(src), builtin.Catalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := New(nil, nil, nil).Check(context.Background(), fstest.MapFS{"p.yaml": {Data: []byte(src)}}, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
