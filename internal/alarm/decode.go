@@ -44,28 +44,41 @@ func Decode(data []byte) ([]*Alarm, error) {
 		return nil, &IgnoredError{Reason: "payload is " + kind(c) + ", not an alarm notification"}
 	}
 
-	// The top-level keys, matched exactly, tell the shapes apart; only the
-	// members the shape found needs are decoded further.
-	var top members
-	if err := decodeJSON(data, &top); err != nil {
-		return nil, err
+	// One pass reads the members that tell the shapes apart and the
+	// EventBridge event, the shape medic sees most. A type error is kept
+	// for the routes whose fields it can be in; the others decode their own
+	// members.
+	var p payload
+	err := json.Unmarshal(data, &p)
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) || tooDeep(data) {
+		if err := jsonError(data, err); err != nil {
+			return nil, err
+		}
 	}
+	var fieldErr error
+	if typeErr != nil {
+		fieldErr = jsonError(data, err)
+	}
+
 	var a *Alarm
-	var err error
 	switch {
-	case firstByte(top["Records"]) == '[':
-		return decodeSNSEvent(top["Records"])
-	case top.has("detail-type"):
-		a, err = decodeEventBridge(top)
-	case top.has("alarmData"):
-		a, err = decodeAlarmAction(top)
-	case top.has("Type") && top.has("Message"):
+	case firstByte(p.Records) == '[':
+		return decodeSNSEvent(p.Records)
+	case p.DetailType != nil:
+		a, err = decodeEventBridge(&p, fieldErr)
+	case p.AlarmData != nil:
+		a, err = decodeAlarmAction(&p, fieldErr)
+	case p.Type != nil && p.Message != nil:
 		var typ, msg string
-		if err := top.decode(field{"Type", &typ}, field{"Message", &msg}); err != nil {
+		if err := decodeMember(p.Type, &typ, "Type"); err != nil {
+			return nil, err
+		}
+		if err := decodeMember(p.Message, &msg, "Message"); err != nil {
 			return nil, err
 		}
 		a, err = decodeSNSNotification(typ, msg)
-	case top.has("AlarmName") || top.has("AlarmArn") || top.has("NewStateValue"):
+	case p.AlarmName != nil || p.SNSAlarmARN != nil || p.NewStateValue != nil:
 		a, err = decodeSNSMessage(data)
 	default:
 		return nil, &IgnoredError{Reason: "payload is not a cloudwatch alarm notification"}
@@ -76,43 +89,54 @@ func Decode(data []byte) ([]*Alarm, error) {
 	return []*Alarm{a}, nil
 }
 
-// members are the members of a JSON object by their exact key.
-type members map[string]json.RawMessage
-
-// field is a member to decode and where to.
-type field struct {
-	key string
-	v   any
+// payload is the top level of every shape Decode accepts. The members that
+// tell the shapes apart are kept raw, so that one is present whatever its
+// value; the EventBridge event's members are decoded, its detail only as
+// far as an alarm's fields go (another event's detail may not fit, and
+// only matters once source and detail-type say it is an alarm).
+type payload struct {
+	// EventBridge event (aws-lambda-go's events.CloudWatchEvent, whose
+	// Detail is raw JSON).
+	DetailType json.RawMessage `json:"detail-type"`
+	Source     json.RawMessage `json:"source"` // also the alarm action's
+	Account    string          `json:"account"`
+	Region     string          `json:"region"` // also the alarm action's
+	Resources  []string        `json:"resources"`
+	Detail     *alarmObject    `json:"detail"`
+	// Alarm action (aws-lambda-go has no type for it).
+	AlarmARN  string          `json:"alarmArn"`
+	AccountID string          `json:"accountId"`
+	AlarmData json.RawMessage `json:"alarmData"`
+	// SNS event (events.SNSEvent).
+	Records json.RawMessage `json:"Records"`
+	// SNS notification body.
+	Type    json.RawMessage `json:"Type"`
+	Message json.RawMessage `json:"Message"`
+	// Bare alarm notification (events.CloudWatchAlarmSNSPayload).
+	AlarmName     json.RawMessage `json:"AlarmName"`
+	SNSAlarmARN   json.RawMessage `json:"AlarmArn"`
+	NewStateValue json.RawMessage `json:"NewStateValue"`
 }
 
-func (m members) has(key string) bool {
-	_, ok := m[key]
-	return ok
-}
-
-// decode unmarshals each member present into its v; absent members leave
-// theirs as they are. Paths in its errors start with the member's key.
-func (m members) decode(fields ...field) error {
-	for _, f := range fields {
-		if raw, ok := m[f.key]; ok {
-			if err := decodeJSON(raw, f.v); err != nil {
-				return wrapPath(err, f.key)
-			}
-		}
+// decodeMember unmarshals the raw JSON of a member, if present, into v;
+// paths in its errors start with key.
+func decodeMember(raw json.RawMessage, v any, key string) error {
+	if raw == nil {
+		return nil
 	}
-	return nil
+	return wrapPath(decodeJSON(raw, v), key)
 }
 
-// decodeEventBridge decodes an EventBridge event (aws-lambda-go's
-// events.CloudWatchEvent, whose detail is raw JSON). Other sources and
-// detail-types give an *IgnoredError. The ARN is resources[0], or is built
+// decodeEventBridge decodes an EventBridge event. Other sources and
+// detail-types give an *IgnoredError; fieldErr is the first type error in
+// the event's decoded members, if any. The ARN is resources[0], or is built
 // from region, account and alarm name when resources is empty.
-func decodeEventBridge(top members) (*Alarm, error) {
-	var source, detailType, account, region string
-	var resources []string
-	err := top.decode(field{"source", &source}, field{"detail-type", &detailType},
-		field{"account", &account}, field{"region", &region}, field{"resources", &resources})
-	if err != nil {
+func decodeEventBridge(p *payload, fieldErr error) (*Alarm, error) {
+	var source, detailType string
+	if err := decodeMember(p.Source, &source, "source"); err != nil {
+		return nil, err
+	}
+	if err := decodeMember(p.DetailType, &detailType, "detail-type"); err != nil {
 		return nil, err
 	}
 	if source != sourceCloudWatch {
@@ -121,15 +145,21 @@ func decodeEventBridge(top members) (*Alarm, error) {
 	if detailType != detailTypeAlarmState {
 		return nil, &IgnoredError{Reason: "eventbridge event " + quote(detailType) + " is not an alarm state change"}
 	}
+	if fieldErr != nil {
+		return nil, fieldErr
+	}
+	if p.Detail == nil {
+		return nil, missing("detail")
+	}
 	a := &Alarm{Route: RouteEventBridge}
-	if err := decodeAlarmObject(a, top["detail"], "detail"); err != nil {
-		return nil, err
+	if err := p.Detail.fill(a); err != nil {
+		return nil, wrapPath(err, "detail")
 	}
 	var arn string
-	if len(resources) > 0 {
-		arn = resources[0]
+	if len(p.Resources) > 0 {
+		arn = p.Resources[0]
 	}
-	if err := finish(a, arn, "resources", account, region); err != nil {
+	if err := finish(a, arn, "resources", p.Account, p.Region); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -137,23 +167,24 @@ func decodeEventBridge(top members) (*Alarm, error) {
 
 // decodeAlarmAction decodes the payload CloudWatch sends when an alarm
 // invokes a Lambda function directly ({"source":"aws.cloudwatch",
-// "alarmArn":...,"alarmData":{...}}; aws-lambda-go has no type for it).
-// Another source gives an *IgnoredError.
-func decodeAlarmAction(top members) (*Alarm, error) {
-	var source, arn, account, region string
-	err := top.decode(field{"source", &source}, field{"alarmArn", &arn},
-		field{"accountId", &account}, field{"region", &region})
-	if err != nil {
+// "alarmArn":...,"alarmData":{...}}). Another source gives an
+// *IgnoredError; fieldErr is as for decodeEventBridge.
+func decodeAlarmAction(p *payload, fieldErr error) (*Alarm, error) {
+	var source string
+	if err := decodeMember(p.Source, &source, "source"); err != nil {
 		return nil, err
 	}
 	if source != "" && source != sourceCloudWatch {
 		return nil, &IgnoredError{Reason: "alarm action from source " + quote(source) + ", not " + sourceCloudWatch}
 	}
+	if fieldErr != nil {
+		return nil, fieldErr
+	}
 	a := &Alarm{Route: RouteAction}
-	if err := decodeAlarmObject(a, top["alarmData"], "alarmData"); err != nil {
+	if err := decodeAlarmObject(a, p.AlarmData, "alarmData"); err != nil {
 		return nil, err
 	}
-	if err := finish(a, arn, "alarmArn", account, region); err != nil {
+	if err := finish(a, p.AlarmARN, "alarmArn", p.AccountID, p.Region); err != nil {
 		return nil, err
 	}
 	return a, nil

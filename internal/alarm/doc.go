@@ -25,8 +25,8 @@
 // events.SNSEventRecord and events.CloudWatchAlarmSNSPayload where they
 // exist, and one metric type for the camelCase (EventBridge) and PascalCase
 // (SNS) spellings of the same fields, which encoding/json's
-// case-insensitive key matching reads alike. The top-level keys that tell
-// the shapes apart are matched exactly. Error paths are found by walking the
-// payload's tokens up to the offset encoding/json reports, only when
-// something is wrong.
+// case-insensitive key matching reads alike (so does every key: "Source"
+// is read as "source"). An EventBridge event is read in one pass. Error
+// paths are found, only when something is wrong, by walking the payload's
+// tokens up to the offset encoding/json reports.
 package alarm

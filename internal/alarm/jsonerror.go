@@ -50,6 +50,9 @@ func jsonError(data []byte, err error) error {
 
 // tooDeep reports whether valid JSON nests deeper than maxDepth.
 func tooDeep(data []byte) bool {
+	if bytes.Count(data, []byte{'{'})+bytes.Count(data, []byte{'['}) <= maxDepth {
+		return false // not enough openers, in strings or not
+	}
 	depth := 0
 	for i := 0; i < len(data); i++ {
 		switch data[i] {
