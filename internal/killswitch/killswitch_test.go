@@ -83,3 +83,17 @@ func TestTruthy(t *testing.T) {
 		}
 	}
 }
+
+// emptyParameter answers GetParameter without a parameter.
+type emptyParameter struct{}
+
+func (emptyParameter) GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	return &ssm.GetParameterOutput{}, nil
+}
+
+func TestAnswerWithoutAParameterFailsClosed(t *testing.T) {
+	sw := killswitch.New(&storedSwitch{}, emptyParameter{}, "/medic/paused")
+	if st, err := sw.State(context.Background()); err == nil {
+		t.Fatalf("State = %+v, want an error for a GetParameter answer without a parameter", st)
+	}
+}
