@@ -29,21 +29,6 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-// BenchmarkFromEventBridge measures the Lambda door, where the runtime has
-// already unmarshalled the envelope.
-func BenchmarkFromEventBridge(b *testing.B) {
-	var ev events.CloudWatchEvent
-	if err := json.Unmarshal(readTestdata(b, "eventbridge-alb-target-5xx.json"), &ev); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := FromEventBridge(ev); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // BenchmarkEncodingJSON is the baseline: unmarshalling the same event into
 // events.CloudWatchEvent alone, before any alarm decoding.
 func BenchmarkEncodingJSON(b *testing.B) {

@@ -2,7 +2,10 @@ package alarm
 
 import (
 	"encoding/json"
+	"errors"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -27,302 +30,285 @@ const (
 // one alarm is returned. In an SNS event, records that are not alarm
 // notifications are skipped, and one malformed record fails the whole event.
 //
-// The returned alarms hold substrings of a private copy of data: the caller
-// may reuse data afterwards.
+// The returned alarms do not refer to data: the caller may reuse it.
 func Decode(data []byte) ([]*Alarm, error) {
-	// One copy of the payload; unescaped strings of the Alarm are
-	// substrings of it.
-	p := scanner{s: string(data)}
-	switch c := p.next(); c {
+	switch c := firstByte(data); c {
 	case '{':
 	case 0:
 		return nil, &DecodeError{Msg: "invalid JSON: empty payload"}
 	default:
-		if err := p.skip(); err != nil {
-			return nil, err
-		}
-		if err := p.end(); err != nil {
+		var v any
+		if err := decodeJSON(data, &v); err != nil {
 			return nil, err
 		}
 		return nil, &IgnoredError{Reason: "payload is " + kind(c) + ", not an alarm notification"}
 	}
 
-	// Read the top-level members that tell the shapes apart, keeping the
-	// raw text of each; only the one route that applies decodes further.
-	var t struct {
-		source, detailType, detail, resources, account, region string // EventBridge
-		records                                                string // SNS Lambda event
-		typ, message                                           string // SNS notification body
-		alarmArn, accountID, alarmData                         string // alarm action
-		bare                                                   bool   // bare alarm notification
-		parsedDetail, parsedAction                             *Alarm // detail, alarmData read in the first pass
-		snsAlarms                                              []*Alarm
-		snsErr                                                 error // *IgnoredError or nil
-	}
-	err := p.object(func(key string) error {
-		var err error
-		switch key {
-		case "source":
-			t.source, err = p.span()
-		case "detail-type":
-			t.detailType, err = p.span()
-		case "detail":
-			// Real events put source and detail-type before detail: read
-			// an alarm state change's detail right away instead of
-			// skipping it now and reading it again later.
-			t.parsedDetail = nil
-			if rawIs(t.source, sourceCloudWatch) && rawIs(t.detailType, detailTypeAlarmState) && p.next() == '{' {
-				a := &Alarm{Route: RouteEventBridge}
-				start := p.i
-				if err = parseDetail(&p, a); err == nil {
-					t.detail, t.parsedDetail = p.s[start:p.i], a
-				}
-				return err
-			}
-			t.detail, err = p.span()
-		case "resources":
-			t.resources, err = p.span()
-		case "account":
-			t.account, err = p.span()
-		case "region":
-			t.region, err = p.span()
-		case "Records":
-			if p.next() == '[' {
-				// Only SNS and other Lambda events have Records: read
-				// them now rather than twice.
-				start := p.i
-				t.snsAlarms, t.snsErr = decodeSNSRecords(&p)
-				if _, ignored := t.snsErr.(*IgnoredError); !ignored && t.snsErr != nil {
-					return t.snsErr
-				}
-				t.records = p.s[start:p.i]
-				return nil
-			}
-			t.records, err = p.span()
-		case "Type":
-			t.typ, err = p.span()
-		case "Message":
-			t.message, err = p.span()
-		case "alarmArn":
-			t.alarmArn, err = p.span()
-		case "accountId":
-			t.accountID, err = p.span()
-		case "alarmData":
-			t.parsedAction = nil
-			if rawIs(t.source, sourceCloudWatch) && t.detailType == "" && p.next() == '{' {
-				a := &Alarm{Route: RouteAction}
-				start := p.i
-				if err = parseDetail(&p, a); err == nil {
-					t.alarmData, t.parsedAction = p.s[start:p.i], a
-				}
-				return err
-			}
-			t.alarmData, err = p.span()
-		case "AlarmName", "AlarmArn", "NewStateValue":
-			t.bare = true
-			err = p.skip()
-		default:
-			err = p.skip()
+	// One pass reads the members that tell the shapes apart and the
+	// EventBridge event, the shape medic sees most. A type error is kept
+	// for the routes whose fields it can be in; the others decode their own
+	// members.
+	var p payload
+	err := json.Unmarshal(data, &p)
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) || tooDeep(data) {
+		if err := jsonError(data, err); err != nil {
+			return nil, err
 		}
-		return err
-	})
-	if err == nil {
-		err = p.end()
 	}
-	if err != nil {
-		return nil, err
+	var fieldErr error
+	if typeErr != nil {
+		fieldErr = jsonError(data, err)
 	}
 
 	var a *Alarm
 	switch {
-	case t.records != "":
-		if t.snsAlarms == nil && t.snsErr == nil {
-			break // Records is not an array: not an SNS event
-		}
-		return t.snsAlarms, t.snsErr
-
-	case t.detailType != "":
-		var env eventBridgeEnvelope
-		if env.source, err = rawString(t.source); err != nil {
-			return nil, wrapPath(err, "source")
-		}
-		if env.detailType, err = rawString(t.detailType); err != nil {
-			return nil, wrapPath(err, "detail-type")
-		}
-		if env.account, err = rawString(t.account); err != nil {
-			return nil, wrapPath(err, "account")
-		}
-		if env.region, err = rawString(t.region); err != nil {
-			return nil, wrapPath(err, "region")
-		}
-		if env.resource, err = firstString(t.resources); err != nil {
-			return nil, wrapPath(err, "resources")
-		}
-		a, err = fromEventBridge(env, t.detail, t.parsedDetail)
-
-	case t.alarmData != "":
-		a, err = fromAlarmAction(t.source, t.alarmArn, t.accountID, t.region, t.alarmData, t.parsedAction)
-
-	case t.typ != "" && t.message != "":
+	case firstByte(p.Records) == '[':
+		return decodeSNSEvent(p.Records)
+	case p.DetailType != nil:
+		a, err = decodeEventBridge(&p, fieldErr)
+	case p.AlarmData != nil:
+		a, err = decodeAlarmAction(&p, fieldErr)
+	case p.Type != nil && p.Message != nil:
 		var typ, msg string
-		if typ, err = rawString(t.typ); err != nil {
-			return nil, wrapPath(err, "Type")
+		if err := decodeMember(p.Type, &typ, "Type"); err != nil {
+			return nil, err
 		}
-		if msg, err = rawString(t.message); err != nil {
-			return nil, wrapPath(err, "Message")
+		if err := decodeMember(p.Message, &msg, "Message"); err != nil {
+			return nil, err
 		}
-		a, err = fromSNSNotification(typ, msg)
-
-	case t.bare:
-		a, err = FromSNSMessage(p.s)
+		a, err = decodeSNSNotification(typ, msg)
+	case p.AlarmName != nil || p.SNSAlarmARN != nil || p.NewStateValue != nil:
+		a, err = decodeSNSMessage(data)
+	default:
+		return nil, &IgnoredError{Reason: "payload is not a cloudwatch alarm notification"}
 	}
 	if err != nil {
 		return nil, err
 	}
-	if a == nil {
-		return nil, &IgnoredError{Reason: "payload is not a cloudwatch alarm notification"}
-	}
 	return []*Alarm{a}, nil
 }
 
-// eventBridgeEnvelope holds the EventBridge event fields the decoder needs.
-type eventBridgeEnvelope struct {
-	source, detailType, account, region string
-	resource                            string // resources[0]
+// payload is the top level of every shape Decode accepts. The members that
+// tell the shapes apart are kept raw, so that one is present whatever its
+// value; the EventBridge event's members are decoded, its detail only as
+// far as an alarm's fields go (another event's detail may not fit, and
+// only matters once source and detail-type say it is an alarm).
+type payload struct {
+	// EventBridge event (aws-lambda-go's events.CloudWatchEvent, whose
+	// Detail is raw JSON).
+	DetailType json.RawMessage `json:"detail-type"`
+	Source     json.RawMessage `json:"source"` // also the alarm action's
+	Account    string          `json:"account"`
+	Region     string          `json:"region"` // also the alarm action's
+	Resources  []string        `json:"resources"`
+	Detail     *alarmObject    `json:"detail"`
+	// Alarm action (aws-lambda-go has no type for it).
+	AlarmARN  string          `json:"alarmArn"`
+	AccountID string          `json:"accountId"`
+	AlarmData json.RawMessage `json:"alarmData"`
+	// SNS event (events.SNSEvent).
+	Records json.RawMessage `json:"Records"`
+	// SNS notification body.
+	Type    json.RawMessage `json:"Type"`
+	Message json.RawMessage `json:"Message"`
+	// Bare alarm notification (events.CloudWatchAlarmSNSPayload).
+	AlarmName     json.RawMessage `json:"AlarmName"`
+	SNSAlarmARN   json.RawMessage `json:"AlarmArn"`
+	NewStateValue json.RawMessage `json:"NewStateValue"`
 }
 
-// FromEventBridge decodes an EventBridge "CloudWatch Alarm State Change"
-// event. Other sources and detail-types give an *IgnoredError; a malformed
-// detail a *DecodeError with a path under "detail". The ARN is resources[0],
-// or is built from region, account and alarm name when resources is empty.
-func FromEventBridge(ev events.CloudWatchEvent) (*Alarm, error) {
-	env := eventBridgeEnvelope{
-		source:     ev.Source,
-		detailType: ev.DetailType,
-		account:    ev.AccountID,
-		region:     ev.Region,
+// decodeMember unmarshals the raw JSON of a member, if present, into v;
+// paths in its errors start with key.
+func decodeMember(raw json.RawMessage, v any, key string) error {
+	if raw == nil {
+		return nil
 	}
-	if len(ev.Resources) > 0 {
-		env.resource = ev.Resources[0]
-	}
-	return fromEventBridge(env, string(ev.Detail), nil)
+	return wrapPath(decodeJSON(raw, v), key)
 }
 
-// fromEventBridge decodes an EventBridge event from its envelope and the raw
-// JSON of its detail, unless parsed holds the detail already decoded.
-func fromEventBridge(env eventBridgeEnvelope, detail string, parsed *Alarm) (*Alarm, error) {
-	if env.source != sourceCloudWatch {
-		return nil, &IgnoredError{Reason: "eventbridge event from source " + quote(env.source) + ", not " + sourceCloudWatch}
+// decodeEventBridge decodes an EventBridge event. Other sources and
+// detail-types give an *IgnoredError; fieldErr is the first type error in
+// the event's decoded members, if any. The ARN is resources[0], or is built
+// from region, account and alarm name when resources is empty.
+func decodeEventBridge(p *payload, fieldErr error) (*Alarm, error) {
+	var source, detailType string
+	if err := decodeMember(p.Source, &source, "source"); err != nil {
+		return nil, err
 	}
-	if env.detailType != detailTypeAlarmState {
-		return nil, &IgnoredError{Reason: "eventbridge event " + quote(env.detailType) + " is not an alarm state change"}
+	if err := decodeMember(p.DetailType, &detailType, "detail-type"); err != nil {
+		return nil, err
 	}
-	a := parsed
-	if a == nil {
-		a = &Alarm{Route: RouteEventBridge}
-		if err := decodeAlarmObject(a, detail, "detail"); err != nil {
-			return nil, err
-		}
+	if source != sourceCloudWatch {
+		return nil, &IgnoredError{Reason: "eventbridge event from source " + quote(source) + ", not " + sourceCloudWatch}
 	}
-	if err := finish(a, env.resource, "resources", env.account, env.region); err != nil {
+	if detailType != detailTypeAlarmState {
+		return nil, &IgnoredError{Reason: "eventbridge event " + quote(detailType) + " is not an alarm state change"}
+	}
+	if fieldErr != nil {
+		return nil, fieldErr
+	}
+	if p.Detail == nil {
+		return nil, missing("detail")
+	}
+	a := &Alarm{Route: RouteEventBridge}
+	if err := p.Detail.fill(a); err != nil {
+		return nil, wrapPath(err, "detail")
+	}
+	var arn string
+	if len(p.Resources) > 0 {
+		arn = p.Resources[0]
+	}
+	if err := finish(a, arn, "resources", p.Account, p.Region); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
-// FromAlarmAction decodes the payload CloudWatch sends when an alarm invokes
-// a Lambda function directly ({"source":"aws.cloudwatch","alarmArn":...,
-// "alarmData":{...}}). A payload without alarmData or from another source
-// gives an *IgnoredError; a malformed one a *DecodeError.
-func FromAlarmAction(raw json.RawMessage) (*Alarm, error) {
-	p := scanner{s: string(raw)}
-	if p.next() != '{' {
-		if err := p.skip(); err != nil {
-			return nil, err
-		}
-		return nil, &IgnoredError{Reason: "alarm action payload is not a JSON object"}
-	}
-	var source, arn, account, region, data string
-	err := p.object(func(key string) error {
-		var err error
-		switch key {
-		case "source":
-			source, err = p.span()
-		case "alarmArn":
-			arn, err = p.span()
-		case "accountId":
-			account, err = p.span()
-		case "region":
-			region, err = p.span()
-		case "alarmData":
-			data, err = p.span()
-		default:
-			err = p.skip()
-		}
-		return err
-	})
-	if err == nil {
-		err = p.end()
-	}
-	if err != nil {
+// decodeAlarmAction decodes the payload CloudWatch sends when an alarm
+// invokes a Lambda function directly ({"source":"aws.cloudwatch",
+// "alarmArn":...,"alarmData":{...}}). Another source gives an
+// *IgnoredError; fieldErr is as for decodeEventBridge.
+func decodeAlarmAction(p *payload, fieldErr error) (*Alarm, error) {
+	var source string
+	if err := decodeMember(p.Source, &source, "source"); err != nil {
 		return nil, err
 	}
-	if data == "" {
-		return nil, &IgnoredError{Reason: "payload has no alarmData, so it is not an alarm action"}
-	}
-	return fromAlarmAction(source, arn, account, region, data, nil)
-}
-
-// fromAlarmAction decodes an alarm action payload from the raw JSON of its
-// members, unless parsed holds alarmData already decoded.
-func fromAlarmAction(rawSource, rawARN, rawAccount, rawRegion, alarmData string, parsed *Alarm) (*Alarm, error) {
-	var vals [4]string
-	for i, f := range [...]struct{ raw, name string }{
-		{rawSource, "source"}, {rawARN, "alarmArn"}, {rawAccount, "accountId"}, {rawRegion, "region"},
-	} {
-		v, err := rawString(f.raw)
-		if err != nil {
-			return nil, wrapPath(err, f.name)
-		}
-		vals[i] = v
-	}
-	source, arn, account, region := vals[0], vals[1], vals[2], vals[3]
 	if source != "" && source != sourceCloudWatch {
 		return nil, &IgnoredError{Reason: "alarm action from source " + quote(source) + ", not " + sourceCloudWatch}
 	}
-	a := parsed
-	if a == nil {
-		a = &Alarm{Route: RouteAction}
-		if err := decodeAlarmObject(a, alarmData, "alarmData"); err != nil {
-			return nil, err
-		}
+	if fieldErr != nil {
+		return nil, fieldErr
 	}
-	if err := finish(a, arn, "alarmArn", account, region); err != nil {
+	a := &Alarm{Route: RouteAction}
+	if err := decodeAlarmObject(a, p.AlarmData, "alarmData"); err != nil {
+		return nil, err
+	}
+	if err := finish(a, p.AlarmARN, "alarmArn", p.AccountID, p.Region); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
 // decodeAlarmObject decodes the raw JSON of an EventBridge detail or an alarm
-// action's alarmData; path names it in errors.
-func decodeAlarmObject(a *Alarm, raw, path string) error {
-	p := scanner{s: raw}
-	switch p.next() {
-	case 0:
+// action's alarmData into a; path names it in errors.
+func decodeAlarmObject(a *Alarm, raw json.RawMessage, path string) error {
+	if c := firstByte(raw); c == 0 || c == 'n' {
 		return missing(path)
-	case 'n':
-		if err := p.lit("null"); err == nil {
-			return missing(path)
-		}
 	}
-	err := parseDetail(&p, a)
-	if err == nil {
-		err = p.end()
+	var o alarmObject
+	if err := decodeJSON(raw, &o); err != nil {
+		return wrapPath(err, path)
 	}
-	if err != nil {
+	if err := o.fill(a); err != nil {
 		return wrapPath(err, path)
 	}
 	return nil
+}
+
+// decodeSNSEvent decodes the alarms in the Records of an SNS event delivered
+// to Lambda (aws-lambda-go's events.SNSEvent), one per record (SNS delivers one record per invocation today). Records that
+// are not SNS notifications or whose message is not an alarm are skipped; if
+// no record holds an alarm the error is an *IgnoredError. A malformed record
+// fails the whole event with a *DecodeError naming it, e.g.
+// "Records[0].Sns.Message: invalid JSON: ..."; a record is read as
+// events.SNSEventRecord, so an envelope Timestamp that is not RFC 3339 is
+// malformed too.
+func decodeSNSEvent(records json.RawMessage) ([]*Alarm, error) {
+	var list []json.RawMessage
+	if err := decodeJSON(records, &list); err != nil {
+		return nil, wrapPath(err, "Records")
+	}
+	alarms := make([]*Alarm, 0, len(list))
+	var ignored error
+	for i, raw := range list {
+		a, err := decodeSNSRecord(raw, i)
+		if err != nil {
+			if _, ok := err.(*IgnoredError); ok {
+				ignored = err
+				continue
+			}
+			return nil, wrapPath(wrapIndex(err, i), "Records")
+		}
+		alarms = append(alarms, a)
+	}
+	switch {
+	case len(alarms) > 0:
+		return alarms, nil
+	case ignored != nil:
+		return nil, ignored
+	}
+	return nil, &IgnoredError{Reason: "sns event has no records"}
+}
+
+// decodeSNSRecord decodes record i of an SNS event; paths in its errors are
+// relative to the record.
+func decodeSNSRecord(raw json.RawMessage, i int) (*Alarm, error) {
+	var r events.SNSEventRecord
+	err := json.Unmarshal(raw, &r)
+	if te := (*time.ParseError)(nil); errors.As(err, &te) {
+		// The record's only field with its own decoder.
+		return nil, &DecodeError{Path: "Sns.Timestamp", Msg: "cannot parse " + quote(te.Value) + " as a timestamp"}
+	}
+	if err := jsonError(raw, err); err != nil {
+		return nil, err
+	}
+	if r.SNS.Type == "" && r.SNS.Message == "" {
+		source := r.EventSource
+		if source == "" {
+			source = "unknown"
+		}
+		return nil, &IgnoredError{Reason: "record " + strconv.Itoa(i) + " from event source " + quote(source) + " is not an sns notification"}
+	}
+	if r.EventSource != "" && r.EventSource != "aws:sns" {
+		return nil, &IgnoredError{Reason: "record from event source " + quote(r.EventSource) + ", not aws:sns"}
+	}
+	a, err := decodeSNSNotification(r.SNS.Type, r.SNS.Message)
+	if err != nil {
+		return nil, wrapPath(err, "Sns")
+	}
+	return a, nil
+}
+
+// decodeSNSNotification decodes an SNS notification from its Type and
+// Message; paths in its errors are relative to the notification.
+func decodeSNSNotification(typ, message string) (*Alarm, error) {
+	if typ != "" && typ != "Notification" {
+		return nil, &IgnoredError{Reason: "sns " + quote(typ) + " message, not a notification"}
+	}
+	a, err := decodeSNSMessage([]byte(message))
+	if err != nil {
+		return nil, wrapPath(err, "Message")
+	}
+	return a, nil
+}
+
+// decodeSNSMessage decodes the alarm notification CloudWatch publishes to
+// SNS ({"AlarmName":...,"Trigger":...}). A message that is not a JSON object
+// or not an alarm notification gives an *IgnoredError. Region and account
+// come from AlarmArn (the message's Region is a display name).
+func decodeSNSMessage(message []byte) (*Alarm, error) {
+	if firstByte(message) != '{' {
+		return nil, &IgnoredError{Reason: "sns message is not a JSON object, so not a cloudwatch alarm"}
+	}
+	var m snsAlarm
+	if err := decodeJSON(message, &m); err != nil {
+		return nil, err
+	}
+	a := &Alarm{Route: RouteSNS}
+	if err := setPreviousState(a, m.OldStateValue, "OldStateValue"); err != nil {
+		return nil, err
+	}
+	if m.AlarmName == "" && m.AlarmARN == "" && m.NewStateValue == "" {
+		return nil, &IgnoredError{Reason: "sns message is not a cloudwatch alarm notification"}
+	}
+	if err := m.fill(a); err != nil {
+		return nil, err
+	}
+	if err := finish(a, m.AlarmARN, "AlarmArn", m.AWSAccountID, ""); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // finish sets ARN, Region and Account and classifies the alarm. arn may be
@@ -378,39 +364,4 @@ func partition(region string) string {
 		return "aws-us-gov"
 	}
 	return "aws"
-}
-
-// rawString decodes the raw JSON text of a string member; absent ("") and
-// null give "".
-func rawString(raw string) (string, error) {
-	if raw == "" {
-		return "", nil
-	}
-	p := scanner{s: raw}
-	return p.strVal()
-}
-
-// rawIs reports whether raw is the JSON text of the string want (written
-// without escapes).
-func rawIs(raw, want string) bool {
-	return len(raw) == len(want)+2 && raw[0] == '"' && raw[len(raw)-1] == '"' && raw[1:len(raw)-1] == want
-}
-
-// firstString returns the first element of the raw JSON text of an array of
-// strings (EventBridge resources); absent, null and empty give "".
-func firstString(raw string) (string, error) {
-	if raw == "" || raw == "null" {
-		return "", nil
-	}
-	p := scanner{s: raw}
-	var first string
-	err := p.array(func(i int) error {
-		if i > 0 {
-			return p.skip()
-		}
-		var err error
-		first, err = p.strVal()
-		return err
-	})
-	return first, err
 }

@@ -417,50 +417,53 @@ func TestDedupKeyIsTheSameOnEveryRoute(t *testing.T) {
 	}
 }
 
-func TestTypedEntryPointsAgreeWithDecode(t *testing.T) {
-	t.Run("FromEventBridge decodes a Lambda EventBridge event", func(t *testing.T) {
-		data := readTestdata(t, "eventbridge-alb-target-5xx.json")
-		var ev events.CloudWatchEvent
-		if err := json.Unmarshal(data, &ev); err != nil {
-			t.Fatal(err)
-		}
-		a, err := FromEventBridge(ev)
+// reencode decodes a testdata file into an aws-lambda-go event type and
+// encodes it again, as a Lambda handler holding a typed event would.
+func reencode[T any](t *testing.T, file string, edit func(*T)) []byte {
+	t.Helper()
+	var ev T
+	if err := json.Unmarshal(readTestdata(t, file), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(&ev)
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestDecodeAgreesWithLambdaEventTypes decodes payloads as aws-lambda-go's
+// event types re-encode them, and each route's own shapes.
+func TestDecodeAgreesWithLambdaEventTypes(t *testing.T) {
+	t.Run("an EventBridge event re-encoded from events.CloudWatchEvent", func(t *testing.T) {
+		got, err := Decode(reencode[events.CloudWatchEvent](t, "eventbridge-alb-target-5xx.json", nil))
 		if err != nil {
-			t.Fatalf("FromEventBridge: %v", err)
+			t.Fatalf("Decode: %v", err)
 		}
-		assertAlarms(t, []*Alarm{a}, []*Alarm{checkoutAlarm(RouteEventBridge)})
+		assertAlarms(t, got, []*Alarm{checkoutAlarm(RouteEventBridge)})
 	})
-	t.Run("FromEventBridge ignores a configuration change", func(t *testing.T) {
-		var ev events.CloudWatchEvent
-		if err := json.Unmarshal(readTestdata(t, "eventbridge-config-change.json"), &ev); err != nil {
-			t.Fatal(err)
-		}
-		_, err := FromEventBridge(ev)
+	t.Run("a configuration change re-encoded from events.CloudWatchEvent is ignored", func(t *testing.T) {
+		_, err := Decode(reencode[events.CloudWatchEvent](t, "eventbridge-config-change.json", nil))
 		var ig *IgnoredError
 		if !errors.As(err, &ig) {
-			t.Fatalf("FromEventBridge error = %v, want *IgnoredError", err)
+			t.Fatalf("Decode error = %v, want *IgnoredError", err)
 		}
 	})
-	t.Run("FromSNSEvent decodes a Lambda SNS event", func(t *testing.T) {
-		var ev events.SNSEvent
-		if err := json.Unmarshal(readTestdata(t, "sns-event-alb-target-5xx.json"), &ev); err != nil {
-			t.Fatal(err)
-		}
-		got, err := FromSNSEvent(ev)
+	t.Run("an SNS event re-encoded from events.SNSEvent", func(t *testing.T) {
+		got, err := Decode(reencode[events.SNSEvent](t, "sns-event-alb-target-5xx.json", nil))
 		if err != nil {
-			t.Fatalf("FromSNSEvent: %v", err)
+			t.Fatalf("Decode: %v", err)
 		}
 		assertAlarms(t, got, []*Alarm{checkoutAlarm(RouteSNS)})
 	})
-	t.Run("FromSNSEvent decodes aws-lambda-go's own SNS alarm examples", func(t *testing.T) {
+	t.Run("aws-lambda-go's own SNS alarm examples re-encoded from events.SNSEvent", func(t *testing.T) {
 		for _, f := range []string{"cloudwatch-alarm-sns-payload-single-metric.json", "cloudwatch-alarm-sns-payload-multiple-metrics.json"} {
-			var ev events.SNSEvent
-			if err := json.Unmarshal(readTestdata(t, f), &ev); err != nil {
-				t.Fatal(err)
-			}
-			got, err := FromSNSEvent(ev)
+			got, err := Decode(reencode[events.SNSEvent](t, f, nil))
 			if err != nil {
-				t.Fatalf("FromSNSEvent(%s): %v", f, err)
+				t.Fatalf("Decode(re-encoded %s): %v", f, err)
 			}
 			want, err := Decode(readTestdata(t, f))
 			if err != nil {
@@ -469,40 +472,39 @@ func TestTypedEntryPointsAgreeWithDecode(t *testing.T) {
 			assertAlarms(t, got, want)
 		}
 	})
-	t.Run("FromSNSEvent names the broken record", func(t *testing.T) {
-		var ev events.SNSEvent
-		if err := json.Unmarshal(readTestdata(t, "sns-event-alb-target-5xx.json"), &ev); err != nil {
-			t.Fatal(err)
-		}
-		bad := ev.Records[0]
-		bad.SNS.Message = `{"AlarmName":"x",`
-		ev.Records = append(ev.Records, bad)
-		_, err := FromSNSEvent(ev)
+	t.Run("a broken record of an SNS event is named", func(t *testing.T) {
+		data := reencode(t, "sns-event-alb-target-5xx.json", func(ev *events.SNSEvent) {
+			bad := ev.Records[0]
+			bad.SNS.Message = `{"AlarmName":"x",`
+			ev.Records = append(ev.Records, bad)
+		})
+		_, err := Decode(data)
 		var de *DecodeError
 		if !errors.As(err, &de) || de.Path != "Records[1].Sns.Message" {
-			t.Fatalf("FromSNSEvent error = %#v, want *DecodeError at Records[1].Sns.Message", err)
+			t.Fatalf("Decode error = %#v, want *DecodeError at Records[1].Sns.Message", err)
 		}
 	})
-	t.Run("FromAlarmAction decodes the direct Lambda action payload", func(t *testing.T) {
-		a, err := FromAlarmAction(readTestdata(t, "action-alb-target-5xx.json"))
+	t.Run("the direct Lambda action payload", func(t *testing.T) {
+		got, err := Decode(readTestdata(t, "action-alb-target-5xx.json"))
 		if err != nil {
-			t.Fatalf("FromAlarmAction: %v", err)
+			t.Fatalf("Decode: %v", err)
 		}
-		assertAlarms(t, []*Alarm{a}, []*Alarm{checkoutAlarm(RouteAction)})
+		assertAlarms(t, got, []*Alarm{checkoutAlarm(RouteAction)})
 	})
-	t.Run("FromAlarmAction ignores an EventBridge event", func(t *testing.T) {
-		_, err := FromAlarmAction(readTestdata(t, "eventbridge-alb-target-5xx.json"))
+	t.Run("an alarm action payload without alarmData is ignored", func(t *testing.T) {
+		data := reencode(t, "action-alb-target-5xx.json", func(m *map[string]any) { delete(*m, "alarmData") })
+		_, err := Decode(data)
 		var ig *IgnoredError
 		if !errors.As(err, &ig) {
-			t.Fatalf("FromAlarmAction error = %v, want *IgnoredError", err)
+			t.Fatalf("Decode error = %v, want *IgnoredError", err)
 		}
 	})
-	t.Run("FromSNSMessage decodes the bare alarm message", func(t *testing.T) {
-		a, err := FromSNSMessage(string(readTestdata(t, "sns-message-alb-target-5xx.json")))
+	t.Run("the bare alarm message", func(t *testing.T) {
+		got, err := Decode(readTestdata(t, "sns-message-alb-target-5xx.json"))
 		if err != nil {
-			t.Fatalf("FromSNSMessage: %v", err)
+			t.Fatalf("Decode: %v", err)
 		}
-		assertAlarms(t, []*Alarm{a}, []*Alarm{checkoutAlarm(RouteSNS)})
+		assertAlarms(t, got, []*Alarm{checkoutAlarm(RouteSNS)})
 	})
 }
 
@@ -610,6 +612,7 @@ func TestDecodeMalformed(t *testing.T) {
 		{"SNS message without AlarmArn", mutate(t, sns, `\"AlarmArn\"`, `\"AlarmUrn\"`), "Records[0].Sns.Message.AlarmArn"},
 		{"SNS message with an invalid NewStateValue", mutate(t, sns, `\"NewStateValue\":\"ALARM\"`, `\"NewStateValue\":\"alarm\"`), "Records[0].Sns.Message.NewStateValue"},
 		{"SNS dimension without a name", mutate(t, sns, `\"name\":\"TargetGroup\"`, `\"nom\":\"TargetGroup\"`), "Records[0].Sns.Message.Trigger.Dimensions[0].name"},
+		{"SNS record with a garbage envelope Timestamp", mutate(t, sns, `"Timestamp": "2024-05-14T09:21:37.583Z"`, `"Timestamp": "soon"`), "Records[0].Sns.Timestamp"},
 		{"SNS Message that is not a string", []byte(`{"Records":[{"EventSource":"aws:sns","Sns":{"Type":"Notification","Message":{"AlarmName":"x"}}}]}`), "Records[0].Sns.Message"},
 		{"action payload with a garbage state timestamp", mutate(t, action, `"timestamp": "2024-05-14T09:21:37.512+0000"`, `"timestamp": "2024-13-45T99:99:99"`), "alarmData.state.timestamp"},
 		{"action payload with alarmData that is not an object", []byte(`{"source":"aws.cloudwatch","alarmArn":"arn:aws:cloudwatch:us-east-1:1:alarm:a","alarmData":[]}`), "alarmData"},
@@ -706,7 +709,10 @@ func TestNormaliseStat(t *testing.T) {
 	}
 }
 
-func TestScannerStrings(t *testing.T) {
+// TestDecodeUnescapesStrings checks escapes, surrogate pairs and a lone
+// surrogate in a decoded field against encoding/json's reading of the same
+// string literal.
+func TestDecodeUnescapesStrings(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{`"plain"`, "plain"},
 		{`"a\"b\\c\/d\n\t"`, "a\"b\\c/d\n\t"},
@@ -716,16 +722,23 @@ func TestScannerStrings(t *testing.T) {
 		{`"\u0041\u0042"`, "AB"},
 	}
 	for _, tt := range tests {
-		p := scanner{s: tt.in}
-		got, err := p.strVal()
-		if err != nil || got != tt.want {
-			t.Errorf("strVal(%s) = %q, %v; want %q", tt.in, got, err, tt.want)
+		payload := `{"AlarmName":` + tt.in + `,"AlarmArn":"arn:aws:cloudwatch:us-east-1:1:alarm:a","NewStateValue":"OK","StateChangeTime":"2024-05-14T09:21:37Z"}`
+		alarms, err := Decode([]byte(payload))
+		if err != nil || alarms[0].Name != tt.want {
+			t.Errorf("Decode(AlarmName %s): name %q, error %v; want %q", tt.in, nameOf(alarms), err, tt.want)
 		}
 		var std string
-		if err := json.Unmarshal([]byte(tt.in), &std); err != nil || std != got {
-			t.Errorf("strVal(%s) = %q, encoding/json says %q", tt.in, got, std)
+		if err := json.Unmarshal([]byte(tt.in), &std); err != nil || std != tt.want {
+			t.Errorf("encoding/json reads %s as %q, want %q", tt.in, std, tt.want)
 		}
 	}
+}
+
+func nameOf(alarms []*Alarm) string {
+	if len(alarms) == 0 {
+		return ""
+	}
+	return alarms[0].Name
 }
 
 // TestDecodeDoesNotDependOnKeyOrder re-encodes every testdata file with its
@@ -761,9 +774,10 @@ func TestDecodeDoesNotDependOnKeyOrder(t *testing.T) {
 	}
 }
 
-// TestScannerAgreesWithEncodingJSON checks that the scanner accepts exactly
-// the documents encoding/json accepts.
-func TestScannerAgreesWithEncodingJSON(t *testing.T) {
+// TestDecodeRejectsExactlyInvalidJSON checks that Decode refuses with a
+// *DecodeError exactly the documents encoding/json finds invalid (the valid
+// ones here are not alarms, so they are ignored).
+func TestDecodeRejectsExactlyInvalidJSON(t *testing.T) {
 	for _, in := range []string{
 		`{}`, `[]`, ` {"a" : [ 1 , 2 ] } `, `{"a":[1,-2.5e+3,0.1,1E2,-0,true,false,null,"x\u00e9\"\\\/\b\f\n\r\t"]}`,
 		`"é"`, `"\ud800"`, `[[[]]]`, `123`, `null`,
@@ -771,13 +785,11 @@ func TestScannerAgreesWithEncodingJSON(t *testing.T) {
 		"\"a\tb\"", `{"a" 1}`, `{1:2}`, `{"a":}`, `tru`, `nul`, `falsy`, `[1 2]`, `{"a":1}}`, `"unterminated`,
 		`{"a":"b"`, `[`, `{`, `"\`, `{"a":1 "b":2}`, `[-]`, `--1`,
 	} {
-		p := scanner{s: in}
-		err := p.skip()
-		if err == nil {
-			err = p.end()
-		}
-		if got, want := err == nil, json.Valid([]byte(in)); got != want {
-			t.Errorf("scanner accepts %q: %v (err %v), encoding/json: %v", in, got, err, want)
+		_, err := Decode([]byte(in))
+		var de *DecodeError
+		var ig *IgnoredError
+		if valid := json.Valid([]byte(in)); valid && !errors.As(err, &ig) || !valid && !errors.As(err, &de) {
+			t.Errorf("Decode(%q) error = %v; encoding/json says valid: %v", in, err, valid)
 		}
 	}
 }

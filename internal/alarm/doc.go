@@ -3,10 +3,9 @@
 // an SNS alarm notification (as an SNS Lambda event, an SNS notification body
 // or the bare alarm message) and the alarm's direct Lambda action.
 //
-// Decode is the one entry point for raw bytes (the Lambda doors, the local
-// HTTP server and the CLI all use it); FromEventBridge, FromSNSEvent,
-// FromSNSMessage and FromAlarmAction serve Lambda handlers that already hold
-// a typed event. They all fail in one of two ways, told apart with errors.As:
+// Decode is the one entry point (the Lambda doors, the local HTTP server and
+// the CLI all give it the raw payload). It fails in one of two ways, told
+// apart with errors.As:
 //
 //   - *IgnoredError: well-formed input that is not an alarm state change
 //     (a configuration-change event, another source, an S3 event...). Drop it.
@@ -22,7 +21,12 @@
 // left nil, and ReasonDataRaw and ReasonDataError keep the text and the
 // reason.
 //
-// Decoding uses a small validating JSON scanner rather than encoding/json:
-// strings without escapes are substrings of one copy of the payload, which
-// keeps an EventBridge alarm to about a dozen allocations.
+// Decoding is encoding/json into typed structs: aws-lambda-go's
+// events.SNSEventRecord and events.CloudWatchAlarmSNSPayload where they
+// exist, and one metric type for the camelCase (EventBridge) and PascalCase
+// (SNS) spellings of the same fields, which encoding/json's
+// case-insensitive key matching reads alike (so does every key: "Source"
+// is read as "source"). An EventBridge event is read in one pass. Error
+// paths are found, only when something is wrong, by walking the payload's
+// tokens up to the offset encoding/json reports.
 package alarm

@@ -2,7 +2,7 @@
 // template.yaml lints clean with cfn-lint, every function the template
 // declares has a main package under functions/ and a Makefile build target,
 // and the Lambda binaries stay small and quick to start (no reachable
-// method lookup by name, under 20 MB, no SDK ssm client). The template's
+// method lookup by name, under 20 MB). The template's
 // permissions are checked too: each function's role may read exactly the
 // secrets its *_SECRET_ARN variables name, the roles match the IAM the
 // remediations document (Schema().IAM), no parameter an IAM statement is

@@ -29,10 +29,11 @@ const configChange = `{"version":"0","id":"7c9e1a3b-5d7f-4a9c-b1d3-a5c7e9b1d3f5"
 // round trip each. Every AWS endpoint points at a closed port, so an init
 // that made a network call would fail here rather than be measured.
 //
-// "hello-sdk" is hello plus the AWS SDK clients medic's Lambdas build and
-// nothing of medic: the floor set by the SDK (its generated schemas and
-// endpoint tables initialise at package init, whether used or not), so
-// x-hello-sdk is what medic itself adds.
+// "hello-sdk" is hello plus the AWS SDK clients medic's Lambdas build (ssm
+// for the kill switch included) and nothing of medic: the floor set by the
+// SDK (its generated schemas and endpoint tables initialise at package init,
+// whether used or not), so x-hello-sdk is what medic itself adds, and the
+// figure the cold-start goal is set on.
 //
 // Metrics: x-hello and x-hello-sdk (alarm / hello, alarm / hello-sdk,
 // reported on alarm when those ran; hello-sdk reports its own x-hello) and

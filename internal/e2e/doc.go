@@ -28,8 +28,10 @@
 // connecting to GitHub.
 //
 // BenchmarkColdStart measures process start to first handled event for the
-// alarm function and for a hello-world aws-lambda-go function built the same
-// way, the ratio between them (x-hello) and the children's peak RSS.
+// alarm function, for a hello-world aws-lambda-go function built the same
+// way and for hello plus the SDK clients medic builds (hello-sdk), the
+// ratios alarm / hello (x-hello) and alarm / hello-sdk (x-hello-sdk, what
+// medic adds to the SDK's floor) and the children's peak RSS.
 // BenchmarkBinarySize builds the three arm64 bootstraps with the Makefile's
 // SAM targets and reports their sizes. Benchmarks report figures; they never
 // fail on them.

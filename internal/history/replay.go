@@ -291,8 +291,8 @@ func (r *Replay) Markdown(w io.Writer, title string) error {
 			name += " (disabled)"
 		}
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s | %d | %s |\n", name, p.Matched, p.Fired,
-			heldText(p.HeldByCooldown, "cooldown "+shortDuration(p.Cooldown)), heldText(p.HeldByCap, fmt.Sprintf("cap %d/h", p.Cap)),
-			cell(p.FirstStep()), p.SelfResolvedText(), shortDuration(p.Window), p.RenderErrors, cell(listSome(p.Alarms, 5)))
+			heldText(p.HeldByCooldown, "cooldown "+policy.FormatDuration(p.Cooldown)), heldText(p.HeldByCap, fmt.Sprintf("cap %d/h", p.Cap)),
+			cell(p.FirstStep()), p.SelfResolvedText(), policy.FormatDuration(p.Window), p.RenderErrors, cell(listSome(p.Alarms, 5)))
 	}
 	fmt.Fprintf(&b, "\n%d ALARM transition(s) matched no policy", r.Unmatched)
 	if len(r.UnmatchedAlarms) > 0 {
@@ -331,16 +331,4 @@ func listSome(names []string, n int) string {
 func cell(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return strings.ReplaceAll(s, "\n", " ")
-}
-
-// shortDuration renders 10m0s as 10m and 1h30m0s as 1h30m.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

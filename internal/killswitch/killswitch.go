@@ -12,6 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
 	"github.com/medicbot/medic/internal/store"
 )
 
@@ -30,10 +33,10 @@ type SwitchReader interface {
 	Switch(ctx context.Context) (*store.Switch, error)
 }
 
-// ParameterAPI reads an SSM parameter's value; *ssmparam.Client implements
-// it.
+// ParameterAPI is the SSM call the switch makes; *ssm.Client implements it
+// (IAM: ssm:GetParameter on the parameter).
 type ParameterAPI interface {
-	GetParameter(ctx context.Context, name string) (string, error)
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 }
 
 // DefaultCacheFor is how long a successful SSM read is trusted, so an alarm
@@ -103,11 +106,14 @@ func (s *Switch) parameter(ctx context.Context) (bool, error) {
 		return on, nil
 	}
 	s.mu.Unlock()
-	v, err := s.ssm.GetParameter(ctx, s.param)
+	out, err := s.ssm.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.param)})
 	if err != nil {
 		return false, fmt.Errorf("read kill switch parameter %s: %w", s.param, err)
 	}
-	on := Truthy(v)
+	if out.Parameter == nil {
+		return false, fmt.Errorf("read kill switch parameter %s: the response has no parameter", s.param)
+	}
+	on := Truthy(aws.ToString(out.Parameter.Value))
 	s.mu.Lock()
 	s.cached, s.cachedAt, s.cachedOn = true, s.now(), on
 	s.mu.Unlock()

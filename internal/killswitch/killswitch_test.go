@@ -10,7 +10,6 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/medicbot/medic/internal/killswitch"
-	"github.com/medicbot/medic/internal/ssmparam"
 	"github.com/medicbot/medic/internal/store"
 	"github.com/medicbot/medic/internal/testenv"
 )
@@ -30,10 +29,10 @@ func (s *storedSwitch) Switch(context.Context) (*store.Switch, error) {
 
 func TestState(t *testing.T) {
 	m := testenv.Moto(t)
-	// Parameters are written with the SDK's client and read with the one
-	// the Lambdas use.
+	// Parameters are written and read with the SDK's client, the one the
+	// Lambdas use.
 	admin := ssm.NewFromConfig(m.Config)
-	api := ssmparam.New(m.Config)
+	api := ssm.NewFromConfig(m.Config)
 	ctx := context.Background()
 	put := func(name, v string) {
 		t.Helper()
@@ -82,5 +81,19 @@ func TestTruthy(t *testing.T) {
 		if got := killswitch.Truthy(v); got != want {
 			t.Errorf("Truthy(%q) = %v, want %v", v, got, want)
 		}
+	}
+}
+
+// emptyParameter answers GetParameter without a parameter.
+type emptyParameter struct{}
+
+func (emptyParameter) GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	return &ssm.GetParameterOutput{}, nil
+}
+
+func TestAnswerWithoutAParameterFailsClosed(t *testing.T) {
+	sw := killswitch.New(&storedSwitch{}, emptyParameter{}, "/medic/paused")
+	if st, err := sw.State(context.Background()); err == nil {
+		t.Fatalf("State = %+v, want an error for a GetParameter answer without a parameter", st)
 	}
 }

@@ -101,16 +101,17 @@ func (p fieldPath) hasPrefix(q fieldPath) bool {
 	return len(q) <= len(p) && slices.Equal(p[:len(q)], q)
 }
 
-// lineOf returns the line of the node at p in root, or of the deepest
-// ancestor of p present in the file (a missing field is reported where its
-// parent is).
-func lineOf(root *yaml.Node, p fieldPath) int {
+// LineOf returns the line of the node at path (string keys, int indexes)
+// under root, or of the deepest ancestor of path present in the file (a
+// missing field is reported where its parent is). Aliases are followed, so
+// a field written once under an anchor is found wherever it is used.
+func LineOf(root *yaml.Node, path []any) int {
 	n := root
 	line := 0
 	if n != nil {
 		line = n.Line
 	}
-	for _, e := range p {
+	for _, e := range path {
 		if n == nil {
 			break
 		}

@@ -92,26 +92,26 @@ func (b *builder) add(file string, data []byte, c Catalog) {
 		if slices.ContainsFunc(decoded, func(d fieldPath) bool { return pe.path.hasPrefix(d) || d.hasPrefix(pe.path) }) {
 			continue
 		}
-		b.errs = append(b.errs, &Error{File: file, Line: lineOf(root, pe.path), Path: pe.path.String(), Msg: pe.msg})
+		b.errs = append(b.errs, &Error{File: file, Line: LineOf(root, pe.path), Path: pe.path.String(), Msg: pe.msg})
 	}
 	if b.seen == nil {
 		b.seen = make(map[string]*Policy)
 	}
 	for i, p := range policies {
 		p.File = file
-		p.Line = lineOf(root, fieldPath{"policies", i})
+		p.Line = LineOf(root, fieldPath{"policies", i})
 		p.pos = i
 		if len(p.Match.Accounts) > 0 {
-			p.accountsLine = lineOf(root, fieldPath{"policies", i, "match", "accounts"})
+			p.accountsLine = LineOf(root, fieldPath{"policies", i, "match", "accounts"})
 		}
 		if len(p.Match.Regions) > 0 {
-			p.regionsLine = lineOf(root, fieldPath{"policies", i, "match", "regions"})
+			p.regionsLine = LineOf(root, fieldPath{"policies", i, "match", "regions"})
 		}
 		if p.Name == "" {
 			continue
 		}
 		if first, dup := b.seen[p.Name]; dup {
-			b.errs = append(b.errs, &Error{File: file, Line: lineOf(root, fieldPath{"policies", i, "name"}), Path: fieldPath{"policies", i, "name"}.String(),
+			b.errs = append(b.errs, &Error{File: file, Line: LineOf(root, fieldPath{"policies", i, "name"}), Path: fieldPath{"policies", i, "name"}.String(),
 				Msg: fmt.Sprintf("%q is already the name of the policy at %s:%d; names are unique across files", p.Name, first.File, first.Line)})
 			continue
 		}

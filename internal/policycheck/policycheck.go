@@ -128,7 +128,7 @@ func (c *Checker) Check(ctx context.Context, fsys fs.FS, set *policy.Set) ([]Res
 		for j, st := range p.Steps {
 			at := func(param string) Result {
 				path := []any{"policies", i, "steps", j, "params", param}
-				return Result{File: p.File, Line: lineOf(root, path), Path: fmt.Sprintf("policies[%d].steps[%d].params.%s", i, j, param)}
+				return Result{File: p.File, Line: policy.LineOf(root, path), Path: fmt.Sprintf("policies[%d].steps[%d].params.%s", i, j, param)}
 			}
 			out = append(out, c.step(ctx, st, at)...)
 		}
@@ -272,37 +272,4 @@ func literal(params map[string]any, name string) (string, bool) {
 func templated(params map[string]any, name string) bool {
 	s, ok := params[name].(string)
 	return ok && strings.Contains(s, "{{")
-}
-
-// lineOf returns the line of the node at path (string keys, int indexes)
-// under root, or of its deepest ancestor present.
-func lineOf(root *yaml.Node, path []any) int {
-	n, line := root, 0
-	if n != nil {
-		line = n.Line
-	}
-	for _, e := range path {
-		if n == nil {
-			break
-		}
-		var next *yaml.Node
-		switch e := e.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for k := 0; k+1 < len(n.Content); k += 2 {
-					if n.Content[k].Value == e {
-						line, next = n.Content[k].Line, n.Content[k+1]
-						break
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && e < len(n.Content) {
-				next = n.Content[e]
-				line = next.Line
-			}
-		}
-		n = next
-	}
-	return line
 }

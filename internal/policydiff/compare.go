@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/medicbot/medic/internal/history"
 	"github.com/medicbot/medic/internal/policy"
@@ -216,7 +215,7 @@ func flatten(p *policy.Policy) map[string]string {
 		"description":  p.Description,
 		"runbook":      p.Runbook,
 		"enabled":      strconv.FormatBool(p.Enabled),
-		"cooldown":     duration(p.Cooldown),
+		"cooldown":     policy.FormatDuration(p.Cooldown),
 		"max_per_hour": capText(p.MaxPerHour),
 		"on_recovery":  p.OnRecovery,
 		"slack":        p.SlackChannel,
@@ -241,12 +240,12 @@ func flatten(p *policy.Policy) map[string]string {
 		f[s+"action"] = st.Action
 		f[s+"approval"] = string(st.Approval)
 		if i > 0 {
-			f[s+"after"] = duration(st.After)
+			f[s+"after"] = policy.FormatDuration(st.After)
 		}
 		if st.Approval == policy.ApprovalRequired {
 			f[s+"approvers"] = listText(st.Approvers)
 			f[s+"quorum"] = strconv.Itoa(st.Quorum)
-			f[s+"expires"] = duration(st.Expires)
+			f[s+"expires"] = policy.FormatDuration(st.Expires)
 		}
 		for name, v := range st.Params() {
 			f[s+"params."+name] = valueText(v)
@@ -295,18 +294,6 @@ func stepIndex(p string) (int, bool) {
 	n, _, _ := strings.Cut(rest, "]")
 	i, err := strconv.Atoi(n)
 	return i, err == nil
-}
-
-// duration renders 10m0s as 10m, 1h0m0s as 1h and 1h30m0s as 1h30m.
-func duration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // capText renders a max_per_hour: "6", or "engine default (3)" when the

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/medicbot/medic/internal/history"
+	"github.com/medicbot/medic/internal/policy"
 )
 
 // Headings of the Markdown report, for tools and tests that read it.
@@ -127,7 +128,7 @@ func writeReplay(b *strings.Builder, base, head *history.Replay) {
 		if hp != nil {
 			resolved = hp.SelfResolvedText()
 			if hp.Fired > 0 {
-				resolved += " within " + duration(hp.Window)
+				resolved += " within " + policy.FormatDuration(hp.Window)
 			}
 		}
 		mark := ""

@@ -62,7 +62,7 @@ func widens(at string, b, h *policy.Policy) []Finding {
 		add("max_per_hour", "higher cap: %s → %s per hour", capText(b.MaxPerHour), capText(h.MaxPerHour))
 	}
 	if h.Cooldown < b.Cooldown {
-		add("cooldown", "shorter cooldown: %s → %s", duration(b.Cooldown), duration(h.Cooldown))
+		add("cooldown", "shorter cooldown: %s → %s", policy.FormatDuration(b.Cooldown), policy.FormatDuration(h.Cooldown))
 	}
 	if b.OnRecovery == "" && h.OnRecovery == policy.OnRecoveryUndo {
 		add("on_recovery", "undoes its auto steps by itself when the alarm recovers (on_recovery: undo)")
@@ -87,7 +87,7 @@ func widens(at string, b, h *policy.Policy) []Finding {
 			add(p+".action", "runs %s automatically (was %s)", hs.Action, bs.Action)
 		}
 		if hs.Approval == policy.ApprovalAuto && i > 0 && hs.After < bs.After {
-			add(p+".after", "auto step %s runs sooner: after %s → %s", hs.Action, duration(bs.After), duration(hs.After))
+			add(p+".after", "auto step %s runs sooner: after %s → %s", hs.Action, policy.FormatDuration(bs.After), policy.FormatDuration(hs.After))
 		}
 		if hs.Approval == policy.ApprovalAuto && hs.Action == bs.Action {
 			for _, w := range widerParams(bs, hs) {

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	gogithub "github.com/google/go-github/v60/github"
 	slackapi "github.com/slack-go/slack"
@@ -36,7 +37,6 @@ import (
 	"github.com/medicbot/medic/internal/slack"
 	"github.com/medicbot/medic/internal/slackbridge"
 	"github.com/medicbot/medic/internal/sqsqueue"
-	"github.com/medicbot/medic/internal/ssmparam"
 	"github.com/medicbot/medic/internal/store"
 	"github.com/medicbot/medic/internal/store/boltstore"
 	"github.com/medicbot/medic/internal/store/dynamostore"
@@ -197,13 +197,10 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		notifier = logNotifier{log: log}
 	}
 
-	// Kill switch: the stored switch plus, in AWS, the SSM parameter, read
-	// by a hand-written client (the SDK's ssm client costs ~10 ms of init at
-	// every cold start). It follows AWS_ENDPOINT_URL like the SDK clients;
-	// moto speaks SSM's JSON 1.1 protocol, so no emulator switch is needed.
+	// Kill switch: the stored switch plus, in AWS, the SSM parameter.
 	var ssmAPI killswitch.ParameterAPI
 	if cfg.KillSwitchParam != "" {
-		ssmAPI = ssmparam.New(awsCfg)
+		ssmAPI = ssm.NewFromConfig(awsCfg)
 	}
 	var actions engine.Actions = reg
 	if opts.DryRun {

@@ -1,8 +1,8 @@
 // Command hellosdk is hello plus the AWS SDK clients medic's Lambdas build
 // at cold start (configuration, DynamoDB, SQS, CloudWatch, ECS, Application
-// Auto Scaling, ELBv2, Secrets Manager) and nothing of medic: the floor the
-// cold-start benchmark sets medic's bootstraps against, separating what the
-// SDK costs from what medic adds.
+// Auto Scaling, ELBv2, Secrets Manager, SSM) and nothing of medic: the floor
+// the cold-start benchmark sets medic's bootstraps against, separating what
+// the SDK costs from what medic adds.
 package main
 
 import (
@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 func main() {
@@ -35,6 +36,7 @@ func main() {
 		applicationautoscaling.NewFromConfig(cfg),
 		elasticloadbalancingv2.NewFromConfig(cfg),
 		secretsmanager.NewFromConfig(cfg),
+		ssm.NewFromConfig(cfg),
 	}
 	lambda.Start(func(_ context.Context, in map[string]any) (map[string]any, error) {
 		return map[string]any{"hello": in["name"], "clients": len(clients)}, nil
