@@ -15,17 +15,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
-	gogithub "github.com/google/go-github/v60/github"
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/medicbot/medic/internal/config"
@@ -42,7 +38,6 @@ import (
 	"github.com/medicbot/medic/internal/store/dynamostore"
 	"github.com/medicbot/medic/policies"
 	"github.com/medicbot/medic/remediations"
-	"github.com/medicbot/medic/remediations/builtin"
 	"github.com/medicbot/medic/remediations/github"
 )
 
@@ -129,23 +124,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	}
 
 	// Remediations, built once.
-	var gh *gogithub.Client
-	if cfg.GitHubToken != "" || cfg.GitHubAppID != 0 {
-		c, err := github.NewClient(github.Config{
-			Token: cfg.GitHubToken.Value(), AppID: cfg.GitHubAppID, InstallationID: cfg.GitHubInstallationID,
-			PrivateKey: []byte(cfg.GitHubPrivateKey.Value()), APIURL: cfg.GitHubAPIURL,
-		})
-		if err != nil {
-			return fail(fmt.Errorf("build github client: %w", err))
-		}
-		gh = c
-	}
-	reg, err := builtin.Registry(builtin.Clients{
-		ECS:         ecs.NewFromConfig(awsCfg),
-		AutoScaling: applicationautoscaling.NewFromConfig(awsCfg),
-		ELBv2:       elasticloadbalancingv2.NewFromConfig(awsCfg),
-		GitHub:      gh,
-	})
+	reg, gh, err := Registry(cfg, awsCfg)
 	if err != nil {
 		return fail(err)
 	}
