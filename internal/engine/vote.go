@@ -159,30 +159,3 @@ func (e *Engine) authorize(ctx context.Context, p *store.Proposal, userID, event
 	}
 	return VoteOutcome{Result: VoteNotAllowed, Proposal: p, Reason: reason}, true, nil
 }
-
-// RequestUndo queues the undo of a SUCCEEDED, reversible step at a user's
-// request (the card's Undo button). The user must be allowed for the
-// step's approvers; an auto step's are its policy's (see stepApprovers).
-func (e *Engine) RequestUndo(ctx context.Context, proposalID, userID string) (VoteOutcome, error) {
-	p, err := e.deps.Store.Proposal(ctx, proposalID)
-	if errors.Is(err, store.ErrNotFound) {
-		return VoteOutcome{Result: VoteNotFound, Reason: "no such proposal"}, nil
-	}
-	if err != nil {
-		return VoteOutcome{}, fmt.Errorf("undo %s: %w", proposalID, err)
-	}
-	if out, denied, err := e.authorize(ctx, p, userID, "undo.denied"); denied || err != nil {
-		return out, err
-	}
-	if p.State != store.StateSucceeded || p.Result == nil || p.Plan == nil || !p.Plan.Reversible || e.undoer(p.Action) == nil {
-		return VoteOutcome{Result: UndoUnavailable, Proposal: p, Reason: "this step cannot be undone (it is " + string(p.State) + ")"}, nil
-	}
-	// The request is recorded with the undo message it owes.
-	tx := &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{Incident: p.Incident, Proposal: p.ID, Event: "undo.requested", Who: userID,
-		Why: "undo of step " + fmt.Sprint(p.Step+1) + " of " + p.Policy + " requested"}}}
-	e.oweMessage(tx, Message{Kind: KindUndo, Incident: p.Incident, Proposal: p.ID, By: userID}, 0)
-	if err := e.commit(ctx, tx); err != nil {
-		return VoteOutcome{}, fmt.Errorf("undo %s: %w", proposalID, err)
-	}
-	return VoteOutcome{Result: UndoQueued, Proposal: p}, nil
-}
