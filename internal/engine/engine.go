@@ -43,6 +43,9 @@
 //     the alarm is still in ALARM) after SUCCEEDED, FAILED, BLOCKED,
 //     EXPIRED and SHADOW; it stops after REJECTED and CANCELLED, and when
 //     the incident is resolved.
+//   - A remediation whose Apply or Undo panics has failed: the step ends
+//     FAILED (or UNDO_FAILED) with the panic in its error and audit entry,
+//     its lock released; the stack is logged. The executor goes on.
 //   - An executor that dies leaves its lease to run out; SweepStale marks the
 //     proposal NeedsHuman (state stays EXECUTING) and the lock stale. It is
 //     never run again by medic.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -164,9 +165,10 @@ func (e *Engine) conflictReason(ctx context.Context, p *store.Proposal, c *store
 	return "guardrail: " + c.Error()
 }
 
-// apply runs the action's Apply, turning a panic-free failure into an
-// error.
-func (e *Engine) apply(ctx context.Context, p *store.Proposal) (*remediations.Result, error) {
+// apply runs the action's Apply. A panic in Apply becomes its error (see
+// recovered): the step ends FAILED with the panic in its error and audit,
+// its lock released and its cooldown started (what it changed is unknown).
+func (e *Engine) apply(ctx context.Context, p *store.Proposal) (res *remediations.Result, err error) {
 	act, ok := e.deps.Actions.Get(p.Action)
 	if !ok {
 		return nil, fmt.Errorf("unknown action %q", p.Action)
@@ -174,7 +176,26 @@ func (e *Engine) apply(ctx context.Context, p *store.Proposal) (*remediations.Re
 	if p.Plan == nil {
 		return nil, errors.New("no plan")
 	}
+	defer e.recovered(ctx, &err, p, "apply")
 	return act.Apply(ctx, p.Plan)
+}
+
+// errPanicked marks the error of a remediation that panicked.
+var errPanicked = errors.New("panicked")
+
+// recovered, deferred by the caller of a remediation's Apply or Undo, turns
+// a panic into *err, so that a bug in one action ends its step FAILED (or
+// UNDO_FAILED) with the panic on record instead of killing the executor
+// with the step left EXECUTING for the sweep (and the rest of its batch
+// undelivered). The stack goes to the log only.
+func (e *Engine) recovered(ctx context.Context, err *error, p *store.Proposal, doing string) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	*err = fmt.Errorf("%s %s of %s %w: %v", p.Action, doing, p.Target(), errPanicked, r)
+	e.log.ErrorContext(ctx, "remediation panicked", slog.String("proposal", p.ID), slog.String("action", p.Action),
+		slog.String("doing", doing), slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
 }
 
 // freshPlan is the outcome of planning a step again after its plan went

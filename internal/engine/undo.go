@@ -72,7 +72,7 @@ func (e *Engine) undo(ctx context.Context, m Message) error {
 	case err != nil:
 		return fmt.Errorf("undo %s: claim: %w", m.Proposal, err)
 	}
-	res, undoErr := u.Undo(ctx, p.Result)
+	res, undoErr := e.runUndo(ctx, u, p)
 	p, err = e.transition(ctx, p.ID, []store.State{store.StateUndoing}, who,
 		func(p *store.Proposal, now time.Time) (string, bool) {
 			p.Lease = nil
@@ -97,6 +97,13 @@ func (e *Engine) undo(ctx context.Context, m Message) error {
 		return fmt.Errorf("undo %s: record: %w", m.Proposal, err)
 	}
 	return nil
+}
+
+// runUndo runs u's Undo of p's result; a panic becomes its error (see
+// recovered) and the step ends UNDO_FAILED.
+func (e *Engine) runUndo(ctx context.Context, u remediations.Undoer, p *store.Proposal) (res *remediations.Result, err error) {
+	defer e.recovered(ctx, &err, p, "undo")
+	return u.Undo(ctx, p.Result)
 }
 
 // undoBlocked records that p's undo was not run (it stays SUCCEEDED) and
