@@ -122,7 +122,7 @@ type Notifier interface {
 }
 
 // Queue delivers work messages (JSON Message bodies) to HandleMessage no
-// sooner than delay from now; *sqsqueue.Queue and *LocalQueue implement it.
+// sooner than delay from now; *sqsqueue.Queue and *localqueue.Queue implement it.
 // A queue may cap delay (SQS at 15 minutes): the message's NotBefore makes
 // HandleMessage wait out the rest.
 type Queue interface {

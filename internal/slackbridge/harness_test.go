@@ -20,6 +20,7 @@ import (
 
 	"github.com/medicbot/medic/internal/alarm"
 	"github.com/medicbot/medic/internal/engine"
+	"github.com/medicbot/medic/internal/localqueue"
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/slack"
 	"github.com/medicbot/medic/internal/slack/slacktesting"
@@ -205,7 +206,7 @@ type harness struct {
 	h      *slack.Handler
 	clock  *clock
 	queue  *queue
-	local  *engine.LocalQueue
+	local  *localqueue.Queue
 	action *scaleAction
 	state  *alarmState
 	set    *policy.Set
@@ -217,7 +218,7 @@ type harness struct {
 
 type options struct {
 	clock    *clock
-	local    bool // use the real in-process LocalQueue
+	local    bool // use the real in-process localqueue.Queue
 	registry func(act *scaleAction) (*remediations.Registry, error)
 	suspects engine.SuspectFinder
 	config   engine.Config
@@ -232,7 +233,7 @@ func withClock(c *clock) option { return func(o *options) { o.clock = c } }
 // newClock is a fake clock at the current second.
 func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Second)} }
 
-// withLocalQueue runs queue messages asynchronously on engine.LocalQueue.
+// withLocalQueue runs queue messages asynchronously on localqueue.Queue.
 func withLocalQueue() option { return func(o *options) { o.local = true } }
 
 // withRegistry replaces the registry of the fake scale action.
@@ -290,7 +291,7 @@ func newHarness(t testing.TB, policyYAML string, opts ...option) *harness {
 
 	var q engine.Queue = h.queue
 	if o.local {
-		h.local = engine.NewLocalQueue(engine.LocalQueueOptions{Logger: log})
+		h.local = localqueue.New(localqueue.Options{Logger: log})
 		q = h.local
 	}
 	engineLog := log

@@ -28,6 +28,7 @@ import (
 	"github.com/medicbot/medic/internal/cwstate"
 	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/killswitch"
+	"github.com/medicbot/medic/internal/localqueue"
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/slack"
 	"github.com/medicbot/medic/internal/slackbridge"
@@ -76,7 +77,7 @@ type App struct {
 	// Queue is the work queue; LocalQueue is set when it is in-process (the
 	// caller starts it with Engine.HandleMessage and closes it).
 	Queue      engine.Queue
-	LocalQueue *engine.LocalQueue
+	LocalQueue *localqueue.Queue
 	// Slack is the interactivity handler; nil without a signing secret
 	// (and without a bot token, in which case cards are only logged).
 	Slack       *slack.Handler
@@ -157,7 +158,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if cfg.QueueURL != "" {
 		app.Queue = sqsqueue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL)
 	} else {
-		app.LocalQueue = engine.NewLocalQueue(engine.LocalQueueOptions{Logger: log})
+		app.LocalQueue = localqueue.New(localqueue.Options{Logger: log})
 		app.Queue = app.LocalQueue
 	}
 
