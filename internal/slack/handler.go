@@ -202,7 +202,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		h.log.WarnContext(r.Context(), "read slack request body", "door", "http", "err", err)
+		h.log.WarnContext(r.Context(), "read slack request body", "door", "http", "error", err)
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
@@ -234,7 +234,7 @@ func (h *Handler) HandleFunctionURL(ctx context.Context, req events.LambdaFuncti
 	}
 	header, body, err := FunctionURLRequest(req)
 	if err != nil {
-		h.log.WarnContext(ctx, "decode function url request", "door", "function_url", "err", err)
+		h.log.WarnContext(ctx, "decode function url request", "door", "function_url", "error", err)
 		return respond(http.StatusBadRequest), nil
 	}
 	if len(body) > MaxBodyBytes {
@@ -277,11 +277,11 @@ func (h *Handler) handle(ctx context.Context, door string, header http.Header, b
 	}
 	cb, err := ParseInteraction(body)
 	if err != nil {
-		h.log.WarnContext(ctx, "malformed slack interaction", "door", door, "err", err)
+		h.log.WarnContext(ctx, "malformed slack interaction", "door", door, "error", err)
 		return http.StatusBadRequest
 	}
 	if err := h.process(ctx, door, cb, start); err != nil {
-		h.log.WarnContext(ctx, "malformed slack interaction", "door", door, "err", err)
+		h.log.WarnContext(ctx, "malformed slack interaction", "door", door, "error", err)
 		return http.StatusBadRequest
 	}
 	return http.StatusOK
@@ -429,7 +429,7 @@ func (h *Handler) decideOne(ctx context.Context, door string, d Decision) {
 	first, err := h.seen.FirstSeen(ctx, key, ReplayTTL)
 	if err != nil {
 		// The engine's conditional vote still prevents double counting.
-		log.WarnContext(ctx, "replay check failed; continuing", "err", err)
+		log.WarnContext(ctx, "replay check failed; continuing", "error", err)
 	} else if !first {
 		log.InfoContext(ctx, "replayed slack interaction ignored")
 		return
@@ -448,7 +448,7 @@ func (h *Handler) decideOne(ctx context.Context, door string, d Decision) {
 	case r := <-done:
 		switch {
 		case r.err != nil:
-			log.ErrorContext(ctx, "decide slack press", "err", r.err)
+			log.ErrorContext(ctx, "decide slack press", "error", r.err)
 			text = ":warning: medic could not record your click. Nothing was done; please try again."
 		default:
 			log.InfoContext(ctx, "slack press decided", "outcome", string(r.outcome.Kind))
@@ -461,7 +461,7 @@ func (h *Handler) decideOne(ctx context.Context, door string, d Decision) {
 		go func() {
 			r := <-done
 			log.InfoContext(context.WithoutCancel(ctx), "late slack press decision",
-				"outcome", string(r.outcome.Kind), "err", r.err)
+				"outcome", string(r.outcome.Kind), "error", r.err)
 		}()
 	}
 	if text == "" {
@@ -476,7 +476,7 @@ func (h *Handler) decideOne(ctx context.Context, door string, d Decision) {
 		return
 	}
 	if err := h.ephemeral.PostEphemeral(ctx, d.ChannelID, d.UserID, Message{Text: fallbackText(text), Blocks: []slackapi.Block{sectionBlock(text)}}); err != nil {
-		log.WarnContext(ctx, "reply to slack press", "err", err)
+		log.WarnContext(ctx, "reply to slack press", "error", err)
 	}
 }
 
