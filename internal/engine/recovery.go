@@ -159,16 +159,10 @@ func (e *Engine) queueRecoveryUndo(ctx context.Context, inc *store.Incident, p *
 	}
 }
 
-// undoOnRecovery reports whether p is an auto-run, reversible, succeeded
-// step of a policy that asks for undo on recovery.
+// undoOnRecovery reports whether p is an auto-run step that can be undone
+// (CanUndo) of a policy that asks for undo on recovery.
 func (e *Engine) undoOnRecovery(p *store.Proposal) bool {
-	if p.State != store.StateSucceeded || p.OnRecovery != policy.OnRecoveryUndo || p.Approval != policy.ApprovalAuto {
-		return false
-	}
-	if p.Plan == nil || !p.Plan.Reversible || p.Result == nil {
-		return false
-	}
-	return e.undoer(p.Action) != nil
+	return p.OnRecovery == policy.OnRecoveryUndo && p.Approval == policy.ApprovalAuto && CanUndo(p, e.deps.Actions)
 }
 
 // finishedAfterRecovery handles a step that finished after its incident was

@@ -11,13 +11,27 @@ import (
 	"github.com/medicbot/medic/remediations"
 )
 
-func (e *Engine) undoer(action string) remediations.Undoer {
-	act, ok := e.deps.Actions.Get(action)
+func (e *Engine) undoer(action string) remediations.Undoer { return undoer(e.deps.Actions, action) }
+
+func undoer(actions Actions, action string) remediations.Undoer {
+	act, ok := actions.Get(action)
 	if !ok {
 		return nil
 	}
 	u, _ := act.(remediations.Undoer)
 	return u
+}
+
+// CanUndo is the one rule for whether step p can be undone: it SUCCEEDED
+// with a recorded result, its plan is reversible and changed something
+// (a no-op has nothing to undo), and its action can undo. Cards offer the
+// Undo button exactly when it holds (Notice.Undoable); RequestUndo and the
+// undo on recovery refuse otherwise.
+func CanUndo(p *store.Proposal, actions Actions) bool {
+	if p.State != store.StateSucceeded || p.Result == nil || p.Plan == nil || !p.Plan.Reversible || p.Plan.NoOp {
+		return false
+	}
+	return actions != nil && undoer(actions, p.Action) != nil
 }
 
 // undo reverses a SUCCEEDED step: claim (SUCCEEDED -> UNDOING with the
@@ -142,7 +156,7 @@ func (e *Engine) RequestUndo(ctx context.Context, proposalID, userID string) (Vo
 	if out, denied, err := e.authorize(ctx, p, userID, "undo.denied"); denied || err != nil {
 		return out, err
 	}
-	if p.State != store.StateSucceeded || p.Result == nil || p.Plan == nil || !p.Plan.Reversible || e.undoer(p.Action) == nil {
+	if !CanUndo(p, e.deps.Actions) {
 		return VoteOutcome{Result: UndoUnavailable, Proposal: p, Reason: "this step cannot be undone (it is " + string(p.State) + ")"}, nil
 	}
 	// The request is recorded with the undo message it owes.

@@ -35,8 +35,7 @@ const (
 	VoteNotFound VoteResult = "not_found"
 	// UndoQueued: the undo was queued.
 	UndoQueued VoteResult = "undo_queued"
-	// UndoUnavailable: the step cannot be undone (not SUCCEEDED, or the
-	// action is not reversible).
+	// UndoUnavailable: the step cannot be undone (see CanUndo).
 	UndoUnavailable VoteResult = "undo_unavailable"
 )
 

@@ -119,7 +119,7 @@ func (n *Notifier) Card(nt *engine.Notice) slack.Card {
 	}
 	card.DeploysNote = inc.SuspectsNote
 	for _, p := range nt.Proposals {
-		card.Steps = append(card.Steps, StepView(p))
+		card.Steps = append(card.Steps, StepView(p, nt.Undoable[p.ID]))
 	}
 	return card
 }
@@ -131,8 +131,9 @@ func (n *Notifier) lookup(name string) *policy.Policy {
 	return n.policies.Policy(name)
 }
 
-// StepView is the card's view of one proposal.
-func StepView(p *store.Proposal) slack.StepView {
+// StepView is the card's view of one proposal; undoable is the engine's
+// word on whether it can be undone (engine.CanUndo, in Notice.Undoable).
+func StepView(p *store.Proposal, undoable bool) slack.StepView {
 	v := slack.StepView{
 		ProposalID:  p.ID,
 		Index:       p.Step,
@@ -181,7 +182,7 @@ func StepView(p *store.Proposal) slack.StepView {
 	case p.Error != "":
 		v.Result = p.Error
 	}
-	v.UndoAvailable = p.State == store.StateSucceeded && p.Plan != nil && p.Plan.Reversible && !p.Plan.NoOp
+	v.UndoAvailable = undoable
 	return v
 }
 
