@@ -87,12 +87,26 @@ const (
 	OutcomeNotFound OutcomeKind = "not_found"
 )
 
-// Outcome is Decide's answer.
+// Outcome is Decide's answer: what became of the press, in facts. The
+// words the user is told are this package's (see ephemeralText).
 type Outcome struct {
 	Kind OutcomeKind
-	// Message, when set, replaces the default ephemeral text for Kind (and
-	// is sent even for OutcomeAccepted). It is mrkdwn and sent as is; it
-	// must not contain secrets.
+	// Approvals and Needed count a step's approvals when this one was
+	// counted and more are needed (OutcomeAccepted): the user is told how
+	// many. Zero Needed: the press needs no word (the card shows it).
+	Approvals, Needed int
+	// AlreadyVoted: the user had approved the step before
+	// (OutcomeAlreadyDecided).
+	AlreadyVoted bool
+	// State is where an already decided step is now, e.g. "REJECTED"
+	// (OutcomeAlreadyDecided).
+	State string
+	// Reason is medic's reason, plain text (it is escaped): why the user
+	// may not (OutcomeNotAllowed) or why nothing was done (OutcomeStale).
+	Reason string
+	// Message, when set, replaces the text for Kind (and is sent even for
+	// OutcomeAccepted). It is mrkdwn and sent as is; it must not contain
+	// secrets.
 	Message string
 }
 
@@ -481,24 +495,50 @@ func (h *Handler) decideOne(ctx context.Context, door string, d Decision) {
 }
 
 // ephemeralText is what the user is told about an outcome; "" for none.
+// Every reply medic gives a press is worded here.
 func ephemeralText(d Decision, o Outcome) string {
 	if o.Message != "" {
 		return o.Message
 	}
 	switch o.Kind {
 	case OutcomeAccepted:
+		if o.Needed > 0 {
+			return fmt.Sprintf(":ballot_box_with_check: Your approval is recorded (%d of %d needed); the step runs once %d approvers agree.", o.Approvals, o.Needed, o.Needed)
+		}
 		return ""
 	case OutcomeNotAllowed:
+		if o.Reason != "" {
+			// The reason says whether the user is not an approver or the
+			// approvers could not be checked (then trying again may work).
+			return fmt.Sprintf(":no_entry: Not allowed: %s. Your click to %s was not counted.", escape(o.Reason), d.Verb)
+		}
 		return fmt.Sprintf(":no_entry: You are not allowed to %s this step, so your click was not counted.", d.Verb)
 	case OutcomeExpired:
 		return ":alarm_clock: This proposal has expired; nothing was done."
 	case OutcomeAlreadyDecided:
+		switch {
+		case o.AlreadyVoted:
+			return ":information_source: You have already approved this step; your click changed nothing."
+		case o.State != "":
+			state := strings.ToLower(strings.ReplaceAll(o.State, "_", " "))
+			return fmt.Sprintf(":information_source: This step was already decided (it is %s); your click changed nothing.", escape(state))
+		}
 		return ":information_source: This step was already decided; your click changed nothing."
 	case OutcomeStale:
+		if o.Reason != "" {
+			return ":information_source: " + escape(capitalise(o.Reason)) + "; nothing was done."
+		}
 		return ":information_source: This card is out of date (the alarm may have recovered or the plan changed); nothing was done."
 	case OutcomeNotFound:
 		return ":grey_question: medic does not know this step; nothing was done."
 	default:
 		return ":information_source: Nothing was done."
 	}
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
