@@ -148,7 +148,7 @@ func (e *Engine) note(ctx context.Context, p *store.Proposal, event, who, why, s
 func (e *Engine) RequestUndo(ctx context.Context, proposalID, userID string) (VoteOutcome, error) {
 	p, err := e.deps.Store.Proposal(ctx, proposalID)
 	if errors.Is(err, store.ErrNotFound) {
-		return VoteOutcome{Result: VoteNotFound, Reason: "no such proposal"}, nil
+		return VoteOutcome{Result: VoteNotFound}, nil
 	}
 	if err != nil {
 		return VoteOutcome{}, fmt.Errorf("undo %s: %w", proposalID, err)
@@ -157,7 +157,7 @@ func (e *Engine) RequestUndo(ctx context.Context, proposalID, userID string) (Vo
 		return out, err
 	}
 	if !CanUndo(p, e.deps.Actions) {
-		return VoteOutcome{Result: UndoUnavailable, Proposal: p, Reason: "this step cannot be undone (it is " + string(p.State) + ")"}, nil
+		return VoteOutcome{Result: UndoUnavailable, Proposal: p}, nil
 	}
 	// The request is recorded with the undo message it owes.
 	tx := &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{Incident: p.Incident, Proposal: p.ID, Event: "undo.requested", Who: userID,

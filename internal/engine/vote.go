@@ -46,8 +46,11 @@ type VoteOutcome struct {
 	// Proposal is the proposal as it is after the press (nil when not
 	// found).
 	Proposal *store.Proposal
-	// Reason says more in words, e.g. why the user is not allowed.
-	Reason string
+	// ApproversUnchecked: VoteNotAllowed because the approvers could not be
+	// checked (the Authorizer failed), so trying again may work. Without
+	// it, VoteNotAllowed means the user is not an approver of the step.
+	// The words are the door's (package slack).
+	ApproversUnchecked bool
 }
 
 // Vote records a user's approval or rejection of a proposal. The user must
@@ -60,7 +63,7 @@ type VoteOutcome struct {
 func (e *Engine) Vote(ctx context.Context, proposalID, userID string, approve bool) (VoteOutcome, error) {
 	p, err := e.deps.Store.Proposal(ctx, proposalID)
 	if errors.Is(err, store.ErrNotFound) {
-		return VoteOutcome{Result: VoteNotFound, Reason: "no such proposal"}, nil
+		return VoteOutcome{Result: VoteNotFound}, nil
 	}
 	if err != nil {
 		return VoteOutcome{}, fmt.Errorf("vote on %s: %w", proposalID, err)
@@ -109,11 +112,11 @@ func (e *Engine) Vote(ctx context.Context, proposalID, userID string, approve bo
 			e.oweUpdate(tx, inc, p, voteSummary(p, userID, result))
 		})
 	if errors.Is(err, errNoChange) {
-		return VoteOutcome{Result: VoteAlreadyVoted, Proposal: p, Reason: "you have already approved"}, nil
+		return VoteOutcome{Result: VoteAlreadyVoted, Proposal: p}, nil
 	}
 	switch {
 	case errors.Is(err, errGone):
-		return VoteOutcome{Result: VoteClosed, Proposal: p, Reason: "the step is " + string(p.State)}, nil
+		return VoteOutcome{Result: VoteClosed, Proposal: p}, nil
 	case err != nil:
 		return VoteOutcome{}, fmt.Errorf("vote on %s: %w", proposalID, err)
 	}
@@ -145,10 +148,8 @@ func (e *Engine) authorize(ctx context.Context, p *store.Proposal, userID, event
 	if allowed && aerr == nil {
 		return VoteOutcome{}, false, nil
 	}
-	reason := "you are not an approver of this step"
 	why := userID + " is not an approver"
 	if aerr != nil {
-		reason = "medic could not check the approvers, so it refused (try again)"
 		why = "approvers could not be checked: " + aerr.Error()
 	}
 	err := e.deps.Store.Commit(ctx, &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{
@@ -156,5 +157,5 @@ func (e *Engine) authorize(ctx context.Context, p *store.Proposal, userID, event
 	if err != nil {
 		return VoteOutcome{}, true, fmt.Errorf("record denied %s by %s: %w", event, userID, err)
 	}
-	return VoteOutcome{Result: VoteNotAllowed, Proposal: p, Reason: reason}, true, nil
+	return VoteOutcome{Result: VoteNotAllowed, Proposal: p, ApproversUnchecked: aerr != nil}, true, nil
 }

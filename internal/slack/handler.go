@@ -85,6 +85,9 @@ const (
 	OutcomeStale OutcomeKind = "stale"
 	// OutcomeNotFound: medic has no such proposal.
 	OutcomeNotFound OutcomeKind = "not_found"
+	// OutcomeCannotUndo: the step cannot be undone (State says where it
+	// is); nothing was done.
+	OutcomeCannotUndo OutcomeKind = "cannot_undo"
 )
 
 // Outcome is Decide's answer: what became of the press, in facts. The
@@ -98,12 +101,13 @@ type Outcome struct {
 	// AlreadyVoted: the user had approved the step before
 	// (OutcomeAlreadyDecided).
 	AlreadyVoted bool
-	// State is where an already decided step is now, e.g. "REJECTED"
-	// (OutcomeAlreadyDecided).
+	// State is where the step is now, e.g. "REJECTED"
+	// (OutcomeAlreadyDecided, OutcomeCannotUndo).
 	State string
-	// Reason is medic's reason, plain text (it is escaped): why the user
-	// may not (OutcomeNotAllowed) or why nothing was done (OutcomeStale).
-	Reason string
+	// NotApprover and ApproversUnchecked say why the user may not
+	// (OutcomeNotAllowed): they are not an approver of the step, or the
+	// approvers could not be checked (trying again may work).
+	NotApprover, ApproversUnchecked bool
 	// Message, when set, replaces the text for Kind (and is sent even for
 	// OutcomeAccepted). It is mrkdwn and sent as is; it must not contain
 	// secrets.
@@ -507,10 +511,11 @@ func ephemeralText(d Decision, o Outcome) string {
 		}
 		return ""
 	case OutcomeNotAllowed:
-		if o.Reason != "" {
-			// The reason says whether the user is not an approver or the
-			// approvers could not be checked (then trying again may work).
-			return fmt.Sprintf(":no_entry: Not allowed: %s. Your click to %s was not counted.", escape(o.Reason), d.Verb)
+		switch {
+		case o.ApproversUnchecked:
+			return fmt.Sprintf(":no_entry: Not allowed: medic could not check the approvers, so it refused (try again). Your click to %s was not counted.", d.Verb)
+		case o.NotApprover:
+			return fmt.Sprintf(":no_entry: Not allowed: you are not an approver of this step. Your click to %s was not counted.", d.Verb)
 		}
 		return fmt.Sprintf(":no_entry: You are not allowed to %s this step, so your click was not counted.", d.Verb)
 	case OutcomeExpired:
@@ -520,14 +525,15 @@ func ephemeralText(d Decision, o Outcome) string {
 		case o.AlreadyVoted:
 			return ":information_source: You have already approved this step; your click changed nothing."
 		case o.State != "":
-			state := strings.ToLower(strings.ReplaceAll(o.State, "_", " "))
-			return fmt.Sprintf(":information_source: This step was already decided (it is %s); your click changed nothing.", escape(state))
+			return fmt.Sprintf(":information_source: This step was already decided (it is %s); your click changed nothing.", stateWords(o.State))
 		}
 		return ":information_source: This step was already decided; your click changed nothing."
-	case OutcomeStale:
-		if o.Reason != "" {
-			return ":information_source: " + escape(capitalise(o.Reason)) + "; nothing was done."
+	case OutcomeCannotUndo:
+		if o.State != "" {
+			return fmt.Sprintf(":information_source: This step cannot be undone (it is %s); nothing was done.", stateWords(o.State))
 		}
+		return ":information_source: This step cannot be undone; nothing was done."
+	case OutcomeStale:
 		return ":information_source: This card is out of date (the alarm may have recovered or the plan changed); nothing was done."
 	case OutcomeNotFound:
 		return ":grey_question: medic does not know this step; nothing was done."
@@ -536,9 +542,7 @@ func ephemeralText(d Decision, o Outcome) string {
 	}
 }
 
-func capitalise(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
+// stateWords says a step's state in words: "UNDO_FAILED" -> "undo failed".
+func stateWords(state string) string {
+	return escape(strings.ToLower(strings.ReplaceAll(state, "_", " ")))
 }

@@ -284,10 +284,11 @@ func TestHandlerPassesOutcomesToTheUser(t *testing.T) {
 		{"an unknown proposal is reported", slack.Outcome{Kind: slack.OutcomeNotFound}, nil, "does not know"},
 		{"a decider error asks the user to retry", slack.Outcome{}, errors.New("store unavailable"), "could not record"},
 		{"a counted approval says how many are needed", slack.Outcome{Kind: slack.OutcomeAccepted, Approvals: 1, Needed: 2}, nil, "recorded (1 of 2 needed)"},
-		{"a refusal gives medic's reason, escaped", slack.Outcome{Kind: slack.OutcomeNotAllowed, Reason: "you are not an approver of <this> step"}, nil, "Not allowed: you are not an approver of &lt;this&gt; step. Your click to approve was not counted."},
+		{"a user who is not an approver is told so", slack.Outcome{Kind: slack.OutcomeNotAllowed, NotApprover: true}, nil, "Not allowed: you are not an approver of this step. Your click to approve was not counted."},
+		{"a refusal because the approvers could not be checked says to try again", slack.Outcome{Kind: slack.OutcomeNotAllowed, ApproversUnchecked: true}, nil, "could not check the approvers, so it refused (try again)"},
 		{"a second approval by one user is reported", slack.Outcome{Kind: slack.OutcomeAlreadyDecided, AlreadyVoted: true}, nil, "already approved this step"},
 		{"a step decided already says where it is", slack.Outcome{Kind: slack.OutcomeAlreadyDecided, State: "UNDO_FAILED"}, nil, "already decided (it is undo failed)"},
-		{"nothing done gives the reason", slack.Outcome{Kind: slack.OutcomeStale, Reason: "this step cannot be undone (it is FAILED)"}, nil, "This step cannot be undone (it is FAILED); nothing was done."},
+		{"an undo of a step that cannot be undone says where it is", slack.Outcome{Kind: slack.OutcomeCannotUndo, State: "FAILED"}, nil, "This step cannot be undone (it is failed); nothing was done."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -269,7 +269,7 @@ func outcome(o engine.VoteOutcome) slack.Outcome {
 	case engine.VoteApproved, engine.VoteRejected, engine.UndoQueued:
 		return slack.Outcome{Kind: slack.OutcomeAccepted}
 	case engine.VoteNotAllowed:
-		return slack.Outcome{Kind: slack.OutcomeNotAllowed, Reason: o.Reason}
+		return slack.Outcome{Kind: slack.OutcomeNotAllowed, NotApprover: !o.ApproversUnchecked, ApproversUnchecked: o.ApproversUnchecked}
 	case engine.VoteExpired:
 		return slack.Outcome{Kind: slack.OutcomeExpired}
 	case engine.VoteAlreadyVoted:
@@ -282,7 +282,12 @@ func outcome(o engine.VoteOutcome) slack.Outcome {
 		return out
 	case engine.VoteNotFound:
 		return slack.Outcome{Kind: slack.OutcomeNotFound}
+	case engine.UndoUnavailable:
+		out := slack.Outcome{Kind: slack.OutcomeCannotUndo}
+		if o.Proposal != nil {
+			out.State = string(o.Proposal.State)
+		}
+		return out
 	}
-	// engine.UndoUnavailable, and anything newer: nothing was done, and why.
-	return slack.Outcome{Kind: slack.OutcomeStale, Reason: o.Reason}
+	return slack.Outcome{Kind: slack.OutcomeStale}
 }
