@@ -1,7 +1,9 @@
 // Package wiring builds medic once for every door: the three Lambdas and
 // `medic serve` call Build and get the same engine, store, queue, Slack and
 // remediations, chosen by configuration (DynamoDB and SQS in AWS, bbolt and
-// an in-process queue locally).
+// an in-process queue locally). It is the one place that builds clients:
+// the CLI's commands get theirs here too (Registry for simulate --plan,
+// PolicyChecker for policy check, BuildControl for pause, resume and audit).
 package wiring
 
 import (
