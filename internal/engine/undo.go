@@ -146,14 +146,8 @@ func (e *Engine) note(ctx context.Context, p *store.Proposal, event, who, why, s
 // request (the card's Undo button). The user must be allowed for the
 // step's approvers; an auto step's are its policy's (see stepApprovers).
 func (e *Engine) RequestUndo(ctx context.Context, proposalID, userID string) (VoteOutcome, error) {
-	p, err := e.deps.Store.Proposal(ctx, proposalID)
-	if errors.Is(err, store.ErrNotFound) {
-		return VoteOutcome{Result: VoteNotFound}, nil
-	}
-	if err != nil {
-		return VoteOutcome{}, fmt.Errorf("undo %s: %w", proposalID, err)
-	}
-	if out, denied, err := e.authorize(ctx, p, userID, "undo.denied"); denied || err != nil {
+	p, out, err := e.pressed(ctx, proposalID, userID, "undo", "undo.denied")
+	if p == nil {
 		return out, err
 	}
 	if !CanUndo(p, e.deps.Actions) {

@@ -61,14 +61,8 @@ type VoteOutcome struct {
 // presses race: once the vote is recorded, the execution will be sent (now,
 // or by the relay if the queue is down). Errors are store failures only.
 func (e *Engine) Vote(ctx context.Context, proposalID, userID string, approve bool) (VoteOutcome, error) {
-	p, err := e.deps.Store.Proposal(ctx, proposalID)
-	if errors.Is(err, store.ErrNotFound) {
-		return VoteOutcome{Result: VoteNotFound}, nil
-	}
-	if err != nil {
-		return VoteOutcome{}, fmt.Errorf("vote on %s: %w", proposalID, err)
-	}
-	if out, denied, err := e.authorize(ctx, p, userID, "vote.denied"); denied || err != nil {
+	p, out, err := e.pressed(ctx, proposalID, userID, "vote on", "vote.denied")
+	if p == nil {
 		return out, err
 	}
 	inc, err := e.deps.Store.Incident(ctx, p.Incident)
@@ -135,6 +129,24 @@ func voteSummary(p *store.Proposal, userID string, result VoteResult) string {
 		return fmt.Sprintf("step %d of %s expired", p.Step+1, p.Policy)
 	}
 	return fmt.Sprintf("%s approved step %d of %s (%d of %d)", userID, p.Step+1, p.Policy, len(p.Votes), p.NeededVotes())
+}
+
+// pressed reads the proposal a button press is about and checks the
+// presser against its approvers. It returns a nil proposal when the press
+// ends there, with the answer (VoteNotFound, VoteNotAllowed) or the error;
+// doing says what the press was for ("vote on", "undo").
+func (e *Engine) pressed(ctx context.Context, proposalID, userID, doing, deniedEvent string) (*store.Proposal, VoteOutcome, error) {
+	p, err := e.deps.Store.Proposal(ctx, proposalID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, VoteOutcome{Result: VoteNotFound}, nil
+	}
+	if err != nil {
+		return nil, VoteOutcome{}, fmt.Errorf("%s %s: %w", doing, proposalID, err)
+	}
+	if out, denied, err := e.authorize(ctx, p, userID, deniedEvent); denied || err != nil {
+		return nil, out, err
+	}
+	return p, VoteOutcome{}, nil
 }
 
 // authorize checks userID against p's approvers. A denial (or an
