@@ -2,19 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-
-	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	gogithub "github.com/google/go-github/v60/github"
 
 	"github.com/medicbot/medic/internal/config"
 	"github.com/medicbot/medic/internal/wiring"
 	"github.com/medicbot/medic/remediations"
-	"github.com/medicbot/medic/remediations/builtin"
-	"github.com/medicbot/medic/remediations/github"
 )
 
 // planRegistry builds the actions with real clients so simulate --plan can
@@ -33,21 +25,6 @@ func planRegistry(ctx context.Context, endpoint string) (*remediations.Registry,
 	if err != nil {
 		return nil, remediations.Scope{}, err
 	}
-	var gh *gogithub.Client
-	if cfg.GitHubToken != "" || cfg.GitHubAppID != 0 {
-		gh, err = github.NewClient(github.Config{
-			Token: cfg.GitHubToken.Value(), AppID: cfg.GitHubAppID, InstallationID: cfg.GitHubInstallationID,
-			PrivateKey: []byte(cfg.GitHubPrivateKey.Value()), APIURL: cfg.GitHubAPIURL,
-		})
-		if err != nil {
-			return nil, remediations.Scope{}, fmt.Errorf("build github client: %w", err)
-		}
-	}
-	reg, err := builtin.Registry(builtin.Clients{
-		ECS:         ecs.NewFromConfig(awsCfg),
-		AutoScaling: applicationautoscaling.NewFromConfig(awsCfg),
-		ELBv2:       elasticloadbalancingv2.NewFromConfig(awsCfg),
-		GitHub:      gh,
-	})
+	reg, _, err := wiring.Registry(cfg, awsCfg)
 	return reg, wiring.Scope(cfg, awsCfg), err
 }

@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-
 	"github.com/medicbot/medic/internal/config"
 	"github.com/medicbot/medic/internal/policycheck"
 	"github.com/medicbot/medic/internal/wiring"
-	"github.com/medicbot/medic/remediations/github"
 )
 
 // runPolicyCheck checks that the resources the policies name exist. Exit
@@ -50,19 +46,11 @@ func runPolicyCheck(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "medic policy check: %v\n", err)
 		return exitUsage
 	}
-	var repos policycheck.RepoGetter
-	if cfg.GitHubToken != "" || cfg.GitHubAppID != 0 {
-		gh, err := github.NewClient(github.Config{
-			Token: cfg.GitHubToken.Value(), AppID: cfg.GitHubAppID, InstallationID: cfg.GitHubInstallationID,
-			PrivateKey: []byte(cfg.GitHubPrivateKey.Value()), APIURL: cfg.GitHubAPIURL,
-		})
-		if err != nil {
-			fmt.Fprintf(e.stderr, "medic policy check: %v\n", err)
-			return exitUsage
-		}
-		repos = gh.Repositories
+	checker, err := wiring.PolicyChecker(cfg, awsCfg)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "medic policy check: %v\n", err)
+		return exitUsage
 	}
-	checker := policycheck.New(ecs.NewFromConfig(awsCfg), elasticloadbalancingv2.NewFromConfig(awsCfg), repos)
 	results, err := checker.Check(ctx, fsys, set)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "medic policy check: %s: %v\n", name, err)

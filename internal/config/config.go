@@ -115,8 +115,8 @@ func FromEnv(ctx context.Context, getenv func(string) string, sm SecretsAPI) (*C
 	c.WebhookToken = r.secret("MEDIC_WEBHOOK_TOKEN")
 	c.GitHubToken = r.secret("GITHUB_TOKEN")
 	c.GitHubPrivateKey = r.secret("GITHUB_APP_PRIVATE_KEY")
-	c.GitHubAppID = r.int("GITHUB_APP_ID")
-	c.GitHubInstallationID = r.int("GITHUB_APP_INSTALLATION_ID")
+	c.GitHubAppID = r.id("GITHUB_APP_ID")
+	c.GitHubInstallationID = r.id("GITHUB_APP_INSTALLATION_ID")
 	if arn := getenv("GITHUB_SECRET_ARN"); arn != "" {
 		r.githubSecret(c, arn)
 	}
@@ -154,14 +154,16 @@ func (r *resolver) secret(name string) Secret {
 	return Secret(v)
 }
 
-func (r *resolver) int(name string) int64 {
-	v := r.getenv(name)
+// id reads a GitHub App or installation ID: unset is 0, anything else
+// must be a positive number (spaces around it are dropped).
+func (r *resolver) id(name string) int64 {
+	v := strings.TrimSpace(r.getenv(name))
 	if v == "" {
 		return 0
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s: want a number, got %q", name, v))
+	if err != nil || n <= 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s: must be a positive number, got %q", name, v))
 	}
 	return n
 }

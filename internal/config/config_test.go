@@ -92,3 +92,35 @@ func TestFromEnvReadsSecretsFromSecretsManager(t *testing.T) {
 		t.Fatalf("missing secret: err = %v", err)
 	}
 }
+
+// The GitHub settings, as remediations/github's ConfigFromEnv read them
+// before this package became their one reader.
+func TestFromEnvReadsGitHub(t *testing.T) {
+	c, err := FromEnv(context.Background(), env(map[string]string{
+		"GITHUB_APP_ID": "123", "GITHUB_APP_INSTALLATION_ID": " 456 ", "GITHUB_APP_PRIVATE_KEY": "-----BEGIN",
+		"GITHUB_API_URL": "https://ghe.example.com/api/v3",
+	}), nil)
+	if err != nil {
+		t.Fatalf("FromEnv: %v", err)
+	}
+	if c.GitHubAppID != 123 || c.GitHubInstallationID != 456 || c.GitHubAPIURL != "https://ghe.example.com/api/v3" {
+		t.Errorf("github app = %d %d %q", c.GitHubAppID, c.GitHubInstallationID, c.GitHubAPIURL)
+	}
+
+	_, err = FromEnv(context.Background(), env(map[string]string{
+		"GITHUB_APP_ID": "abc", "GITHUB_APP_INSTALLATION_ID": "-1", "GITHUB_APP_PRIVATE_KEY": "-----BEGIN",
+	}), nil)
+	if err == nil {
+		t.Fatal("bad numbers accepted")
+	}
+	for _, want := range []string{"GITHUB_APP_ID", "GITHUB_APP_INSTALLATION_ID"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+
+	c, err = FromEnv(context.Background(), env(map[string]string{"GITHUB_TOKEN": "ghp_abc"}), nil)
+	if err != nil || c.GitHubToken.Value() != "ghp_abc" || c.GitHubAppID != 0 {
+		t.Errorf("token config = %d %v", c.GitHubAppID, err)
+	}
+}

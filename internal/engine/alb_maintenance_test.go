@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/medicbot/medic/internal/store"
 	"github.com/medicbot/medic/internal/store/boltstore"
 	"github.com/medicbot/medic/internal/testenv"
+	"github.com/medicbot/medic/internal/testfakes"
 	"github.com/medicbot/medic/remediations"
 	"github.com/medicbot/medic/remediations/alb"
 )
@@ -161,7 +161,7 @@ func (w *maintWorld) run(t *testing.T, client alb.ELBv2API, params string) *stor
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "medic.db"), boltstore.Options{NoSync: true})
 	maintMust(t, "open store", err)
 	t.Cleanup(func() { _ = st.Close() })
-	q := &maintQueue{}
+	q := testfakes.NewQueue(testfakes.NewClock())
 	e, err := engine.New(engine.Config{}, engine.Deps{
 		Store: st, Policies: set, Render: (*policy.Step).Render, Actions: reg, Queue: q,
 		AlarmState: maintAlarmInAlarm{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -180,8 +180,10 @@ func (w *maintWorld) run(t *testing.T, client alb.ELBv2API, params string) *stor
 	if len(out.Proposals) != 1 {
 		t.Fatalf("proposals = %d, want 1 (outcome %+v)", len(out.Proposals), out)
 	}
-	for _, m := range q.take(engine.KindExecute) {
-		maintMust(t, "handle execute message", e.HandleMessage(bg, m))
+	for _, m := range q.Take() {
+		if m.Kind == engine.KindExecute {
+			maintMust(t, "handle execute message", e.HandleMessage(bg, m))
+		}
 	}
 	prop, err := st.Proposal(bg, out.Proposals[0].ID)
 	maintMust(t, "read proposal", err)
@@ -285,36 +287,6 @@ func (r *widenAfterMaintenanceCreate) CreateRule(ctx context.Context, in *elb.Cr
 		return out, fmt.Errorf("test race: widen rule %s: %w", r.rule, merr)
 	}
 	return out, nil
-}
-
-// maintQueue keeps the engine's messages for the test to deliver.
-type maintQueue struct {
-	mu   sync.Mutex
-	msgs []engine.Message
-}
-
-func (q *maintQueue) Send(_ context.Context, body []byte, _ time.Duration) error {
-	m, err := engine.ParseMessage(body)
-	if err != nil {
-		return err
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.msgs = append(q.msgs, m)
-	return nil
-}
-
-// take returns the queued messages of kind.
-func (q *maintQueue) take(kind engine.MessageKind) []engine.Message {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var out []engine.Message
-	for _, m := range q.msgs {
-		if m.Kind == kind {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // maintAlarmInAlarm says the alarm is still in ALARM.

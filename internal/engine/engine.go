@@ -43,6 +43,9 @@
 //     the alarm is still in ALARM) after SUCCEEDED, FAILED, BLOCKED,
 //     EXPIRED and SHADOW; it stops after REJECTED and CANCELLED, and when
 //     the incident is resolved.
+//   - A remediation whose Apply or Undo panics has failed: the step ends
+//     FAILED (or UNDO_FAILED) with the panic in its error and audit entry,
+//     its lock released; the stack is logged. The executor goes on.
 //   - An executor that dies leaves its lease to run out; SweepStale marks the
 //     proposal NeedsHuman (state stays EXECUTING) and the lock stale. It is
 //     never run again by medic.
@@ -119,7 +122,7 @@ type Notifier interface {
 }
 
 // Queue delivers work messages (JSON Message bodies) to HandleMessage no
-// sooner than delay from now; *sqsqueue.Queue and *LocalQueue implement it.
+// sooner than delay from now; *sqsqueue.Queue and *localqueue.Queue implement it.
 // A queue may cap delay (SQS at 15 minutes): the message's NotBefore makes
 // HandleMessage wait out the rest.
 type Queue interface {
@@ -304,45 +307,4 @@ func token() string {
 	var b [8]byte
 	_, _ = crand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// switchState is the kill switch as read once for a decision.
-type switchState struct {
-	st  killswitch.State
-	err error
-}
-
-func (e *Engine) readSwitch(ctx context.Context) switchState {
-	st, err := e.deps.Switch.State(ctx)
-	return switchState{st: st, err: err}
-}
-
-// blocks says why nothing may execute, "" when the switch allows it.
-func (s switchState) blocks() string {
-	switch {
-	case s.err != nil:
-		return "kill switch cannot be read, failing closed: " + s.err.Error()
-	case s.st.Paused:
-		r := "medic is paused"
-		if s.st.By != "" {
-			r += " by " + s.st.By
-		}
-		if s.st.Why != "" {
-			r += ": " + s.st.Why
-		}
-		return r
-	}
-	return ""
-}
-
-// pause is what cards show: nil when medic runs.
-func (s switchState) pause() *killswitch.State {
-	switch {
-	case s.err != nil:
-		return &killswitch.State{Paused: true, Why: "kill switch cannot be read (failing closed)"}
-	case s.st.Paused:
-		st := s.st
-		return &st
-	}
-	return nil
 }

@@ -65,7 +65,7 @@ func TestOneIncidentPerStateChange(t *testing.T) {
 			f := newFixture(t, []*policy.Policy{pol}, []*action{scale}, withStore(mk(t, c)),
 				withDeps(func(d *engine.Deps) { d.Clock = c }))
 			f.clock = c
-			f.q.clock = c
+			f.q.Clock = c
 			ts := c.Now().Add(-time.Minute)
 			routes := []alarm.Route{alarm.RouteEventBridge, alarm.RouteSNS, alarm.RouteAction}
 			var wg sync.WaitGroup
@@ -104,7 +104,7 @@ func TestOneIncidentPerStateChange(t *testing.T) {
 			if k := f.notes.kinds(); len(k) != 1 {
 				t.Fatalf("cards = %v, want one", k)
 			}
-			if n := f.q.count(engine.KindExpire); n != 1 {
+			if n := f.q.Count(engine.KindExpire); n != 1 {
 				t.Fatalf("expire messages = %d, want 1", n)
 			}
 		})
@@ -120,7 +120,7 @@ func TestConcurrentApprovalsExecuteOnce(t *testing.T) {
 				pol := autoPolicy("checkout", "ecs.scale", requiredStep("ecs.scale", quorum))
 				f := newFixture(t, []*policy.Policy{pol}, []*action{scale}, withStore(mk(t, c)),
 					withDeps(func(d *engine.Deps) { d.Clock = c }))
-				f.clock, f.q.clock = c, c
+				f.clock, f.q.Clock = c, c
 				out, err := f.e.HandleAlarm(ctx, newAlarm("checkout-5xx", c.Now()))
 				if err != nil {
 					t.Fatalf("handle alarm: %v", err)
@@ -144,11 +144,11 @@ func TestConcurrentApprovalsExecuteOnce(t *testing.T) {
 				if counts[engine.VoteApproved] != 1 || counts[engine.VoteCounted] != quorum-1 || counts[engine.VoteClosed] != 20-quorum {
 					t.Fatalf("vote results = %v", counts)
 				}
-				if n := f.q.count(engine.KindExecute); n != 1 {
+				if n := f.q.Count(engine.KindExecute); n != 1 {
 					t.Fatalf("execute messages = %d, want 1", n)
 				}
 				// Deliver every execute message three times, concurrently.
-				msgs := f.q.take()
+				msgs := f.q.Take()
 				var exec []engine.Message
 				for _, m := range msgs {
 					if m.Kind == engine.KindExecute {
@@ -181,12 +181,12 @@ func TestTwoPoliciesOnOneTargetRunOneAtATime(t *testing.T) {
 			restart := &action{name: "ecs.restart", target: "ecs:prod/checkout"}
 			f := newFixture(t, []*policy.Policy{autoPolicy("a-scale", "ecs.scale"), autoPolicy("b-restart", "ecs.restart")},
 				[]*action{scale, restart}, withStore(mk(t, c)), withDeps(func(d *engine.Deps) { d.Clock = c }))
-			f.clock, f.q.clock = c, c
+			f.clock, f.q.Clock = c, c
 			out, err := f.e.HandleAlarm(ctx, newAlarm("checkout-5xx", c.Now()))
 			if err != nil || len(out.Proposals) != 2 {
 				t.Fatalf("handle alarm: %v, %+v", err, out)
 			}
-			msgs := f.q.take()
+			msgs := f.q.Take()
 			var first, second engine.Message
 			for _, m := range msgs {
 				if strings.Contains(m.Proposal, "a-scale") {
@@ -362,7 +362,7 @@ func TestLadder(t *testing.T) {
 				t.Fatalf("follow-up: %v", err)
 			}
 		}
-		if n := f.q.count(engine.KindExecute); n != 2 {
+		if n := f.q.Count(engine.KindExecute); n != 2 {
 			t.Fatalf("execute messages = %d, want 2 (one per step)", n)
 		}
 	})
@@ -631,9 +631,9 @@ func TestALostExecutorNeedsAHuman(t *testing.T) {
 	fs := &faultyStore{Store: boltStore(t, c)}
 	f := newFixture(t, []*policy.Policy{autoPolicy("checkout", "ecs.scale"), autoPolicy("other", "ecs.scale")}, []*action{scale},
 		withStore(fs), withDeps(func(d *engine.Deps) { d.Clock = c }))
-	f.clock, f.q.clock = c, c
+	f.clock, f.q.Clock = c, c
 	out, _ := f.e.HandleAlarm(ctx, newAlarm("checkout-5xx", c.Now()))
-	msgs := f.q.take()
+	msgs := f.q.Take()
 	// The executor dies after Apply: its final commit never happens.
 	fs.failCommitsAfter(1, func(tx *store.Tx) bool {
 		return len(tx.Proposals) == 1 && tx.Proposals[0].Proposal.State == store.StateSucceeded
@@ -689,7 +689,7 @@ func TestNotBeforeInTheFutureIsQueuedAgain(t *testing.T) {
 	if err := f.e.HandleMessage(ctx, m); err != nil {
 		t.Fatalf("handle: %v", err)
 	}
-	due, ok := f.q.next()
+	due, ok := f.q.Next()
 	if d := due.Sub(f.clock.Now()); !ok || d < 39*time.Minute || d > 40*time.Minute {
 		t.Fatalf("re-queued for %v", due.Sub(f.clock.Now()))
 	}

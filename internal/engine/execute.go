@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -14,94 +15,6 @@ import (
 	"github.com/medicbot/medic/internal/store"
 	"github.com/medicbot/medic/remediations"
 )
-
-// errGone means the proposal moved on under us: somebody else decided.
-var errGone = errors.New("proposal moved on")
-
-// errNoChange means a transition's change found nothing to write.
-var errNoChange = errors.New("nothing to change")
-
-// transition moves a proposal from its current state with change applied,
-// retrying from a fresh read on conflicts. want lists the states it may
-// move from; when the proposal is elsewhere it returns errGone. extra adds
-// the other writes of the same transaction.
-func (e *Engine) transition(ctx context.Context, id string, want []store.State, who string,
-	change func(p *store.Proposal, now time.Time) (why string, ok bool), extra func(tx *store.Tx, p *store.Proposal)) (*store.Proposal, error) {
-	for attempt := 0; ; attempt++ {
-		p, err := e.deps.Store.Proposal(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		wanted := false
-		for _, s := range want {
-			wanted = wanted || p.State == s
-		}
-		if !wanted {
-			return p, errGone
-		}
-		from := p.State
-		now := e.now()
-		p.UpdatedAt = now
-		why, ok := change(p, now)
-		if !ok {
-			return p, errNoChange
-		}
-		tx := &store.Tx{Now: now, Proposals: []store.ProposalWrite{{Proposal: p, From: from}}}
-		a := transitionAudit(p, from, who, why)
-		a.Result, a.Error = p.Result, p.Error
-		if p.State == store.StateUndone || p.State == store.StateUndoFailed {
-			a.Result = p.UndoResult
-		}
-		tx.Audit = append(tx.Audit, a)
-		if extra != nil {
-			extra(tx, p)
-		}
-		err = e.commit(ctx, tx)
-		if err == nil {
-			return p, nil
-		}
-		var ce *store.ConflictError
-		if !errors.As(err, &ce) || (ce.Kind != store.KindProposal && !ce.Transient) || attempt >= maxAttempts {
-			return p, err
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// block ends a waiting proposal as BLOCKED with reason, shows it and lets
-// the ladder move on.
-func (e *Engine) block(ctx context.Context, inc *store.Incident, id string, reason string) error {
-	return e.end(ctx, inc, id, store.StateBlocked, reason)
-}
-
-// end moves a waiting or APPROVED proposal to a final state, owing the
-// card update and the ladder's next step.
-func (e *Engine) end(ctx context.Context, inc *store.Incident, id string, to store.State, reason string) error {
-	_, err := e.transition(ctx, id, []store.State{store.StateProposed, store.StateReplanned, store.StateApproved}, Who,
-		func(p *store.Proposal, _ time.Time) (string, bool) {
-			p.State, p.Reason = to, reason
-			return reason, true
-		},
-		func(tx *store.Tx, p *store.Proposal) {
-			e.oweUpdate(tx, inc, p, fmt.Sprintf("step %d of %s: %s: %s", p.Step+1, p.Policy, to, reason))
-		})
-	if errors.Is(err, errGone) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("mark %s %s: %w", id, to, err)
-	}
-	e.log.InfoContext(ctx, "proposal ended", slog.String("proposal", id), slog.String("state", string(to)), slog.String("reason", reason))
-	return nil
-}
-
-// oweUpdate adds to tx the card update about p and what p waits for next.
-func (e *Engine) oweUpdate(tx *store.Tx, inc *store.Incident, p *store.Proposal, summary string) {
-	e.oweCard(tx, NoticeUpdated, p.Incident, p.ID, summary, false)
-	e.oweNext(tx, inc, p)
-}
 
 // execute claims an APPROVED proposal and applies its plan.
 func (e *Engine) execute(ctx context.Context, m Message) error {
@@ -190,23 +103,6 @@ func outcomeSummary(p *store.Proposal) string {
 	return summary
 }
 
-// finishedAfterRecovery handles a step that finished after its incident was
-// resolved: resolve saw it running, so it neither undid it nor showed its
-// result. It queues the undo the policy asks for on recovery and owes the
-// recovery timeline again, now with the late result.
-func (e *Engine) finishedAfterRecovery(ctx context.Context, inc *store.Incident, p *store.Proposal) error {
-	e.log.InfoContext(ctx, "step finished after the alarm recovered", slog.String("proposal", p.ID), slog.String("state", string(p.State)))
-	err := e.queueRecoveryUndo(ctx, inc, p)
-	tx := &store.Tx{Now: e.now()}
-	e.oweCard(tx, NoticeRecovered, inc.ID, p.ID, outcomeSummary(p)+" (finished after the alarm recovered)", true)
-	if len(tx.Owed) > 0 {
-		if cerr := e.commit(ctx, tx); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("owe the recovery summary of %s: %w", inc.ID, cerr))
-		}
-	}
-	return err
-}
-
 // claim moves p APPROVED -> EXECUTING together with the lock on its target,
 // the cooldown check and the hour's caps, in one transaction. It returns
 // nil when p was blocked or somebody else moved it.
@@ -269,9 +165,10 @@ func (e *Engine) conflictReason(ctx context.Context, p *store.Proposal, c *store
 	return "guardrail: " + c.Error()
 }
 
-// apply runs the action's Apply, turning a panic-free failure into an
-// error.
-func (e *Engine) apply(ctx context.Context, p *store.Proposal) (*remediations.Result, error) {
+// apply runs the action's Apply. A panic in Apply becomes its error (see
+// recovered): the step ends FAILED with the panic in its error and audit,
+// its lock released and its cooldown started (what it changed is unknown).
+func (e *Engine) apply(ctx context.Context, p *store.Proposal) (res *remediations.Result, err error) {
 	act, ok := e.deps.Actions.Get(p.Action)
 	if !ok {
 		return nil, fmt.Errorf("unknown action %q", p.Action)
@@ -279,7 +176,26 @@ func (e *Engine) apply(ctx context.Context, p *store.Proposal) (*remediations.Re
 	if p.Plan == nil {
 		return nil, errors.New("no plan")
 	}
+	defer e.recovered(ctx, &err, p, "apply")
 	return act.Apply(ctx, p.Plan)
+}
+
+// errPanicked marks the error of a remediation that panicked.
+var errPanicked = errors.New("panicked")
+
+// recovered, deferred by the caller of a remediation's Apply or Undo, turns
+// a panic into *err, so that a bug in one action ends its step FAILED (or
+// UNDO_FAILED) with the panic on record instead of killing the executor
+// with the step left EXECUTING for the sweep (and the rest of its batch
+// undelivered). The stack goes to the log only.
+func (e *Engine) recovered(ctx context.Context, err *error, p *store.Proposal, doing string) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	*err = fmt.Errorf("%s %s of %s %w: %v", p.Action, doing, p.Target(), errPanicked, r)
+	e.log.ErrorContext(ctx, "remediation panicked", slog.String("proposal", p.ID), slog.String("action", p.Action),
+		slog.String("doing", doing), slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
 }
 
 // freshPlan is the outcome of planning a step again after its plan went
@@ -443,239 +359,4 @@ func planDiff(old, cur *remediations.Plan) string {
 		text += " (" + strings.Join(parts, "; ") + ")"
 	}
 	return text
-}
-
-// advances reports whether the ladder moves on after a proposal in s.
-func advances(s store.State) bool {
-	switch s {
-	case store.StateSucceeded, store.StateFailed, store.StateBlocked, store.StateExpired, store.StateShadow:
-		return true
-	}
-	return false
-}
-
-// policyFor finds the named policy among those matching the incident's
-// alarm now; nil when it no longer matches.
-func (e *Engine) policyFor(inc *store.Incident, name string) *policy.Policy {
-	for _, pol := range e.deps.Policies.Match(&inc.Alarm) {
-		if pol.Name == name {
-			return pol
-		}
-	}
-	return nil
-}
-
-// followUp proposes the step after m.Proposal if the incident is open and
-// the alarm is still in ALARM.
-func (e *Engine) followUp(ctx context.Context, m Message) error {
-	prev, err := e.deps.Store.Proposal(ctx, m.Proposal)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("follow up %s: %w", m.Proposal, err)
-	}
-	inc, err := e.deps.Store.Incident(ctx, prev.Incident)
-	if err != nil {
-		return fmt.Errorf("follow up %s: read incident: %w", prev.ID, err)
-	}
-	if inc.State != store.IncidentOpen || !advances(prev.State) {
-		return nil
-	}
-	index := prev.Step + 1
-	if _, err := e.deps.Store.Proposal(ctx, store.ProposalID(inc.ID, prev.Policy, index)); err == nil {
-		return nil
-	}
-	pol := e.policyFor(inc, prev.Policy)
-	if pol == nil {
-		return e.stopLadder(ctx, inc, prev, "policy "+prev.Policy+" no longer matches the alarm")
-	}
-	if index >= len(pol.Steps) {
-		return nil
-	}
-	var warn string
-	if e.deps.AlarmState == nil {
-		warn = "the alarm's current state cannot be read (no reader)"
-	} else if state, err := e.deps.AlarmState.AlarmState(ctx, &inc.Alarm); err != nil {
-		warn = "the alarm's current state cannot be read: " + err.Error()
-	} else if state != alarm.StateAlarm {
-		return e.stopLadder(ctx, inc, prev, fmt.Sprintf("alarm is %s now", state))
-	}
-	p := e.propose(ctx, inc, pol, index, e.readSwitch(ctx))
-	if warn != "" {
-		// Proposed anyway: the executor re-checks and fails closed.
-		p.Warnings = append(p.Warnings, warn)
-	}
-	tx := &store.Tx{Now: e.now(),
-		Proposals: []store.ProposalWrite{{Proposal: p, Create: true}},
-		Audit:     []store.AuditEntry{createdAudit(p)}}
-	e.oweUpdate(tx, inc, p, fmt.Sprintf("step %d of %s proposed: %s", p.Step+1, p.Policy, p.State))
-	err = e.commit(ctx, tx)
-	if errors.Is(err, store.ErrExists) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("follow up %s: record step %d: %w", prev.ID, index, err)
-	}
-	return nil
-}
-
-func (e *Engine) stopLadder(ctx context.Context, inc *store.Incident, prev *store.Proposal, why string) error {
-	err := e.deps.Store.Commit(ctx, &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{
-		Incident: inc.ID, Proposal: prev.ID, Event: "ladder.stopped", Who: Who, Why: why}}})
-	if err != nil {
-		return fmt.Errorf("record the end of %s's ladder: %w", prev.Policy, err)
-	}
-	return nil
-}
-
-// expire ends a proposal nobody approved in time.
-func (e *Engine) expire(ctx context.Context, m Message) error {
-	p, err := e.deps.Store.Proposal(ctx, m.Proposal)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("expire %s: %w", m.Proposal, err)
-	}
-	if !p.State.AwaitsVote() {
-		return nil
-	}
-	if wait := p.ExpiresAt.Sub(e.now()); wait > 0 {
-		return e.send(ctx, m, wait)
-	}
-	inc, err := e.deps.Store.Incident(ctx, p.Incident)
-	if err != nil {
-		return fmt.Errorf("expire %s: read incident: %w", p.ID, err)
-	}
-	return e.expireProposal(ctx, inc, p.ID)
-}
-
-func (e *Engine) expireProposal(ctx context.Context, inc *store.Incident, id string) error {
-	_, err := e.transition(ctx, id, store.AwaitingVote, Who,
-		func(p *store.Proposal, now time.Time) (string, bool) {
-			p.State = store.StateExpired
-			p.Reason = "no approval before " + p.ExpiresAt.UTC().Format(time.RFC3339)
-			return p.Reason, true
-		},
-		func(tx *store.Tx, p *store.Proposal) {
-			e.oweUpdate(tx, inc, p, fmt.Sprintf("step %d of %s expired", p.Step+1, p.Policy))
-		})
-	if errors.Is(err, errGone) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("expire %s: %w", id, err)
-	}
-	return nil
-}
-
-func (e *Engine) undoer(action string) remediations.Undoer {
-	act, ok := e.deps.Actions.Get(action)
-	if !ok {
-		return nil
-	}
-	u, _ := act.(remediations.Undoer)
-	return u
-}
-
-// undo reverses a SUCCEEDED step: claim (SUCCEEDED -> UNDOING with the
-// target's lock), Undo, record.
-func (e *Engine) undo(ctx context.Context, m Message) error {
-	p, err := e.deps.Store.Proposal(ctx, m.Proposal)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("undo %s: %w", m.Proposal, err)
-	}
-	if p.State != store.StateSucceeded {
-		return nil
-	}
-	inc, err := e.deps.Store.Incident(ctx, p.Incident)
-	if err != nil {
-		return fmt.Errorf("undo %s: read incident: %w", p.ID, err)
-	}
-	who := m.By
-	if who == "" {
-		who = Who
-	}
-	u := e.undoer(p.Action)
-	if u == nil || p.Result == nil {
-		return e.note(ctx, p, "undo.unavailable", who, "action "+p.Action+" cannot undo", "")
-	}
-	// Read right before the claim, which re-checks the stored switch
-	// atomically.
-	if r := e.readSwitch(ctx).blocks(); r != "" {
-		return e.undoBlocked(ctx, inc, p, who, r)
-	}
-	lease := token()
-	var conflict *store.ConflictError
-	succeeded := p
-	p, err = e.transition(ctx, p.ID, []store.State{store.StateSucceeded}, who,
-		func(p *store.Proposal, now time.Time) (string, bool) {
-			p.State = store.StateUndoing
-			p.Lease = &store.Lease{Token: lease, Until: now.Add(e.cfg.Lease)}
-			p.DecidedBy = who
-			return "undoing " + p.Result.Summary, true
-		},
-		func(tx *store.Tx, p *store.Proposal) {
-			tx.RequireNotPaused = true
-			tx.Locks = []store.LockWrite{{Op: store.LockAcquire, Lock: store.Lock{Target: p.Target(), Holder: p.ID, LeaseUntil: p.Lease.Until}}}
-		})
-	switch {
-	case errors.Is(err, errGone):
-		return nil
-	case errors.As(err, &conflict):
-		return e.undoBlocked(ctx, inc, succeeded, who, e.conflictReason(ctx, succeeded, conflict))
-	case err != nil:
-		return fmt.Errorf("undo %s: claim: %w", m.Proposal, err)
-	}
-	res, undoErr := u.Undo(ctx, p.Result)
-	p, err = e.transition(ctx, p.ID, []store.State{store.StateUndoing}, who,
-		func(p *store.Proposal, now time.Time) (string, bool) {
-			p.Lease = nil
-			if undoErr != nil {
-				p.State, p.Error = store.StateUndoFailed, undoErr.Error()
-				return "undo failed: " + undoErr.Error(), true
-			}
-			p.State, p.UndoResult = store.StateUndone, res
-			if res != nil {
-				return "undone: " + res.Summary, true
-			}
-			return "undone", true
-		},
-		func(tx *store.Tx, p *store.Proposal) {
-			tx.Locks = []store.LockWrite{{Op: store.LockRelease, Lock: store.Lock{Target: p.Target(), Holder: p.ID}}}
-			e.oweCard(tx, NoticeUpdated, p.Incident, p.ID, fmt.Sprintf("step %d of %s %s", p.Step+1, p.Policy, p.State), false)
-		})
-	if errors.Is(err, errGone) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("undo %s: record: %w", m.Proposal, err)
-	}
-	return nil
-}
-
-// undoBlocked records that p's undo was not run (it stays SUCCEEDED) and
-// says so on the card: nobody else would learn that an undo on recovery
-// did not happen.
-func (e *Engine) undoBlocked(ctx context.Context, inc *store.Incident, p *store.Proposal, who, why string) error {
-	return e.note(ctx, p, "undo.blocked", who, why, fmt.Sprintf("undo of step %d of %s not run: %s", p.Step+1, p.Policy, why))
-}
-
-// note records an audit entry about p without changing it and, with a
-// summary, owes the card update saying so.
-func (e *Engine) note(ctx context.Context, p *store.Proposal, event, who, why, summary string) error {
-	e.log.InfoContext(ctx, event, slog.String("proposal", p.ID), slog.String("why", why))
-	tx := &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{
-		Incident: p.Incident, Proposal: p.ID, Event: event, Who: who, Why: why}}}
-	if summary != "" {
-		e.oweCard(tx, NoticeUpdated, p.Incident, p.ID, summary, false)
-	}
-	if err := e.commit(ctx, tx); err != nil {
-		return fmt.Errorf("record %s for %s: %w", event, p.ID, err)
-	}
-	return nil
 }

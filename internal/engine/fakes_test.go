@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,110 +23,19 @@ import (
 	"github.com/medicbot/medic/internal/store/boltstore"
 	"github.com/medicbot/medic/internal/store/dynamostore"
 	"github.com/medicbot/medic/internal/testenv"
+	"github.com/medicbot/medic/internal/testfakes"
 	"github.com/medicbot/medic/remediations"
 )
 
 var ctx = context.Background()
 
-// clock is a fake clock tests move by hand. Each reading ticks it by a
-// microsecond, as a real clock would move between two transactions, so
-// audit entries keep their order.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock and queue are the shared fakes (package testfakes).
+type (
+	clock = testfakes.Clock
+	queue = testfakes.Queue
+)
 
-func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Microsecond)
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// queue is an in-memory fake Queue: it keeps messages with their due time
-// on the fake clock.
-type queue struct {
-	mu    sync.Mutex
-	clock *clock
-	msgs  []queuedMsg
-	sent  []engine.Message // every message ever sent
-}
-
-type queuedMsg struct {
-	m   engine.Message
-	due time.Time
-}
-
-func (q *queue) Send(_ context.Context, body []byte, delay time.Duration) error {
-	m, err := engine.ParseMessage(body)
-	if err != nil {
-		return err
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.msgs = append(q.msgs, queuedMsg{m: m, due: q.clock.Now().Add(delay)})
-	q.sent = append(q.sent, m)
-	return nil
-}
-
-// take removes and returns the messages due now.
-func (q *queue) take() []engine.Message {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	now := q.clock.Now()
-	var due []engine.Message
-	rest := q.msgs[:0]
-	for _, qm := range q.msgs {
-		if !qm.due.After(now) {
-			due = append(due, qm.m)
-		} else {
-			rest = append(rest, qm)
-		}
-	}
-	q.msgs = rest
-	return due
-}
-
-func (q *queue) kinds() []string {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var out []string
-	for _, m := range q.sent {
-		out = append(out, string(m.Kind))
-	}
-	return out
-}
-
-func (q *queue) count(kind engine.MessageKind) int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	n := 0
-	for _, m := range q.sent {
-		if m.Kind == kind {
-			n++
-		}
-	}
-	return n
-}
-
-// next returns the earliest due time of a waiting message.
-func (q *queue) next() (time.Time, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.msgs) == 0 {
-		return time.Time{}, false
-	}
-	sort.SliceStable(q.msgs, func(i, j int) bool { return q.msgs[i].due.Before(q.msgs[j].due) })
-	return q.msgs[0].due, true
-}
+var newClock = testfakes.NewClock
 
 // action is a fake remediation counting its calls.
 type action struct {
@@ -311,7 +219,7 @@ func newFixture(t testing.TB, pols []*policy.Policy, acts []*action, opts ...opt
 	t.Helper()
 	f := &fixture{clock: newClock(), notes: &notifier{}, acts: actions{},
 		state: &alarmState{state: alarm.StateAlarm}, auth: &authorizer{allowed: map[string]bool{}}, matcher: pols}
-	f.q = &queue{clock: f.clock}
+	f.q = testfakes.NewQueue(f.clock)
 	for _, a := range acts {
 		f.acts[a.name] = a
 	}
@@ -342,9 +250,9 @@ func (f *fixture) drain(t testing.TB, horizon time.Duration) {
 	t.Helper()
 	end := f.clock.Now().Add(horizon)
 	for range 1000 {
-		msgs := f.q.take()
+		msgs := f.q.Take()
 		if len(msgs) == 0 {
-			next, ok := f.q.next()
+			next, ok := f.q.Next()
 			if !ok || next.After(end) {
 				return
 			}

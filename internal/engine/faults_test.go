@@ -127,7 +127,7 @@ func TestAStoreFailingAnywhereLosesNothing(t *testing.T) {
 			fs := &faultyStore{Store: boltStore(t, c), failAt: n}
 			f := newFixture(t, []*policy.Policy{auto, manual}, []*action{scale, restart}, withStore(fs),
 				withDeps(func(d *engine.Deps) { d.Clock = c }))
-			f.clock, f.q.clock = c, c
+			f.clock, f.q.Clock = c, c
 			a := newAlarm("checkout-5xx", c.Now())
 
 			// Intake, retried like a Lambda async invoke until it succeeds.
@@ -200,9 +200,9 @@ func (f *fixture) redeliver(t *testing.T, horizon time.Duration) {
 	t.Helper()
 	end := f.clock.Now().Add(horizon)
 	for range 500 {
-		msgs := f.q.take()
+		msgs := f.q.Take()
 		if len(msgs) == 0 {
-			next, ok := f.q.next()
+			next, ok := f.q.Next()
 			if !ok || next.After(end) {
 				return
 			}
@@ -211,9 +211,7 @@ func (f *fixture) redeliver(t *testing.T, horizon time.Duration) {
 		}
 		for _, m := range msgs {
 			if err := f.e.HandleMessage(ctx, m); err != nil {
-				f.q.mu.Lock()
-				f.q.msgs = append(f.q.msgs, queuedMsg{m: m, due: f.clock.Now().Add(30 * time.Second)})
-				f.q.mu.Unlock()
+				f.q.Put(m, f.clock.Now().Add(30*time.Second))
 			}
 		}
 	}

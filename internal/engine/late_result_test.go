@@ -74,13 +74,13 @@ func newLateStep(t *testing.T, mk func(testing.TB, *clock) store.Store) *lateSte
 	pol := autoPolicy("checkout", "ecs.scale")
 	pol.OnRecovery = policy.OnRecoveryUndo
 	f := newFixture(t, []*policy.Policy{pol}, []*action{scale}, withStore(hs), withDeps(func(d *engine.Deps) { d.Clock = c }))
-	f.clock, f.q.clock = c, c
+	f.clock, f.q.Clock = c, c
 	a := newAlarm("checkout-5xx", c.Now())
 	out, err := f.e.HandleAlarm(ctx, a)
 	if err != nil || len(out.Proposals) != 1 || out.Proposals[0].State != store.StateApproved {
 		t.Fatalf("handle alarm: %+v, %v", out, err)
 	}
-	msgs := f.q.take()
+	msgs := f.q.Take()
 	if len(msgs) != 1 || msgs[0].Kind != engine.KindExecute {
 		t.Fatalf("queued = %v", msgs)
 	}
@@ -125,8 +125,8 @@ func (s *lateStep) recover(t *testing.T) {
 func (s *lateStep) check(t *testing.T) {
 	t.Helper()
 	f := s.f
-	if n := f.q.count(engine.KindUndo); n != 1 {
-		t.Fatalf("undo messages = %d, want 1 (sent: %v)", n, f.q.kinds())
+	if n := f.q.Count(engine.KindUndo); n != 1 {
+		t.Fatalf("undo messages = %d, want 1 (sent: %v)", n, f.q.Kinds())
 	}
 	// Repeated deliveries of the execution and of the OK queue nothing more.
 	if err := f.e.HandleMessage(ctx, s.exec); err != nil {
@@ -135,7 +135,7 @@ func (s *lateStep) check(t *testing.T) {
 	if out, err := f.e.HandleAlarm(ctx, okAlarm(s.alarm, 5*time.Minute)); err != nil || len(out.Resolved) != 0 {
 		t.Fatalf("redelivered OK = %+v, %v", out, err)
 	}
-	if n := f.q.count(engine.KindUndo); n != 1 {
+	if n := f.q.Count(engine.KindUndo); n != 1 {
 		t.Fatalf("undo messages after redeliveries = %d, want 1", n)
 	}
 	f.drain(t, time.Minute)
@@ -176,7 +176,7 @@ func TestAStepFinishingAfterRecoveryIsUndone(t *testing.T) {
 			s := newLateStep(t, mk)
 			s.start()
 			s.recover(t)
-			if n := s.f.q.count(engine.KindUndo); n != 0 {
+			if n := s.f.q.Count(engine.KindUndo); n != 0 {
 				t.Fatalf("undo queued for a running step: %d", n)
 			}
 			if p := s.f.proposal(t, s.id); p.State != store.StateExecuting {

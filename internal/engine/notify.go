@@ -43,6 +43,9 @@ type Notice struct {
 	Paused *killswitch.State
 	// Timeline is the incident's audit trail (NoticeRecovered only).
 	Timeline []store.AuditEntry
+	// Undoable holds the IDs of the proposals that can be undone now
+	// (CanUndo): the card offers Undo on those and on no others.
+	Undoable map[string]bool
 }
 
 // sendCard shows an owed card notice, rendered from the records as they are
@@ -68,6 +71,12 @@ func (e *Engine) sendCard(ctx context.Context, incident string, cn cardNotice) e
 	for _, p := range props {
 		if p.ID == cn.Changed {
 			n.Changed = p
+		}
+		if CanUndo(p, e.deps.Actions) {
+			if n.Undoable == nil {
+				n.Undoable = map[string]bool{}
+			}
+			n.Undoable[p.ID] = true
 		}
 	}
 	if cn.Timeline {

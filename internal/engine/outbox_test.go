@@ -11,8 +11,10 @@ import (
 
 	"github.com/medicbot/medic/internal/alarm"
 	"github.com/medicbot/medic/internal/engine"
+	"github.com/medicbot/medic/internal/localqueue"
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/store"
+	"github.com/medicbot/medic/internal/testfakes"
 )
 
 // flakyQueue fails every send while down is set, as SQS does in an outage.
@@ -90,7 +92,7 @@ func newOutboxFixture(t *testing.T, pols []*policy.Policy, st func(testing.TB, *
 	o.fixture = newFixture(t, pols, []*action{o.scale}, withStore(st(t, c)), withDeps(func(d *engine.Deps) {
 		d.Clock = c
 		o.fq = &flakyQueue{queue: d.Queue.(*queue)}
-		o.fq.queue.clock = c
+		o.fq.queue.Clock = c
 		d.Queue = o.fq
 		o.fn = &flakyNotifier{notifier: d.Notifier.(*notifier)}
 		d.Notifier = o.fn
@@ -171,8 +173,8 @@ func TestOwedQueueMessagesSurviveAQueueOutage(t *testing.T) {
 			// The follow-up for step 2 was owed with step 1's result; the
 			// queue fails again when it comes due... it is delivered by the
 			// relay and keeps its due time.
-			owedFollowUp := o.q.msgs
-			if len(owedFollowUp) != 1 || owedFollowUp[0].m.Kind != engine.KindFollowUp {
+			owedFollowUp := o.q.Waiting()
+			if len(owedFollowUp) != 1 || owedFollowUp[0].Msg.Kind != engine.KindFollowUp {
 				t.Fatalf("queued after step 1: %+v", owedFollowUp)
 			}
 			o.clock.Advance(10 * time.Minute)
@@ -210,13 +212,14 @@ func TestOwedQueueMessagesSurviveAQueueOutage(t *testing.T) {
 			}
 			// The relayed expiry still carries the original due time: it
 			// waits (and then finds the step done).
-			var expiry *queuedMsg
-			for i := range o.q.msgs {
-				if o.q.msgs[i].m.Kind == engine.KindExpire {
-					expiry = &o.q.msgs[i]
+			var expiry *testfakes.Queued
+			waiting := o.q.Waiting()
+			for i := range waiting {
+				if waiting[i].Msg.Kind == engine.KindExpire {
+					expiry = &waiting[i]
 				}
 			}
-			if expiry == nil || !expiry.m.NotBefore.Equal(p2.ExpiresAt) {
+			if expiry == nil || !expiry.Msg.NotBefore.Equal(p2.ExpiresAt) {
 				t.Errorf("relayed expiry %+v, want not before %s", expiry, p2.ExpiresAt)
 			}
 
@@ -250,7 +253,7 @@ func TestOwedQueueMessagesSurviveAQueueOutage(t *testing.T) {
 func (o *outboxFixture) drainDue(t *testing.T) {
 	t.Helper()
 	for range 100 {
-		msgs := o.q.take()
+		msgs := o.q.Take()
 		if len(msgs) == 0 {
 			return
 		}
@@ -369,7 +372,7 @@ func TestAnApprovalDuringShutdownRunsAfterTheRestart(t *testing.T) {
 		f := newFixture(t, []*policy.Policy{pol}, []*action{scale}, withStore(st), withDeps(func(d *engine.Deps) { d.Clock, d.Queue = c, q }))
 		return f.e
 	}
-	first := engine.NewLocalQueue(engine.LocalQueueOptions{})
+	first := localqueue.New(localqueue.Options{})
 	e1 := newEngine(first)
 	first.Start(e1.HandleMessage)
 	out, err := e1.HandleAlarm(ctx, newAlarm("checkout-5xx", c.Now()))
@@ -388,7 +391,7 @@ func TestAnApprovalDuringShutdownRunsAfterTheRestart(t *testing.T) {
 		t.Fatal("ran on a closed queue")
 	}
 
-	second := engine.NewLocalQueue(engine.LocalQueueOptions{})
+	second := localqueue.New(localqueue.Options{})
 	e2 := newEngine(second)
 	second.Start(e2.HandleMessage)
 	t.Cleanup(func() { _, _ = second.Close(ctx) })

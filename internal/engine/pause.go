@@ -45,3 +45,44 @@ func (e *Engine) Paused(ctx context.Context) (killswitch.State, error) {
 	}
 	return st, nil
 }
+
+// switchState is the kill switch as read once for a decision.
+type switchState struct {
+	st  killswitch.State
+	err error
+}
+
+func (e *Engine) readSwitch(ctx context.Context) switchState {
+	st, err := e.deps.Switch.State(ctx)
+	return switchState{st: st, err: err}
+}
+
+// blocks says why nothing may execute, "" when the switch allows it.
+func (s switchState) blocks() string {
+	switch {
+	case s.err != nil:
+		return "kill switch cannot be read, failing closed: " + s.err.Error()
+	case s.st.Paused:
+		r := "medic is paused"
+		if s.st.By != "" {
+			r += " by " + s.st.By
+		}
+		if s.st.Why != "" {
+			r += ": " + s.st.Why
+		}
+		return r
+	}
+	return ""
+}
+
+// pause is what cards show: nil when medic runs.
+func (s switchState) pause() *killswitch.State {
+	switch {
+	case s.err != nil:
+		return &killswitch.State{Paused: true, Why: "kill switch cannot be read (failing closed)"}
+	case s.st.Paused:
+		st := s.st
+		return &st
+	}
+	return nil
+}

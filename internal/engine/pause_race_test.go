@@ -94,7 +94,7 @@ func TestAPauseDuringTheChecksStopsTheClaim(t *testing.T) {
 			sw := &pauseAfterRead{inner: killswitch.New(st, nil, "")}
 			f := newFixture(t, []*policy.Policy{pol}, []*action{scale}, withStore(st),
 				withDeps(func(d *engine.Deps) { d.Clock, d.AlarmState, d.Switch = c, cw, sw }))
-			f.clock, f.q.clock = c, c
+			f.clock, f.q.Clock = c, c
 			pause := func() {
 				if err := f.e.Pause(ctx, "U1", "game day"); err != nil {
 					t.Errorf("pause: %v", err)

@@ -39,7 +39,7 @@ func BenchmarkStorm(b *testing.B) {
 				auto := autoPolicy("auto", "ecs.scale")
 				f := newFixture(b, []*policy.Policy{auto, manual}, []*action{scale}, withStore(st),
 					withDeps(func(d *engine.Deps) { d.Clock = c }))
-				f.q.clock = c
+				f.q.Clock = c
 				work := make(chan int)
 				var wg sync.WaitGroup
 				ts := c.Now()

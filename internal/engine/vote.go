@@ -35,8 +35,7 @@ const (
 	VoteNotFound VoteResult = "not_found"
 	// UndoQueued: the undo was queued.
 	UndoQueued VoteResult = "undo_queued"
-	// UndoUnavailable: the step cannot be undone (not SUCCEEDED, or the
-	// action is not reversible).
+	// UndoUnavailable: the step cannot be undone (see CanUndo).
 	UndoUnavailable VoteResult = "undo_unavailable"
 )
 
@@ -47,8 +46,11 @@ type VoteOutcome struct {
 	// Proposal is the proposal as it is after the press (nil when not
 	// found).
 	Proposal *store.Proposal
-	// Reason says more in words, e.g. why the user is not allowed.
-	Reason string
+	// ApproversUnchecked: VoteNotAllowed because the approvers could not be
+	// checked (the Authorizer failed), so trying again may work. Without
+	// it, VoteNotAllowed means the user is not an approver of the step.
+	// The words are the door's (package slack).
+	ApproversUnchecked bool
 }
 
 // Vote records a user's approval or rejection of a proposal. The user must
@@ -59,14 +61,8 @@ type VoteOutcome struct {
 // presses race: once the vote is recorded, the execution will be sent (now,
 // or by the relay if the queue is down). Errors are store failures only.
 func (e *Engine) Vote(ctx context.Context, proposalID, userID string, approve bool) (VoteOutcome, error) {
-	p, err := e.deps.Store.Proposal(ctx, proposalID)
-	if errors.Is(err, store.ErrNotFound) {
-		return VoteOutcome{Result: VoteNotFound, Reason: "no such proposal"}, nil
-	}
-	if err != nil {
-		return VoteOutcome{}, fmt.Errorf("vote on %s: %w", proposalID, err)
-	}
-	if out, denied, err := e.authorize(ctx, p, userID, "vote.denied"); denied || err != nil {
+	p, out, err := e.pressed(ctx, proposalID, userID, "vote on", "vote.denied")
+	if p == nil {
 		return out, err
 	}
 	inc, err := e.deps.Store.Incident(ctx, p.Incident)
@@ -110,11 +106,11 @@ func (e *Engine) Vote(ctx context.Context, proposalID, userID string, approve bo
 			e.oweUpdate(tx, inc, p, voteSummary(p, userID, result))
 		})
 	if errors.Is(err, errNoChange) {
-		return VoteOutcome{Result: VoteAlreadyVoted, Proposal: p, Reason: "you have already approved"}, nil
+		return VoteOutcome{Result: VoteAlreadyVoted, Proposal: p}, nil
 	}
 	switch {
 	case errors.Is(err, errGone):
-		return VoteOutcome{Result: VoteClosed, Proposal: p, Reason: "the step is " + string(p.State)}, nil
+		return VoteOutcome{Result: VoteClosed, Proposal: p}, nil
 	case err != nil:
 		return VoteOutcome{}, fmt.Errorf("vote on %s: %w", proposalID, err)
 	}
@@ -135,6 +131,24 @@ func voteSummary(p *store.Proposal, userID string, result VoteResult) string {
 	return fmt.Sprintf("%s approved step %d of %s (%d of %d)", userID, p.Step+1, p.Policy, len(p.Votes), p.NeededVotes())
 }
 
+// pressed reads the proposal a button press is about and checks the
+// presser against its approvers. It returns a nil proposal when the press
+// ends there, with the answer (VoteNotFound, VoteNotAllowed) or the error;
+// doing says what the press was for ("vote on", "undo").
+func (e *Engine) pressed(ctx context.Context, proposalID, userID, doing, deniedEvent string) (*store.Proposal, VoteOutcome, error) {
+	p, err := e.deps.Store.Proposal(ctx, proposalID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, VoteOutcome{Result: VoteNotFound}, nil
+	}
+	if err != nil {
+		return nil, VoteOutcome{}, fmt.Errorf("%s %s: %w", doing, proposalID, err)
+	}
+	if out, denied, err := e.authorize(ctx, p, userID, deniedEvent); denied || err != nil {
+		return nil, out, err
+	}
+	return p, VoteOutcome{}, nil
+}
+
 // authorize checks userID against p's approvers. A denial (or an
 // authoriser failure, which denies) is recorded under event and answered.
 func (e *Engine) authorize(ctx context.Context, p *store.Proposal, userID, event string) (VoteOutcome, bool, error) {
@@ -146,10 +160,8 @@ func (e *Engine) authorize(ctx context.Context, p *store.Proposal, userID, event
 	if allowed && aerr == nil {
 		return VoteOutcome{}, false, nil
 	}
-	reason := "you are not an approver of this step"
 	why := userID + " is not an approver"
 	if aerr != nil {
-		reason = "medic could not check the approvers, so it refused (try again)"
 		why = "approvers could not be checked: " + aerr.Error()
 	}
 	err := e.deps.Store.Commit(ctx, &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{
@@ -157,32 +169,5 @@ func (e *Engine) authorize(ctx context.Context, p *store.Proposal, userID, event
 	if err != nil {
 		return VoteOutcome{}, true, fmt.Errorf("record denied %s by %s: %w", event, userID, err)
 	}
-	return VoteOutcome{Result: VoteNotAllowed, Proposal: p, Reason: reason}, true, nil
-}
-
-// RequestUndo queues the undo of a SUCCEEDED, reversible step at a user's
-// request (the card's Undo button). The user must be allowed for the
-// step's approvers; an auto step's are its policy's (see stepApprovers).
-func (e *Engine) RequestUndo(ctx context.Context, proposalID, userID string) (VoteOutcome, error) {
-	p, err := e.deps.Store.Proposal(ctx, proposalID)
-	if errors.Is(err, store.ErrNotFound) {
-		return VoteOutcome{Result: VoteNotFound, Reason: "no such proposal"}, nil
-	}
-	if err != nil {
-		return VoteOutcome{}, fmt.Errorf("undo %s: %w", proposalID, err)
-	}
-	if out, denied, err := e.authorize(ctx, p, userID, "undo.denied"); denied || err != nil {
-		return out, err
-	}
-	if p.State != store.StateSucceeded || p.Result == nil || p.Plan == nil || !p.Plan.Reversible || e.undoer(p.Action) == nil {
-		return VoteOutcome{Result: UndoUnavailable, Proposal: p, Reason: "this step cannot be undone (it is " + string(p.State) + ")"}, nil
-	}
-	// The request is recorded with the undo message it owes.
-	tx := &store.Tx{Now: e.now(), Audit: []store.AuditEntry{{Incident: p.Incident, Proposal: p.ID, Event: "undo.requested", Who: userID,
-		Why: "undo of step " + fmt.Sprint(p.Step+1) + " of " + p.Policy + " requested"}}}
-	e.oweMessage(tx, Message{Kind: KindUndo, Incident: p.Incident, Proposal: p.ID, By: userID}, 0)
-	if err := e.commit(ctx, tx); err != nil {
-		return VoteOutcome{}, fmt.Errorf("undo %s: %w", proposalID, err)
-	}
-	return VoteOutcome{Result: UndoQueued, Proposal: p}, nil
+	return VoteOutcome{Result: VoteNotAllowed, Proposal: p, ApproversUnchecked: aerr != nil}, true, nil
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/medicbot/medic/internal/config"
-	"github.com/medicbot/medic/internal/engine"
+	"github.com/medicbot/medic/internal/localqueue"
 	"github.com/medicbot/medic/internal/wiring"
 )
 
@@ -329,7 +329,7 @@ func TestServeRefusesAnOpenWebhookBeyondLoopback(t *testing.T) {
 	for _, tt := range tests {
 		name := fmt.Sprintf("%s token=%q insecure=%v", tt.addr, tt.token, tt.insecure)
 		t.Run(name, func(t *testing.T) {
-			q := engine.NewLocalQueue(engine.LocalQueueOptions{})
+			q := localqueue.New(localqueue.Options{})
 			t.Cleanup(func() { _, _ = q.Close(context.Background()) })
 			app := &wiring.App{Config: &config.Config{WebhookToken: config.Secret(tt.token)}, LocalQueue: q}
 			_, err := New(app, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Addr: tt.addr, InsecureNoToken: tt.insecure})

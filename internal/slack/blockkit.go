@@ -295,6 +295,13 @@ func fallbackText(text string) string {
 	return cutMrkdwn(text, maxFallbackText)
 }
 
+// SummaryMessage is a thread reply saying in one line what happened. The
+// summary is plain text that carries plan summaries and error messages: it
+// is escaped, so nothing in it can become a mention or a link.
+func SummaryMessage(summary string) Message {
+	return TextMessage(escape(summary))
+}
+
 // TextMessage is a message of mrkdwn text only (already escaped where it
 // carries user text), cut to what Slack takes.
 func TextMessage(text string) Message {

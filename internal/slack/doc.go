@@ -17,7 +17,10 @@
 //	      -> Decider.Decide within a deadline -> ephemeral reply when needed
 //	      -> 200 within Slack's 3 second budget
 //
-// Every text sent to Slack is built by the limit-aware builders of
+// Every word a user reads is this package's: the cards, the thread replies
+// (SummaryMessage escapes what medic reports) and the ephemeral replies to a
+// press, which the Decider answers in facts (Outcome) and ephemeralText
+// words. Every text sent to Slack is built by the limit-aware builders of
 // blockkit.go, which cut it to Block Kit's limits without breaking a rune, an
 // escape or a <…> construct; Message.Check verifies a message against those
 // limits. A card that would exceed MaxBlocks collapses its finished steps

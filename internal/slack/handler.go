@@ -85,14 +85,32 @@ const (
 	OutcomeStale OutcomeKind = "stale"
 	// OutcomeNotFound: medic has no such proposal.
 	OutcomeNotFound OutcomeKind = "not_found"
+	// OutcomeCannotUndo: the step cannot be undone (State says where it
+	// is); nothing was done.
+	OutcomeCannotUndo OutcomeKind = "cannot_undo"
 )
 
-// Outcome is Decide's answer.
+// Outcome is Decide's answer: what became of the press, in facts. The
+// words the user is told are this package's (see ephemeralText).
 type Outcome struct {
 	Kind OutcomeKind
-	// Message, when set, replaces the default ephemeral text for Kind (and
-	// is sent even for OutcomeAccepted). It is mrkdwn and sent as is; it
-	// must not contain secrets.
+	// Approvals and Needed count a step's approvals when this one was
+	// counted and more are needed (OutcomeAccepted): the user is told how
+	// many. Zero Needed: the press needs no word (the card shows it).
+	Approvals, Needed int
+	// AlreadyVoted: the user had approved the step before
+	// (OutcomeAlreadyDecided).
+	AlreadyVoted bool
+	// State is where the step is now, e.g. "REJECTED"
+	// (OutcomeAlreadyDecided, OutcomeCannotUndo).
+	State string
+	// NotApprover and ApproversUnchecked say why the user may not
+	// (OutcomeNotAllowed): they are not an approver of the step, or the
+	// approvers could not be checked (trying again may work).
+	NotApprover, ApproversUnchecked bool
+	// Message, when set, replaces the text for Kind (and is sent even for
+	// OutcomeAccepted). It is mrkdwn and sent as is; it must not contain
+	// secrets.
 	Message string
 }
 
@@ -202,7 +220,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		h.log.WarnContext(r.Context(), "read slack request body", "door", "http", "err", err)
+		h.log.WarnContext(r.Context(), "read slack request body", "door", "http", "error", err)
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
@@ -234,7 +252,7 @@ func (h *Handler) HandleFunctionURL(ctx context.Context, req events.LambdaFuncti
 	}
 	header, body, err := FunctionURLRequest(req)
 	if err != nil {
-		h.log.WarnContext(ctx, "decode function url request", "door", "function_url", "err", err)
+		h.log.WarnContext(ctx, "decode function url request", "door", "function_url", "error", err)
 		return respond(http.StatusBadRequest), nil
 	}
 	if len(body) > MaxBodyBytes {
@@ -277,11 +295,11 @@ func (h *Handler) handle(ctx context.Context, door string, header http.Header, b
 	}
 	cb, err := ParseInteraction(body)
 	if err != nil {
-		h.log.WarnContext(ctx, "malformed slack interaction", "door", door, "err", err)
+		h.log.WarnContext(ctx, "malformed slack interaction", "door", door, "error", err)
 		return http.StatusBadRequest
 	}
 	if err := h.process(ctx, door, cb, start); err != nil {
-		h.log.WarnContext(ctx, "malformed slack interaction", "door", door, "err", err)
+		h.log.WarnContext(ctx, "malformed slack interaction", "door", door, "error", err)
 		return http.StatusBadRequest
 	}
 	return http.StatusOK
@@ -429,7 +447,7 @@ func (h *Handler) decideOne(ctx context.Context, door string, d Decision) {
 	first, err := h.seen.FirstSeen(ctx, key, ReplayTTL)
 	if err != nil {
 		// The engine's conditional vote still prevents double counting.
-		log.WarnContext(ctx, "replay check failed; continuing", "err", err)
+		log.WarnContext(ctx, "replay check failed; continuing", "error", err)
 	} else if !first {
 		log.InfoContext(ctx, "replayed slack interaction ignored")
 		return
@@ -448,7 +466,7 @@ func (h *Handler) decideOne(ctx context.Context, door string, d Decision) {
 	case r := <-done:
 		switch {
 		case r.err != nil:
-			log.ErrorContext(ctx, "decide slack press", "err", r.err)
+			log.ErrorContext(ctx, "decide slack press", "error", r.err)
 			// The store may have taken the click before it failed to
 			// answer: say what is known, not "nothing was done".
 			text = ":warning: medic could not confirm that your click was recorded (its store did not answer). " +
@@ -464,7 +482,7 @@ func (h *Handler) decideOne(ctx context.Context, door string, d Decision) {
 		go func() {
 			r := <-done
 			log.InfoContext(context.WithoutCancel(ctx), "late slack press decision",
-				"outcome", string(r.outcome.Kind), "err", r.err)
+				"outcome", string(r.outcome.Kind), "error", r.err)
 		}()
 	}
 	if text == "" {
@@ -479,24 +497,45 @@ func (h *Handler) decideOne(ctx context.Context, door string, d Decision) {
 		return
 	}
 	if err := h.ephemeral.PostEphemeral(ctx, d.ChannelID, d.UserID, Message{Text: fallbackText(text), Blocks: []slackapi.Block{sectionBlock(text)}}); err != nil {
-		log.WarnContext(ctx, "reply to slack press", "err", err)
+		log.WarnContext(ctx, "reply to slack press", "error", err)
 	}
 }
 
 // ephemeralText is what the user is told about an outcome; "" for none.
+// Every reply medic gives a press is worded here.
 func ephemeralText(d Decision, o Outcome) string {
 	if o.Message != "" {
 		return o.Message
 	}
 	switch o.Kind {
 	case OutcomeAccepted:
+		if o.Needed > 0 {
+			return fmt.Sprintf(":ballot_box_with_check: Your approval is recorded (%d of %d needed); the step runs once %d approvers agree.", o.Approvals, o.Needed, o.Needed)
+		}
 		return ""
 	case OutcomeNotAllowed:
+		switch {
+		case o.ApproversUnchecked:
+			return fmt.Sprintf(":no_entry: Not allowed: medic could not check the approvers, so it refused (try again). Your click to %s was not counted.", d.Verb)
+		case o.NotApprover:
+			return fmt.Sprintf(":no_entry: Not allowed: you are not an approver of this step. Your click to %s was not counted.", d.Verb)
+		}
 		return fmt.Sprintf(":no_entry: You are not allowed to %s this step, so your click was not counted.", d.Verb)
 	case OutcomeExpired:
 		return ":alarm_clock: This proposal has expired; nothing was done."
 	case OutcomeAlreadyDecided:
+		switch {
+		case o.AlreadyVoted:
+			return ":information_source: You have already approved this step; your click changed nothing."
+		case o.State != "":
+			return fmt.Sprintf(":information_source: This step was already decided (it is %s); your click changed nothing.", stateWords(o.State))
+		}
 		return ":information_source: This step was already decided; your click changed nothing."
+	case OutcomeCannotUndo:
+		if o.State != "" {
+			return fmt.Sprintf(":information_source: This step cannot be undone (it is %s); nothing was done.", stateWords(o.State))
+		}
+		return ":information_source: This step cannot be undone; nothing was done."
 	case OutcomeStale:
 		return ":information_source: This card is out of date (the alarm may have recovered or the plan changed); nothing was done."
 	case OutcomeNotFound:
@@ -504,4 +543,15 @@ func ephemeralText(d Decision, o Outcome) string {
 	default:
 		return ":information_source: Nothing was done."
 	}
+}
+
+// stateWords says a step's state in words: "UNDO_FAILED" -> "undo failed".
+func stateWords(state string) string {
+	switch state {
+	case "APPROVED":
+		return "approved and queued to run" // its execution is owed with the approval
+	case "EXECUTING":
+		return "running"
+	}
+	return escape(strings.ToLower(strings.ReplaceAll(state, "_", " ")))
 }

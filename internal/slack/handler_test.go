@@ -283,6 +283,12 @@ func TestHandlerPassesOutcomesToTheUser(t *testing.T) {
 		{"a stale card (alarm already OK) is reported", slack.Outcome{Kind: slack.OutcomeStale}, nil, "out of date"},
 		{"an unknown proposal is reported", slack.Outcome{Kind: slack.OutcomeNotFound}, nil, "does not know"},
 		{"a decider error asks the user to check and retry, without claiming nothing was done", slack.Outcome{}, errors.New("store unavailable"), "could not confirm that your click was recorded"},
+		{"a counted approval says how many are needed", slack.Outcome{Kind: slack.OutcomeAccepted, Approvals: 1, Needed: 2}, nil, "recorded (1 of 2 needed)"},
+		{"a user who is not an approver is told so", slack.Outcome{Kind: slack.OutcomeNotAllowed, NotApprover: true}, nil, "Not allowed: you are not an approver of this step. Your click to approve was not counted."},
+		{"a refusal because the approvers could not be checked says to try again", slack.Outcome{Kind: slack.OutcomeNotAllowed, ApproversUnchecked: true}, nil, "could not check the approvers, so it refused (try again)"},
+		{"a second approval by one user is reported", slack.Outcome{Kind: slack.OutcomeAlreadyDecided, AlreadyVoted: true}, nil, "already approved this step"},
+		{"a step decided already says where it is", slack.Outcome{Kind: slack.OutcomeAlreadyDecided, State: "UNDO_FAILED"}, nil, "already decided (it is undo failed)"},
+		{"an undo of a step that cannot be undone says where it is", slack.Outcome{Kind: slack.OutcomeCannotUndo, State: "FAILED"}, nil, "This step cannot be undone (it is failed); nothing was done."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

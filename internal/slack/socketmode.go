@@ -67,7 +67,7 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 			return
 		}
 		if err := sm.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
-			h.log.WarnContext(ctx, "acknowledge socket mode event", "door", door, "err", err)
+			h.log.WarnContext(ctx, "acknowledge socket mode event", "door", door, "error", err)
 		}
 	}
 	switch evt.Type {
@@ -75,13 +75,13 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 		ack()
 		cb, ok := evt.Data.(slackapi.InteractionCallback)
 		if !ok {
-			h.log.WarnContext(ctx, "malformed slack interaction", "door", door, "err", "unexpected event data")
+			h.log.WarnContext(ctx, "malformed slack interaction", "door", door, "error", "unexpected event data")
 			return
 		}
 		start := time.Now()
 		wg.Go(func() {
 			if err := h.process(ctx, door, &cb, start); err != nil {
-				h.log.WarnContext(ctx, "malformed slack interaction", "door", door, "err", err)
+				h.log.WarnContext(ctx, "malformed slack interaction", "door", door, "error", err)
 			}
 		})
 	case socketmode.EventTypeEventsAPI, socketmode.EventTypeSlashCommand:

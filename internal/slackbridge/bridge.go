@@ -76,9 +76,7 @@ func (n *Notifier) Notify(ctx context.Context, nt *engine.Notice) (store.Message
 		thread = slack.RenderTimeline(Timeline(nt.Timeline))
 	case engine.NoticeUpdated, engine.NoticeNeedsHuman:
 		if nt.Summary != "" {
-			// The summary carries plan summaries and error messages: escape
-			// it so that nothing in it can become a mention or a link.
-			thread = slack.TextMessage(escape(nt.Summary))
+			thread = slack.SummaryMessage(nt.Summary)
 		}
 	}
 	if thread.Text != "" || len(thread.Blocks) > 0 {
@@ -88,11 +86,6 @@ func (n *Notifier) Notify(ctx context.Context, nt *engine.Notice) (store.Message
 	}
 	return ref, updateErr
 }
-
-// escape makes text safe for mrkdwn: Slack wants &, < and > escaped.
-func escape(s string) string { return mrkdwnEscaper.Replace(s) }
-
-var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // Card builds the incident card's view of a notice.
 func (n *Notifier) Card(nt *engine.Notice) slack.Card {
@@ -119,7 +112,7 @@ func (n *Notifier) Card(nt *engine.Notice) slack.Card {
 	}
 	card.DeploysNote = inc.SuspectsNote
 	for _, p := range nt.Proposals {
-		card.Steps = append(card.Steps, StepView(p))
+		card.Steps = append(card.Steps, StepView(p, nt.Undoable[p.ID]))
 	}
 	return card
 }
@@ -131,8 +124,9 @@ func (n *Notifier) lookup(name string) *policy.Policy {
 	return n.policies.Policy(name)
 }
 
-// StepView is the card's view of one proposal.
-func StepView(p *store.Proposal) slack.StepView {
+// StepView is the card's view of one proposal; undoable is the engine's
+// word on whether it can be undone (engine.CanUndo, in Notice.Undoable).
+func StepView(p *store.Proposal, undoable bool) slack.StepView {
 	v := slack.StepView{
 		ProposalID:  p.ID,
 		Index:       p.Step,
@@ -181,7 +175,7 @@ func StepView(p *store.Proposal) slack.StepView {
 	case p.Error != "":
 		v.Result = p.Error
 	}
-	v.UndoAvailable = p.State == store.StateSucceeded && p.Plan != nil && p.Plan.Reversible && !p.Plan.NoOp
+	v.UndoAvailable = undoable
 	return v
 }
 
@@ -257,68 +251,43 @@ func (d *Decider) Decide(ctx context.Context, dec slack.Decision) (slack.Outcome
 	if err != nil {
 		return slack.Outcome{}, fmt.Errorf("%s %s by %s: %w", dec.Verb, dec.ProposalID, dec.UserID, err)
 	}
-	return outcome(dec.Verb, out), nil
+	return outcome(out), nil
 }
 
-// outcome turns the engine's answer into what the user is told. Accepted
-// presses are silent (the card shows them) except a counted approval, which
-// says how many more are needed.
-func outcome(verb slack.Verb, o engine.VoteOutcome) slack.Outcome {
+// outcome turns the engine's answer into the facts the user is told about
+// (the slack package words them). Accepted presses are silent (the card
+// shows them) except a counted approval, which says how many more are
+// needed.
+func outcome(o engine.VoteOutcome) slack.Outcome {
 	switch o.Result {
 	case engine.VoteCounted:
-		need, have := 1, 0
+		out := slack.Outcome{Kind: slack.OutcomeAccepted, Needed: 1}
 		if o.Proposal != nil {
-			need, have = o.Proposal.NeededVotes(), len(o.Proposal.Votes)
+			out.Needed, out.Approvals = o.Proposal.NeededVotes(), len(o.Proposal.Votes)
 		}
-		return slack.Outcome{Kind: slack.OutcomeAccepted,
-			Message: fmt.Sprintf(":ballot_box_with_check: Your approval is recorded (%d of %d needed); the step runs once %d approvers agree.", have, need, need)}
+		return out
 	case engine.VoteApproved, engine.VoteRejected, engine.UndoQueued:
 		return slack.Outcome{Kind: slack.OutcomeAccepted}
 	case engine.VoteNotAllowed:
-		// The reason says whether the user is not an approver or the
-		// approvers could not be checked (then trying again may work).
-		return slack.Outcome{Kind: slack.OutcomeNotAllowed,
-			Message: fmt.Sprintf(":no_entry: Not allowed: %s. Your click to %s was not counted.", escape(orDefault(o.Reason, "you are not an approver of this step")), verb)}
+		return slack.Outcome{Kind: slack.OutcomeNotAllowed, NotApprover: !o.ApproversUnchecked, ApproversUnchecked: o.ApproversUnchecked}
 	case engine.VoteExpired:
 		return slack.Outcome{Kind: slack.OutcomeExpired}
 	case engine.VoteAlreadyVoted:
-		return slack.Outcome{Kind: slack.OutcomeAlreadyDecided,
-			Message: ":information_source: You have already approved this step; your click changed nothing."}
+		return slack.Outcome{Kind: slack.OutcomeAlreadyDecided, AlreadyVoted: true}
 	case engine.VoteClosed:
-		return slack.Outcome{Kind: slack.OutcomeAlreadyDecided, Message: decided(o)}
+		out := slack.Outcome{Kind: slack.OutcomeAlreadyDecided}
+		if o.Proposal != nil {
+			out.State = string(o.Proposal.State)
+		}
+		return out
 	case engine.VoteNotFound:
 		return slack.Outcome{Kind: slack.OutcomeNotFound}
 	case engine.UndoUnavailable:
-		return slack.Outcome{Kind: slack.OutcomeStale, Message: ":information_source: " + escape(capitalise(orDefault(o.Reason, "this step cannot be undone"))) + "; nothing was done."}
+		out := slack.Outcome{Kind: slack.OutcomeCannotUndo}
+		if o.Proposal != nil {
+			out.State = string(o.Proposal.State)
+		}
+		return out
 	}
-	return slack.Outcome{Kind: slack.OutcomeStale, Message: escape(o.Reason)}
-}
-
-// decided tells a late presser where the step is.
-func decided(o engine.VoteOutcome) string {
-	if o.Proposal == nil {
-		return ""
-	}
-	state := strings.ToLower(strings.ReplaceAll(string(o.Proposal.State), "_", " "))
-	switch o.Proposal.State {
-	case store.StateApproved:
-		state = "approved and queued to run" // its execution is owed with the approval
-	case store.StateExecuting:
-		state = "running"
-	}
-	return fmt.Sprintf(":information_source: This step was already decided (it is %s); your click changed nothing.", escape(state))
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func capitalise(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return slack.Outcome{Kind: slack.OutcomeStale}
 }

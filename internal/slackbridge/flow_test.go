@@ -342,7 +342,7 @@ func TestAReplayedRequestCountsOnce(t *testing.T) {
 	if votes != 1 {
 		t.Errorf("%d audit entries by alice, want 1", votes)
 	}
-	if n := h.queue.count(engine.KindExecute); n != 0 {
+	if n := h.queue.Count(engine.KindExecute); n != 0 {
 		t.Errorf("%d executions queued after one of two approvals", n)
 	}
 }

@@ -20,12 +20,14 @@ import (
 
 	"github.com/medicbot/medic/internal/alarm"
 	"github.com/medicbot/medic/internal/engine"
+	"github.com/medicbot/medic/internal/localqueue"
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/slack"
 	"github.com/medicbot/medic/internal/slack/slacktesting"
 	"github.com/medicbot/medic/internal/slackbridge"
 	"github.com/medicbot/medic/internal/store"
 	"github.com/medicbot/medic/internal/store/boltstore"
+	"github.com/medicbot/medic/internal/testfakes"
 	"github.com/medicbot/medic/remediations"
 )
 
@@ -65,81 +67,13 @@ policies:
 `, channel, sreGroup, quorum)
 }
 
-// clock is the engine's fake clock. Each reading ticks a microsecond, as a
-// real clock would between two transactions, so audit entries keep their
-// order.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Microsecond)
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// queue is a manual engine.Queue: messages wait, with their due time on the
-// fake clock, until the test drains them.
-type queue struct {
-	mu    sync.Mutex
-	clock *clock
-	msgs  []queued
-	sent  []engine.Message
-}
-
-type queued struct {
-	m   engine.Message
-	due time.Time
-}
-
-func (q *queue) Send(_ context.Context, body []byte, delay time.Duration) error {
-	m, err := engine.ParseMessage(body)
-	if err != nil {
-		return err
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.msgs = append(q.msgs, queued{m: m, due: q.clock.Now().Add(delay)})
-	q.sent = append(q.sent, m)
-	return nil
-}
-
-func (q *queue) due() []engine.Message {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	now := q.clock.Now()
-	var out []engine.Message
-	rest := q.msgs[:0]
-	for _, it := range q.msgs {
-		if it.due.After(now) {
-			rest = append(rest, it)
-			continue
-		}
-		out = append(out, it.m)
-	}
-	q.msgs = rest
-	return out
-}
-
-func (q *queue) count(kind engine.MessageKind) int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	n := 0
-	for _, m := range q.sent {
-		if m.Kind == kind {
-			n++
-		}
-	}
-	return n
-}
+// clock and queue are the shared fakes (package testfakes): the engine's
+// clock, moved by hand, and a manual engine.Queue whose messages wait until
+// the test drains them.
+type (
+	clock = testfakes.Clock
+	queue = testfakes.Queue
+)
 
 // scaleAction is a fake reversible remediation counting its calls. bump is
 // how many tasks auto scaling added behind medic's back (plans made before
@@ -205,7 +139,7 @@ type harness struct {
 	h      *slack.Handler
 	clock  *clock
 	queue  *queue
-	local  *engine.LocalQueue
+	local  *localqueue.Queue
 	action *scaleAction
 	state  *alarmState
 	set    *policy.Set
@@ -217,7 +151,7 @@ type harness struct {
 
 type options struct {
 	clock    *clock
-	local    bool // use the real in-process LocalQueue
+	local    bool // use the real in-process localqueue.Queue
 	registry func(act *scaleAction) (*remediations.Registry, error)
 	suspects engine.SuspectFinder
 	config   engine.Config
@@ -230,9 +164,9 @@ type option func(*options)
 func withClock(c *clock) option { return func(o *options) { o.clock = c } }
 
 // newClock is a fake clock at the current second.
-func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Second)} }
+var newClock = testfakes.NewClock
 
-// withLocalQueue runs queue messages asynchronously on engine.LocalQueue.
+// withLocalQueue runs queue messages asynchronously on localqueue.Queue.
 func withLocalQueue() option { return func(o *options) { o.local = true } }
 
 // withRegistry replaces the registry of the fake scale action.
@@ -261,7 +195,7 @@ func newHarness(t testing.TB, policyYAML string, opts ...option) *harness {
 	}
 	h := &harness{t: t, ctx: ctx, clock: o.clock, action: &scaleAction{}, state: &alarmState{}}
 	h.state.set(alarm.StateAlarm)
-	h.queue = &queue{clock: h.clock}
+	h.queue = testfakes.NewQueue(h.clock)
 
 	newReg := o.registry
 	if newReg == nil {
@@ -290,7 +224,7 @@ func newHarness(t testing.TB, policyYAML string, opts ...option) *harness {
 
 	var q engine.Queue = h.queue
 	if o.local {
-		h.local = engine.NewLocalQueue(engine.LocalQueueOptions{Logger: log})
+		h.local = localqueue.New(localqueue.Options{Logger: log})
 		q = h.local
 	}
 	engineLog := log
@@ -408,7 +342,7 @@ func firstProposal(inc *store.Incident) string { return store.ProposalID(inc.ID,
 func (h *harness) drain() {
 	h.t.Helper()
 	for range 100 {
-		msgs := h.queue.due()
+		msgs := h.queue.Take()
 		if len(msgs) == 0 {
 			return
 		}

@@ -1,7 +1,9 @@
 // Package wiring builds medic once for every door: the three Lambdas and
 // `medic serve` call Build and get the same engine, store, queue, Slack and
 // remediations, chosen by configuration (DynamoDB and SQS in AWS, bbolt and
-// an in-process queue locally).
+// an in-process queue locally). It is the one place that builds clients:
+// the CLI's commands get theirs here too (Registry for simulate --plan,
+// PolicyChecker for policy check, BuildControl for pause, resume and audit).
 package wiring
 
 import (
@@ -15,24 +17,21 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
-	gogithub "github.com/google/go-github/v60/github"
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/medicbot/medic/internal/config"
 	"github.com/medicbot/medic/internal/cwstate"
 	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/killswitch"
+	"github.com/medicbot/medic/internal/localqueue"
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/slack"
 	"github.com/medicbot/medic/internal/slackbridge"
@@ -42,7 +41,6 @@ import (
 	"github.com/medicbot/medic/internal/store/dynamostore"
 	"github.com/medicbot/medic/policies"
 	"github.com/medicbot/medic/remediations"
-	"github.com/medicbot/medic/remediations/builtin"
 	"github.com/medicbot/medic/remediations/github"
 )
 
@@ -81,7 +79,7 @@ type App struct {
 	// Queue is the work queue; LocalQueue is set when it is in-process (the
 	// caller starts it with Engine.HandleMessage and closes it).
 	Queue      engine.Queue
-	LocalQueue *engine.LocalQueue
+	LocalQueue *localqueue.Queue
 	// Slack is the interactivity handler; nil without a signing secret
 	// (and without a bot token, in which case cards are only logged).
 	Slack       *slack.Handler
@@ -129,23 +127,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	}
 
 	// Remediations, built once.
-	var gh *gogithub.Client
-	if cfg.GitHubToken != "" || cfg.GitHubAppID != 0 {
-		c, err := github.NewClient(github.Config{
-			Token: cfg.GitHubToken.Value(), AppID: cfg.GitHubAppID, InstallationID: cfg.GitHubInstallationID,
-			PrivateKey: []byte(cfg.GitHubPrivateKey.Value()), APIURL: cfg.GitHubAPIURL,
-		})
-		if err != nil {
-			return fail(fmt.Errorf("build github client: %w", err))
-		}
-		gh = c
-	}
-	reg, err := builtin.Registry(builtin.Clients{
-		ECS:         ecs.NewFromConfig(awsCfg),
-		AutoScaling: applicationautoscaling.NewFromConfig(awsCfg),
-		ELBv2:       elasticloadbalancingv2.NewFromConfig(awsCfg),
-		GitHub:      gh,
-	})
+	reg, gh, err := Registry(cfg, awsCfg)
 	if err != nil {
 		return fail(err)
 	}
@@ -178,7 +160,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if cfg.QueueURL != "" {
 		app.Queue = sqsqueue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL)
 	} else {
-		app.LocalQueue = engine.NewLocalQueue(engine.LocalQueueOptions{Logger: log})
+		app.LocalQueue = localqueue.New(localqueue.Options{Logger: log})
 		app.Queue = app.LocalQueue
 	}
 

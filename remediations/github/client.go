@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
@@ -16,7 +15,8 @@ import (
 // DefaultAPIURL is GitHub.com's REST API.
 const DefaultAPIURL = "https://api.github.com/"
 
-// The environment variables ConfigFromEnv reads.
+// The environment variables that configure GitHub access (internal/config
+// reads them); errors name them.
 const (
 	EnvToken          = "GITHUB_TOKEN"
 	EnvAppID          = "GITHUB_APP_ID"
@@ -44,30 +44,6 @@ type Config struct {
 	Retry RetryPolicy
 	// UserAgent defaults to "medic".
 	UserAgent string
-}
-
-// ConfigFromEnv reads GITHUB_TOKEN, GITHUB_APP_ID,
-// GITHUB_APP_INSTALLATION_ID and GITHUB_API_URL through getenv (os.Getenv).
-// The App's private key is not read here: the wiring sets PrivateKey.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{Token: getenv(EnvToken), APIURL: getenv(EnvAPIURL)}
-	var errs []error
-	for _, f := range []struct {
-		name string
-		dst  *int64
-	}{{EnvAppID, &cfg.AppID}, {EnvInstallationID, &cfg.InstallationID}} {
-		v := strings.TrimSpace(getenv(f.name))
-		if v == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("%s: must be a positive number, got %q", f.name, v))
-			continue
-		}
-		*f.dst = n
-	}
-	return cfg, errors.Join(errs...)
 }
 
 // App reports whether the config uses GitHub App authentication.

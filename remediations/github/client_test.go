@@ -17,33 +17,6 @@ import (
 	"github.com/medicbot/medic/remediations"
 )
 
-func env(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
-
-func TestConfigFromEnv(t *testing.T) {
-	cfg, err := ConfigFromEnv(env(map[string]string{
-		EnvAppID: "123", EnvInstallationID: " 456 ", EnvAPIURL: "https://ghe.example.com/api/v3",
-	}))
-	if err != nil {
-		t.Fatalf("ConfigFromEnv: %v", err)
-	}
-	if cfg.AppID != 123 || cfg.InstallationID != 456 || cfg.APIURL != "https://ghe.example.com/api/v3" || !cfg.App() {
-		t.Errorf("cfg = %+v", cfg)
-	}
-
-	_, err = ConfigFromEnv(env(map[string]string{EnvAppID: "abc", EnvInstallationID: "-1"}))
-	if err == nil {
-		t.Fatal("bad numbers accepted")
-	}
-	mustContain(t, "error", err.Error(), EnvAppID, EnvInstallationID)
-
-	cfg, err = ConfigFromEnv(env(map[string]string{EnvToken: "ghp_abc"}))
-	if err != nil || cfg.Token != "ghp_abc" || cfg.App() {
-		t.Errorf("token config = %+v, %v", cfg, err)
-	}
-}
-
 func TestConfigValidateReportsEveryProblemWithoutSecrets(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -1,4 +1,8 @@
-package engine
+// Package localqueue is the in-process work queue of `medic serve`, in
+// place of SQS: messages wait in memory for their delay and then run
+// through the engine's HandleMessage on a few workers. Close hands back
+// what had not run, which the server keeps in a file for its next start.
+package localqueue
 
 import (
 	"container/heap"
@@ -8,17 +12,19 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/medicbot/medic/internal/engine"
 )
 
-// ErrQueueClosed is returned by LocalQueue.Send after Close.
-var ErrQueueClosed = errors.New("queue closed")
+// ErrClosed is returned by Queue.Send after Close.
+var ErrClosed = errors.New("queue closed")
 
-// LocalQueue is the in-process Queue of `medic serve`: messages wait in
+// Queue is the in-process engine.Queue of `medic serve`: messages wait in
 // memory for their delay, then run through the handler on a few workers. A
 // handler error retries the message with a growing delay, like SQS
 // redelivery, up to MaxAttempts. Close stops taking new work, waits for the
 // running handlers (whose own sends are kept) and reports what had not run.
-type LocalQueue struct {
+type Queue struct {
 	log         *slog.Logger
 	workers     int
 	maxAttempts int
@@ -26,7 +32,7 @@ type LocalQueue struct {
 	mu       sync.Mutex
 	items    queueHeap
 	seq      int
-	handle   func(context.Context, Message) error
+	handle   func(context.Context, engine.Message) error
 	stopping bool
 	closed   bool
 	wake     chan struct{}
@@ -62,8 +68,8 @@ func (h *queueHeap) Pop() any {
 	return it
 }
 
-// LocalQueueOptions tune a LocalQueue. Zero values take the defaults.
-type LocalQueueOptions struct {
+// Options tune a Queue. Zero values take the defaults.
+type Options struct {
 	// Workers is how many messages run at once (default 4).
 	Workers int
 	// MaxAttempts is how often a failing message is tried (default 5).
@@ -72,8 +78,8 @@ type LocalQueueOptions struct {
 	Logger *slog.Logger
 }
 
-// NewLocalQueue returns a queue that holds messages until Start.
-func NewLocalQueue(opts LocalQueueOptions) *LocalQueue {
+// New returns a queue that holds messages until Start.
+func New(opts Options) *Queue {
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
@@ -84,21 +90,21 @@ func NewLocalQueue(opts LocalQueueOptions) *LocalQueue {
 		opts.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &LocalQueue{log: opts.Logger, workers: opts.Workers, maxAttempts: opts.MaxAttempts,
+	return &Queue{log: opts.Logger, workers: opts.Workers, maxAttempts: opts.MaxAttempts,
 		wake: make(chan struct{}, 1), done: make(chan struct{}), slots: make(chan struct{}, opts.Workers),
 		ctx: ctx, cancel: cancel}
 }
 
 // Send queues body to run no sooner than delay from now.
-func (q *LocalQueue) Send(_ context.Context, body []byte, delay time.Duration) error {
+func (q *Queue) Send(_ context.Context, body []byte, delay time.Duration) error {
 	return q.push(body, delay, 0)
 }
 
-func (q *LocalQueue) push(body []byte, delay time.Duration, attempts int) error {
+func (q *Queue) push(body []byte, delay time.Duration, attempts int) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
-		return fmt.Errorf("send to local queue: %w", ErrQueueClosed)
+		return fmt.Errorf("send to local queue: %w", ErrClosed)
 	}
 	q.seq++
 	heap.Push(&q.items, &queued{due: time.Now().Add(max(delay, 0)), seq: q.seq, body: append([]byte(nil), body...), attempts: attempts})
@@ -106,23 +112,23 @@ func (q *LocalQueue) push(body []byte, delay time.Duration, attempts int) error 
 	return nil
 }
 
-func (q *LocalQueue) poke() {
+func (q *Queue) poke() {
 	select {
 	case q.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Start runs queued messages through handle (usually Engine.HandleMessage)
-// until Close. Call it once.
-func (q *LocalQueue) Start(handle func(context.Context, Message) error) {
+// Start runs queued messages through handle (usually the engine's
+// HandleMessage) until Close. Call it once.
+func (q *Queue) Start(handle func(context.Context, engine.Message) error) {
 	q.mu.Lock()
 	q.handle = handle
 	q.mu.Unlock()
 	go q.dispatch()
 }
 
-func (q *LocalQueue) dispatch() {
+func (q *Queue) dispatch() {
 	defer close(q.done)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -177,15 +183,15 @@ func (q *LocalQueue) dispatch() {
 	}
 }
 
-func (q *LocalQueue) requeue(it *queued) {
+func (q *Queue) requeue(it *queued) {
 	q.mu.Lock()
 	heap.Push(&q.items, it)
 	q.mu.Unlock()
 }
 
-func (q *LocalQueue) run(it *queued) {
+func (q *Queue) run(it *queued) {
 	defer func() { <-q.slots; q.running.Done() }()
-	m, err := ParseMessage(it.body)
+	m, err := engine.ParseMessage(it.body)
 	if err == nil {
 		err = q.handle(q.ctx, m)
 	}
@@ -193,7 +199,7 @@ func (q *LocalQueue) run(it *queued) {
 		return
 	}
 	it.attempts++
-	if errors.Is(err, ErrInvalidMessage) || it.attempts >= q.maxAttempts {
+	if errors.Is(err, engine.ErrInvalidMessage) || it.attempts >= q.maxAttempts {
 		q.log.Error("local queue dropped a message", slog.String("body", string(it.body)), slog.Int("attempts", it.attempts), slog.Any("error", err))
 		return
 	}
@@ -206,8 +212,8 @@ func (q *LocalQueue) run(it *queued) {
 // Close stops dispatching, waits (up to ctx) for running handlers, and
 // returns the messages that had not run, for the caller to report. Sends
 // from running handlers are kept; sends after Close fail with
-// ErrQueueClosed.
-func (q *LocalQueue) Close(ctx context.Context) ([]Message, error) {
+// ErrClosed.
+func (q *Queue) Close(ctx context.Context) ([]engine.Message, error) {
 	q.mu.Lock()
 	already := q.stopping
 	q.stopping = true
@@ -236,9 +242,9 @@ func (q *LocalQueue) Close(ctx context.Context) ([]Message, error) {
 	q.mu.Unlock()
 	q.cancel()
 	sortQueued(items)
-	var pending []Message
+	var pending []engine.Message
 	for _, it := range items {
-		m, perr := ParseMessage(it.body)
+		m, perr := engine.ParseMessage(it.body)
 		if perr != nil {
 			continue
 		}
@@ -256,7 +262,7 @@ func sortQueued(items queueHeap) {
 }
 
 // Len returns how many messages wait.
-func (q *LocalQueue) Len() int {
+func (q *Queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.items)
