@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	gogithub "github.com/google/go-github/v60/github"
 
 	"github.com/medicbot/medic/internal/config"
@@ -43,11 +40,6 @@ func planRegistry(ctx context.Context, endpoint string) (*remediations.Registry,
 			return nil, remediations.Scope{}, fmt.Errorf("build github client: %w", err)
 		}
 	}
-	reg, err := builtin.Registry(builtin.Clients{
-		ECS:         ecs.NewFromConfig(awsCfg),
-		AutoScaling: applicationautoscaling.NewFromConfig(awsCfg),
-		ELBv2:       elasticloadbalancingv2.NewFromConfig(awsCfg),
-		GitHub:      gh,
-	})
+	reg, err := builtin.Registry(wiring.ActionClients(awsCfg, gh))
 	return reg, wiring.Scope(cfg, awsCfg), err
 }

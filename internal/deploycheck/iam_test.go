@@ -31,7 +31,7 @@ var planners = []string{"AlarmFunction"}
 // remediationServices are the services whose actions only the remediations
 // call: a function may hold no action of theirs that no remediation
 // documents.
-var remediationServices = []string{"ecs", "elasticloadbalancing", "application-autoscaling"}
+var remediationServices = []string{"ecs", "elasticloadbalancing", "application-autoscaling", "wafv2"}
 
 // tpl is template.yaml as YAML nodes.
 type tpl struct {

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/wafv2"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	gogithub "github.com/google/go-github/v60/github"
 	slackapi "github.com/slack-go/slack"
@@ -140,12 +141,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		}
 		gh = c
 	}
-	reg, err := builtin.Registry(builtin.Clients{
-		ECS:         ecs.NewFromConfig(awsCfg),
-		AutoScaling: applicationautoscaling.NewFromConfig(awsCfg),
-		ELBv2:       elasticloadbalancingv2.NewFromConfig(awsCfg),
-		GitHub:      gh,
-	})
+	reg, err := builtin.Registry(ActionClients(awsCfg, gh))
 	if err != nil {
 		return fail(err)
 	}
@@ -268,6 +264,19 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		app.Slack = h
 	}
 	return app, nil
+}
+
+// ActionClients builds the clients of the built-in actions (gh may be nil:
+// github.rollback then says it has no client). Build and `medic simulate
+// --plan` take their actions' clients from here.
+func ActionClients(awsCfg aws.Config, gh *gogithub.Client) builtin.Clients {
+	return builtin.Clients{
+		ECS:         ecs.NewFromConfig(awsCfg),
+		AutoScaling: applicationautoscaling.NewFromConfig(awsCfg),
+		ELBv2:       elasticloadbalancingv2.NewFromConfig(awsCfg),
+		WAFv2:       wafv2.NewFromConfig(awsCfg),
+		GitHub:      gh,
+	}
 }
 
 // Scope is where this deployment's remediations act: the configured
