@@ -57,6 +57,8 @@ build-SlackFunction:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/slack
 build-ExecutorFunction:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/executor
+build-MaintenanceFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/maintenance
 
 deploy: ## sam build && sam deploy (needs aws-sam-cli and AWS credentials)
 	@command -v sam >/dev/null || { echo "deploy needs aws-sam-cli (https://docs.aws.amazon.com/serverless-application-model/)"; exit 1; }
