@@ -40,6 +40,6 @@ func planRegistry(ctx context.Context, endpoint string) (*remediations.Registry,
 			return nil, remediations.Scope{}, fmt.Errorf("build github client: %w", err)
 		}
 	}
-	reg, err := builtin.Registry(wiring.ActionClients(awsCfg, gh))
+	reg, err := builtin.Registry(wiring.ActionClients(cfg, awsCfg, gh))
 	return reg, wiring.Scope(cfg, awsCfg), err
 }

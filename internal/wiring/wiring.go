@@ -141,7 +141,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		}
 		gh = c
 	}
-	reg, err := builtin.Registry(ActionClients(awsCfg, gh))
+	reg, err := builtin.Registry(ActionClients(cfg, awsCfg, gh))
 	if err != nil {
 		return fail(err)
 	}
@@ -267,15 +267,17 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 }
 
 // ActionClients builds the clients of the built-in actions (gh may be nil:
-// github.rollback then says it has no client). Build and `medic simulate
-// --plan` take their actions' clients from here.
-func ActionClients(awsCfg aws.Config, gh *gogithub.Client) builtin.Clients {
+// github.rollback then says it has no client) and passes them cfg's
+// settings. Build and `medic simulate --plan` take their actions' clients
+// from here.
+func ActionClients(cfg *config.Config, awsCfg aws.Config, gh *gogithub.Client) builtin.Clients {
 	return builtin.Clients{
-		ECS:         ecs.NewFromConfig(awsCfg),
-		AutoScaling: applicationautoscaling.NewFromConfig(awsCfg),
-		ELBv2:       elasticloadbalancingv2.NewFromConfig(awsCfg),
-		WAFv2:       wafv2.NewFromConfig(awsCfg),
-		GitHub:      gh,
+		MaintenanceTargetGroup: cfg.MaintenanceTargetGroupARN,
+		ECS:                    ecs.NewFromConfig(awsCfg),
+		AutoScaling:            applicationautoscaling.NewFromConfig(awsCfg),
+		ELBv2:                  elasticloadbalancingv2.NewFromConfig(awsCfg),
+		WAFv2:                  wafv2.NewFromConfig(awsCfg),
+		GitHub:                 gh,
 	}
 }
 

@@ -22,6 +22,25 @@
 //     message is cut on a character boundary before escaping, so the body is
 //     always well-formed.
 //
+// # Mode lambda: a real Retry-After
+//
+// ALB's fixed response cannot carry a Retry-After header. With mode lambda
+// (the default, mode on, when the stack provides the maintenance function's
+// lambda target group through Options.TargetGroup, or the policy names
+// target_group), the maintenance rule forwards to that target group
+// instead, and a url-rewrite transform on the rule rewrites every path P to
+// maintpage.PathPrefix + maintpage.Encode(message, retry_after,
+// allow_paths) + P. One function (functions/maintenance) serves every
+// listener and reads each rule's page from the request: 503 with
+// Retry-After, Cache-Control: no-store and an HTML or JSON page by the
+// request's Accept, and 200 for allow_paths and the target group's own
+// health check. Changing the message means a new rule, not a redeploy.
+// Apply's read-back check then asks that the maintenance rule forwards to
+// that target group. mode fixed keeps the fixed 503 below; allow_paths
+// needs mode lambda. An ALB target group serves one load balancer: for
+// several, register the function in one lambda target group each and name
+// it in target_group.
+//
 // ALB evaluates rules from the lowest priority number up and answers with
 // the first whose conditions all hold, so a rule ahead of the 503 that
 // matches some maintenance request (every path, of host_headers when set)

@@ -34,6 +34,10 @@ type Clients struct {
 	// WAFv2 serves waf.rate_limit (which also finds load balancers through
 	// ELBv2).
 	WAFv2 waf.WAFv2API
+	// MaintenanceTargetGroup is the maintenance function's lambda target
+	// group (MEDIC_MAINTENANCE_TARGET_GROUP_ARN), which alb.maintenance
+	// forwards to in mode lambda (and mode on, when set).
+	MaintenanceTargetGroup string
 }
 
 // Registry builds the registry of every built-in action. It is called once,
@@ -44,6 +48,6 @@ func Registry(c Clients) (*remediations.Registry, error) {
 	if c.ELBv2 != nil {
 		lbs = c.ELBv2
 	}
-	actions = append(actions, alb.New(c.ELBv2), github.New(c.GitHub), waf.New(c.WAFv2, lbs))
+	actions = append(actions, alb.NewWithOptions(c.ELBv2, alb.Options{TargetGroup: c.MaintenanceTargetGroup}), github.New(c.GitHub), waf.New(c.WAFv2, lbs))
 	return remediations.NewRegistry(actions...)
 }
