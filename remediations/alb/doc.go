@@ -91,6 +91,32 @@
 // could not: the listener is left either in maintenance or as it was.
 // Result.Data records the created rule ARNs and the moves.
 //
+// # Leaving maintenance on evidence
+//
+// The alarm that put a service into maintenance is a poor signal for
+// leaving it: the maintenance rule answers instead of the targets, so a
+// target 5xx alarm goes quiet and an ELB 5xx alarm may keep firing on the
+// 503s. With any exit_* param (exit: propose or auto, exit_target_groups,
+// exit_min_healthy, exit_probe) the plan records an ExitCondition (named
+// in its summary) and the "on" result records it with the time
+// maintenance went on; ExitOf reads both back from a stored result.
+// ExitCheck.Check evaluates it with DescribeTargetHealth (each target group
+// needs exit_min_healthy healthy targets; unused and draining targets do
+// not count) and, when set, a GET of exit_probe (2xx or 3xx), and reports
+// the evidence and how long the service has been in maintenance. A read
+// that fails is an error, never "holds".
+//
+// What the engine needs to act on it (internal/engine is not changed
+// here): for each incident with a SUCCEEDED alb.maintenance "on" step
+// whose result ExitOf accepts, call Check on the executor's sweep schedule
+// (every 5 minutes) and on each follow-up; store the last ExitStatus on the
+// step; when it holds, propose Undo of that step on the card ("maintenance
+// off: targetgroup/web: 3 of 3 healthy; probe 200 OK") to the step's
+// approvers, or, with Auto, enqueue the Undo as the engine does for
+// on_recovery: undo; and render "in maintenance for 1h35m" from Since on
+// every card update. IAM: elasticloadbalancing:DescribeTargetHealth for
+// the executor (already granted with the other reads).
+//
 // # Maintenance off
 //
 // Undo of an "on" result deletes the rules that result records as created,

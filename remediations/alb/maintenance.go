@@ -104,6 +104,8 @@ type planData struct {
 	Ahead []aheadRule `json:"ahead,omitempty"`
 	// Remove lists the rules mode off deletes, in deletion order.
 	Remove []ruleRef `json:"remove,omitempty"`
+	// Exit is when maintenance may end (mode on with exit_* params).
+	Exit *ExitCondition `json:"exit,omitempty"`
 }
 
 // ruleRef names one rule medic created or removed.
@@ -123,6 +125,10 @@ type resultData struct {
 	// Moved lists the rules medic does not own that Apply renumbered
 	// (mode on); Undo numbers them back.
 	Moved []ruleMove `json:"moved,omitempty"`
+	// Exit is the plan's exit condition; Since is when Apply turned
+	// maintenance on (mode on). ExitOf reads both.
+	Exit  *ExitCondition `json:"exit,omitempty"`
+	Since time.Time      `json:"since,omitzero"`
 }
 
 func (m *Maintenance) ready() error {
@@ -192,6 +198,12 @@ func (m *Maintenance) Plan(ctx context.Context, a *alarm.Alarm, p remediations.P
 		plan, err = planOn(&d, rules, p, l.DefaultActions, tgFor)
 		if err != nil {
 			return nil, fmt.Errorf("plan %s on %s: %w", ActionName, label, err)
+		}
+		if d.Exit, err = exitCondition(p, a, l); err != nil {
+			return nil, fmt.Errorf("plan %s on %s: %w", ActionName, label, err)
+		}
+		if d.Exit != nil && !plan.NoOp {
+			plan.Summary += "; exit: " + describeExit(d.Exit)
 		}
 	}
 	plan.Action = ActionName
@@ -512,7 +524,7 @@ func (m *Maintenance) applyOn(ctx context.Context, d *planData, res *remediation
 		res.Summary += fmt.Sprintf("; moved %d rule(s) behind it: %s", len(moves), describeMoves(moves))
 	}
 	res.Summary += fmt.Sprintf("; checked: %s now reach the maintenance rule", d.Requests)
-	return &resultData{Mode: ModeOn, Listener: d.Listener, Label: d.Label, Rules: created, Moved: moves}, nil
+	return &resultData{Mode: ModeOn, Listener: d.Listener, Label: d.Label, Rules: created, Moved: moves, Exit: d.Exit, Since: time.Now().UTC()}, nil
 }
 
 // recheck compares the listener's rules now with those the plan was made

@@ -22,6 +22,13 @@ const (
 	ModeOff = "off"
 )
 
+// Values of the exit parameter: what medic does when the exit condition
+// holds.
+const (
+	ExitPropose = "propose"
+	ExitAuto    = "auto"
+)
+
 // Limits ALB puts on one rule's conditions.
 const (
 	// maxValuesPerRule is the most condition values one rule may carry.
@@ -45,6 +52,10 @@ func MaintenanceSchema() remediations.Schema {
 			{Name: "retry_after", Type: remediations.TypeInt, Min: remediations.Ptr(0), Max: remediations.Ptr(86400), Default: 300, Description: "seconds clients should wait before retrying: the Retry-After header (mode lambda), or stated in the body (mode fixed: ALB cannot set the header)"},
 			{Name: "format", Type: remediations.TypeString, Enum: []string{"html", "json"}, Default: "html", Description: "body format of the fixed 503 (mode lambda answers by the request's Accept header)"},
 			{Name: "message", Type: remediations.TypeString, Description: "text shown to users; cut to keep the body within ALB's 1,024-character limit"},
+			{Name: "exit", Type: remediations.TypeString, Enum: []string{ExitPropose, ExitAuto}, Description: "leave maintenance on evidence: when the exit condition (healthy targets, and exit_probe) holds, propose maintenance off (propose) or turn it off (auto); giving any exit_* param sets propose"},
+			{Name: "exit_target_groups", Type: remediations.TypeStringList, Description: "target group ARNs whose targets must be healthy to leave maintenance (default: the alarm's TargetGroup dimensions, else the listener's default forward target groups)"},
+			{Name: "exit_min_healthy", Type: remediations.TypeInt, Min: remediations.Ptr(1), Default: 1, Description: "healthy targets each exit target group needs"},
+			{Name: "exit_probe", Type: remediations.TypeString, Description: "URL that must answer a GET with 2xx or 3xx too (e.g. the service's health endpoint, reached without the ALB's maintenance rule)"},
 			{Name: "shadowing", Type: remediations.TypeString, Enum: []string{ShadowingMove, ShadowingRefuse}, Default: ShadowingMove, Description: "rules medic does not own that would answer maintenance requests ahead of the 503: move renumbers them (and the rules right behind them, keeping their order) to behind it, undo moves them back; refuse makes the plan fail naming them"},
 		},
 		Check:      checkParams,
@@ -52,6 +63,8 @@ func MaintenanceSchema() remediations.Schema {
 		IAM: []remediations.IAMPermission{
 			// Describe calls support no resource-level permissions.
 			{Actions: []string{"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags"}, Resource: "*"},
+			// The exit condition reads the target groups' health.
+			{Actions: []string{"elasticloadbalancing:DescribeTargetHealth"}, Resource: "*"},
 			// CreateRule is authorised on the listener only.
 			{Actions: []string{"elasticloadbalancing:CreateRule"}, Resource: "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/*/*/*"},
 			// CreateRule carries medic's tags, which are authorised as
@@ -83,6 +96,18 @@ func checkParams(p remediations.Params) []error {
 	}
 	if _, ok := p["allow_paths"]; ok && (p.String("mode") == ModeFixed || p.String("mode") == ModeOff) {
 		errs = append(errs, &remediations.FieldError{Param: "allow_paths", Msg: "is answered by the maintenance function: mode lambda (or on) only"})
+	}
+	if p.String("mode") == ModeOff {
+		for _, name := range []string{"exit", "exit_target_groups", "exit_min_healthy", "exit_probe"} {
+			if _, ok := p[name]; ok {
+				errs = append(errs, &remediations.FieldError{Param: name, Msg: "is when maintenance ends: not with mode off"})
+			}
+		}
+	}
+	for i, tg := range p.Strings("exit_target_groups") {
+		if !strings.Contains(tg, ":targetgroup/") {
+			errs = append(errs, &remediations.FieldError{Param: "exit_target_groups", Msg: fmt.Sprintf("item %d must be a target group ARN, got %q", i, tg)})
+		}
 	}
 	if tg := p.String("target_group"); tg != "" && !strings.Contains(tg, ":targetgroup/") {
 		errs = append(errs, &remediations.FieldError{Param: "target_group", Msg: fmt.Sprintf("must be a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID), got %q", tg)})
