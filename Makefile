@@ -5,7 +5,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags='-s -w'
 VENV := .venv
 
-.PHONY: help tools test lint bench fuzz build demo deploy
+.PHONY: help tools browser test lint bench fuzz build demo deploy
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,12 @@ tools: ## make sure moto_server and cfn-lint exist (installs the pinned versions
 	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -r requirements-dev.txt || exit 1; \
 	  for t in $$missing; do [ -x $(VENV)/bin/$$t ] || { echo "$$t still missing after installing requirements-dev.txt into $(VENV)"; exit 1; }; done; \
 	fi
+
+# The browser tests (internal/maintpage) call this target when they find no
+# Chromium; it installs Debian's package (needs root and the Debian mirrors).
+browser: ## make sure a headless Chromium exists (installs Debian's chromium package when missing)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { echo "no chromium: installing Debian's chromium package"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 test: tools ## run every test (unit and integration; starts moto_server itself)
 	$(GO) vet ./...
@@ -57,6 +63,8 @@ build-SlackFunction:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/slack
 build-ExecutorFunction:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/executor
+build-MaintenanceFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/maintenance
 
 deploy: ## sam build && sam deploy (needs aws-sam-cli and AWS credentials)
 	@command -v sam >/dev/null || { echo "deploy needs aws-sam-cli (https://docs.aws.amazon.com/serverless-application-model/)"; exit 1; }

@@ -42,6 +42,11 @@ type Param struct {
 	// runs without approval when such a parameter goes up, or is given where
 	// it was not.
 	Widens bool `json:"widens,omitempty"`
+	// WidensDown marks a parameter whose smaller value lets the action do
+	// more: a threshold (a number), e.g. waf.rate_limit's limit, where a
+	// lower limit throttles more clients. Policy review flags a step that
+	// runs without approval when such a parameter goes down.
+	WidensDown bool `json:"widens_down,omitempty"`
 }
 
 // IAMPermission is one statement an action needs: the IAM actions and the

@@ -96,3 +96,48 @@ func TestSimulatePlanRefusesAnAlarmFromAnotherRegion(t *testing.T) {
 		t.Errorf("a step was planned against the home region:\n%s", out)
 	}
 }
+
+// simulate --plan of waf.rate_limit reads the load balancer's web ACL (moto
+// serves WAFv2): with none, the plan says so and creates nothing.
+func TestSimulatePlanOfARateLimit(t *testing.T) {
+	m := testenv.Moto(t)
+	ctx := context.Background()
+	prod, err := testenv.CreateProd(ctx, m.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_REGION", testenv.Region)
+	dir := t.TempDir()
+	alarmFile := filepath.Join(dir, "alarm.json")
+	policyDir := filepath.Join(dir, "policies")
+	if err := os.WriteFile(alarmFile, prod.AlarmEvent("ALARM", time.Now()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(policyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	policy := `version: 1
+policies:
+  - name: checkout-throttle
+    match: {alarm: ["checkout-*"]}
+    steps:
+      - action: waf.rate_limit
+        approval: required
+        approvers: [U0ONCALL1]
+        params: {limit: 500, path_prefix: /api/}
+`
+	if err := os.WriteFile(filepath.Join(policyDir, "throttle.yaml"), []byte(policy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"simulate", "--policies", policyDir, "--alarm", alarmFile, "--plan", "--endpoint-url", m.URL, "--format", "text"}, nil, &stdout, &stderr)
+	want := "plan: load balancer " + prod.LoadBalancerDim + " has no web ACL, so there is no rule to add; nothing to change (create_acl: true lets medic create one)"
+	if !strings.Contains(stdout.String(), want) {
+		t.Errorf("simulate --plan output lacks %q:\n%s\nstderr: %s", want, stdout.String(), stderr.String())
+	}
+	if code != exitOK {
+		t.Errorf("exit = %d, want %d", code, exitOK)
+	}
+}

@@ -56,6 +56,10 @@ type Config struct {
 	// template sets it). Alarms from other accounts are refused; when it is
 	// empty only the region is checked.
 	AccountID string
+	// MaintenanceTargetGroupARN is the maintenance function's lambda target
+	// group (MEDIC_MAINTENANCE_TARGET_GROUP_ARN; the template sets it):
+	// alb.maintenance forwards maintenance requests to it.
+	MaintenanceTargetGroupARN string
 }
 
 // Secret is a string that never prints.
@@ -96,6 +100,8 @@ func FromEnv(ctx context.Context, getenv func(string) string, sm SecretsAPI) (*C
 		MaxPerHour:      10,
 		AccountID:       getenv("MEDIC_ACCOUNT_ID"),
 		OpsTopicARN:     getenv("MEDIC_OPS_TOPIC_ARN"),
+
+		MaintenanceTargetGroupARN: getenv("MEDIC_MAINTENANCE_TARGET_GROUP_ARN"),
 	}
 	var errs []error
 	if c.AccountID != "" && !isAccountID(c.AccountID) {

@@ -31,7 +31,7 @@ var planners = []string{"AlarmFunction"}
 // remediationServices are the services whose actions only the remediations
 // call: a function may hold no action of theirs that no remediation
 // documents.
-var remediationServices = []string{"ecs", "elasticloadbalancing", "application-autoscaling"}
+var remediationServices = []string{"ecs", "elasticloadbalancing", "application-autoscaling", "wafv2"}
 
 // tpl is template.yaml as YAML nodes.
 type tpl struct {
@@ -619,4 +619,32 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// TestMaintenanceFunctionHasNoPolicies: the maintenance page function calls
+// no AWS API and reads no secret, so its role gets nothing beyond what SAM
+// gives every function (logs, tracing).
+func TestMaintenanceFunctionHasNoPolicies(t *testing.T) {
+	p := loadTemplateNodes(t)
+	const fn = "MaintenanceFunction"
+	if p.typeOf(fn) != "AWS::Serverless::Function" {
+		t.Fatalf("template.yaml declares no %s", fn)
+	}
+	if pol := get(p.props(fn), "Policies"); pol != nil {
+		t.Errorf("%s has Policies; it calls no AWS API and must have none", fn)
+	}
+	tg := "MaintenanceTargetGroup"
+	if p.typeOf(tg) != "AWS::ElasticLoadBalancingV2::TargetGroup" || scalar(get(p.props(tg), "TargetType")) != "lambda" {
+		t.Fatalf("template.yaml declares no lambda target group %s", tg)
+	}
+	for _, target := range seq(get(p.props(tg), "Targets")) {
+		if r, ok := resourceOf(get(target, "Id")); !ok || r != fn {
+			t.Errorf("%s targets %v, want %s", tg, get(target, "Id"), fn)
+		}
+	}
+	for _, f := range []string{"AlarmFunction", "ExecutorFunction"} {
+		if ref, ok := refName(p.env(f)["MEDIC_MAINTENANCE_TARGET_GROUP_ARN"]); !ok || ref != tg {
+			t.Errorf("%s: MEDIC_MAINTENANCE_TARGET_GROUP_ARN is not !Ref %s: alb.maintenance could not use the maintenance function", f, tg)
+		}
+	}
 }

@@ -70,7 +70,7 @@ func BenchmarkColdStart(b *testing.B) {
 		refs := map[string]string{
 			"Table": "medic-Table-BENCH", "WorkQueue": closed + "/123456789012/medic-WorkQueue-BENCH",
 			"KillSwitch": killSwitchParam, "SlackChannel": defaultChannel, "GitHubSecretArn": "",
-			"AWS::AccountId": testenv.Account, "OpsTopic": "",
+			"AWS::AccountId": testenv.Account, "OpsTopic": "", "MaintenanceTargetGroup": "",
 			// Overridden by the plain variables below: no Secrets Manager read.
 			"SlackBotTokenSecretArn": "", "SlackSigningSecretArn": "",
 		}

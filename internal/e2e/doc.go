@@ -27,6 +27,12 @@
 // acknowledges an approval in under a second and updates the card without
 // connecting to GitHub.
 //
+// TestBuiltMaintenanceFunctionAnswersALBRequests runs the maintenance page
+// function's bootstrap with the template's environment and delivers ALB
+// target requests (events.ALBTargetGroupRequest, single- and multi-value
+// headers): 503 with Retry-After and the page a rule's url-rewrite
+// carries, JSON by Accept, 200 for an allowed health path.
+//
 // BenchmarkColdStart measures process start to first handled event for the
 // alarm function, for a hello-world aws-lambda-go function built the same
 // way and for hello plus the SDK clients medic builds (hello-sdk), the

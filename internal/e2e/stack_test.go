@@ -149,6 +149,9 @@ func deploy(t *testing.T, opts ...deployOption) *stack {
 		"GitHubSecretArn":        githubSecretARN,
 		"AWS::AccountId":         testenv.Account,
 		"OpsTopic":               opsTopicARN,
+		// No maintenance target group: alb.maintenance falls back to its
+		// fixed 503 (maintenance_test.go drives the function itself).
+		"MaintenanceTargetGroup": "",
 	}
 	// What the template does not set but the test must: every AWS call to
 	// moto, Slack and GitHub to local servers (by default GitHub to one

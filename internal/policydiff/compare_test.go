@@ -285,3 +285,40 @@ func TestCompareDefaultCap(t *testing.T) {
 		t.Errorf("writing out the default cap widens: %+v", r.Widening)
 	}
 }
+
+// TestCompareFlagsALowerRateLimit: waf.rate_limit's limit widens downwards
+// (remediations.Param.WidensDown): a lower limit on an auto step throttles
+// more clients, a higher one loosens the throttle and widens nothing.
+func TestCompareFlagsALowerRateLimit(t *testing.T) {
+	base := `
+  - name: api
+    match: {alarm: "api-*-5xx"}
+    steps:
+      - action: waf.rate_limit
+        approval: auto
+        params: {limit: 1000, action: block}
+`
+	for _, tc := range []struct {
+		name   string
+		limit  string
+		widens []string
+	}{
+		{"a lower limit tightens the throttle and is flagged", "200", []string{"steps[0].params.limit: auto step waf.rate_limit lower limit: 1000 → 200 (tighter: acts on more)"}},
+		{"a higher limit loosens it and widens nothing", "5000", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			head := strings.Replace(base, "limit: 1000", "limit: "+tc.limit, 1)
+			r := Compare(Input{Base: load(t, base), Head: load(t, head)})
+			var got []string
+			for _, f := range r.Widening {
+				got = append(got, f.Path+": "+f.Msg)
+			}
+			if !slices.Equal(got, tc.widens) {
+				t.Errorf("widening:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.widens, "\n"))
+			}
+			if !r.BehaviourChanged() {
+				t.Errorf("a changed limit is no behaviour change: %+v", r.Changed)
+			}
+		})
+	}
+}

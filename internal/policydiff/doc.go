@@ -14,7 +14,10 @@
 //     after, an auto step's parameter that lets its action do more (one
 //     its schema marks Widens, such as ecs.scale's max, add, set, factor
 //     and min or github.rollback's window and auto_merge, going up, turning
-//     on or newly given; a changed template is flagged for review), a
+//     on or newly given; or one it marks WidensDown, such as
+//     waf.rate_limit's limit, going down: a lower limit tightens the
+//     throttle, a higher one loosens it; a changed template is flagged for
+//     review), a
 //     removed approver, a lower quorum, on_recovery: undo added, and a
 //     broader match (a constraint removed, a pattern added or changed,
 //     another state); and every alarm that head would handle automatically

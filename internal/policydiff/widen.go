@@ -176,7 +176,9 @@ type paramChange struct{ name, msg string }
 // more in head than in base: those the action's schema marks Widens
 // (remediations.Param.Widens: a bound, an amount, a reach or a permission)
 // whose value went up (numbers and durations), turned on (booleans) or is
-// given where it was not (nor had a default). A parameter left out falls
+// given where it was not (nor had a default), and those it marks
+// WidensDown (a threshold such as waf.rate_limit's limit, where a lower
+// value throttles more clients) whose value went down. A parameter left out falls
 // back on its default; one removed without a default is not flagged (the
 // action does less, or another parameter of its group is given and
 // flagged). A changed template cannot be compared before an alarm renders
@@ -186,7 +188,7 @@ func widerParams(b, h *policy.Step) []paramChange {
 	bp, hp := b.Params(), h.Params()
 	var out []paramChange
 	for _, decl := range schema.Params {
-		if !decl.Widens {
+		if !decl.Widens && !decl.WidensDown {
 			continue
 		}
 		bv, bok := paramValue(bp, decl)
@@ -205,6 +207,9 @@ func widerParams(b, h *policy.Step) []paramChange {
 		switch c, ok := compareParam(decl.Type, bv, hv); {
 		case !ok:
 			out = append(out, paramChange{decl.Name, fmt.Sprintf("%s changed: %s → %s", decl.Name, valueText(bv), valueText(hv))})
+		case decl.WidensDown && c < 0:
+			out = append(out, paramChange{decl.Name, fmt.Sprintf("lower %s: %s → %s (tighter: acts on more)", decl.Name, valueText(bv), valueText(hv))})
+		case decl.WidensDown:
 		case c > 0 && decl.Type == remediations.TypeBool:
 			out = append(out, paramChange{decl.Name, fmt.Sprintf("%s turned on (was %s)", decl.Name, valueText(bv))})
 		case c > 0:

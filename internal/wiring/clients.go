@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/wafv2"
 	gogithub "github.com/google/go-github/v60/github"
 
 	"github.com/medicbot/medic/internal/config"
@@ -40,12 +41,7 @@ func Registry(cfg *config.Config, awsCfg aws.Config) (*remediations.Registry, *g
 	if err != nil {
 		return nil, nil, err
 	}
-	reg, err := builtin.Registry(builtin.Clients{
-		ECS:         ecs.NewFromConfig(awsCfg),
-		AutoScaling: applicationautoscaling.NewFromConfig(awsCfg),
-		ELBv2:       elasticloadbalancingv2.NewFromConfig(awsCfg),
-		GitHub:      gh,
-	})
+	reg, err := builtin.Registry(ActionClients(cfg, awsCfg, gh))
 	if err != nil {
 		return nil, nil, fmt.Errorf("build remediations: %w", err)
 	}
@@ -65,4 +61,19 @@ func PolicyChecker(cfg *config.Config, awsCfg aws.Config) (*policycheck.Checker,
 		repos = gh.Repositories
 	}
 	return policycheck.New(ecs.NewFromConfig(awsCfg), elasticloadbalancingv2.NewFromConfig(awsCfg), repos), nil
+}
+
+// ActionClients builds the clients of the built-in actions (gh may be nil:
+// github.rollback then says it has no client) and passes them cfg's
+// settings. Build and `medic simulate --plan` take their actions' clients
+// from here.
+func ActionClients(cfg *config.Config, awsCfg aws.Config, gh *gogithub.Client) builtin.Clients {
+	return builtin.Clients{
+		MaintenanceTargetGroup: cfg.MaintenanceTargetGroupARN,
+		ECS:                    ecs.NewFromConfig(awsCfg),
+		AutoScaling:            applicationautoscaling.NewFromConfig(awsCfg),
+		ELBv2:                  elasticloadbalancingv2.NewFromConfig(awsCfg),
+		WAFv2:                  wafv2.NewFromConfig(awsCfg),
+		GitHub:                 gh,
+	}
 }

@@ -22,6 +22,25 @@
 //     message is cut on a character boundary before escaping, so the body is
 //     always well-formed.
 //
+// # Mode lambda: a real Retry-After
+//
+// ALB's fixed response cannot carry a Retry-After header. With mode lambda
+// (the default, mode on, when the stack provides the maintenance function's
+// lambda target group through Options.TargetGroup, or the policy names
+// target_group), the maintenance rule forwards to that target group
+// instead, and a url-rewrite transform on the rule rewrites every path P to
+// maintpage.PathPrefix + maintpage.Encode(message, retry_after,
+// allow_paths) + P. One function (functions/maintenance) serves every
+// listener and reads each rule's page from the request: 503 with
+// Retry-After, Cache-Control: no-store and an HTML or JSON page by the
+// request's Accept, and 200 for allow_paths and the target group's own
+// health check. Changing the message means a new rule, not a redeploy.
+// Apply's read-back check then asks that the maintenance rule forwards to
+// that target group. mode fixed keeps the fixed 503 below; allow_paths
+// needs mode lambda. An ALB target group serves one load balancer: for
+// several, register the function in one lambda target group each and name
+// it in target_group.
+//
 // ALB evaluates rules from the lowest priority number up and answers with
 // the first whose conditions all hold, so a rule ahead of the 503 that
 // matches some maintenance request (every path, of host_headers when set)
@@ -71,6 +90,32 @@
 // rules it moved back, and says in the error what it reverted or what it
 // could not: the listener is left either in maintenance or as it was.
 // Result.Data records the created rule ARNs and the moves.
+//
+// # Leaving maintenance on evidence
+//
+// The alarm that put a service into maintenance is a poor signal for
+// leaving it: the maintenance rule answers instead of the targets, so a
+// target 5xx alarm goes quiet and an ELB 5xx alarm may keep firing on the
+// 503s. With any exit_* param (exit: propose or auto, exit_target_groups,
+// exit_min_healthy, exit_probe) the plan records an ExitCondition (named
+// in its summary) and the "on" result records it with the time
+// maintenance went on; ExitOf reads both back from a stored result.
+// ExitCheck.Check evaluates it with DescribeTargetHealth (each target group
+// needs exit_min_healthy healthy targets; unused and draining targets do
+// not count) and, when set, a GET of exit_probe (2xx or 3xx), and reports
+// the evidence and how long the service has been in maintenance. A read
+// that fails is an error, never "holds".
+//
+// What the engine needs to act on it (internal/engine is not changed
+// here): for each incident with a SUCCEEDED alb.maintenance "on" step
+// whose result ExitOf accepts, call Check on the executor's sweep schedule
+// (every 5 minutes) and on each follow-up; store the last ExitStatus on the
+// step; when it holds, propose Undo of that step on the card ("maintenance
+// off: targetgroup/web: 3 of 3 healthy; probe 200 OK") to the step's
+// approvers, or, with Auto, enqueue the Undo as the engine does for
+// on_recovery: undo; and render "in maintenance for 1h35m" from Since on
+// every card update. IAM: elasticloadbalancing:DescribeTargetHealth for
+// the executor (already granted with the other reads).
 //
 // # Maintenance off
 //

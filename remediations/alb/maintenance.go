@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/maintpage"
 	"github.com/medicbot/medic/remediations"
 )
 
@@ -36,6 +37,16 @@ const cleanupTimeout = 30 * time.Second
 // remediations.Action and remediations.Undoer.
 type Maintenance struct {
 	client ELBv2API
+	opts   Options
+}
+
+// Options configure alb.maintenance beyond its client.
+type Options struct {
+	// TargetGroup is the ARN of the maintenance function's lambda target
+	// group the stack provides (MEDIC_MAINTENANCE_TARGET_GROUP_ARN); with
+	// it, mode on forwards to the function. Empty: mode on answers with a
+	// fixed response unless the policy names a target_group.
+	TargetGroup string
 }
 
 // Maintenance is an undoable action.
@@ -48,10 +59,15 @@ var (
 // *elasticloadbalancingv2.Client). Schema works with a nil client; Plan,
 // Apply and Undo then return an error.
 func New(client ELBv2API) *Maintenance {
+	return NewWithOptions(client, Options{})
+}
+
+// NewWithOptions returns alb.maintenance using client with opts.
+func NewWithOptions(client ELBv2API, opts Options) *Maintenance {
 	if v := reflect.ValueOf(client); client != nil && v.Kind() == reflect.Pointer && v.IsNil() {
 		client = nil
 	}
-	return &Maintenance{client: client}
+	return &Maintenance{client: client, opts: opts}
 }
 
 // Name returns "alb.maintenance".
@@ -88,6 +104,8 @@ type planData struct {
 	Ahead []aheadRule `json:"ahead,omitempty"`
 	// Remove lists the rules mode off deletes, in deletion order.
 	Remove []ruleRef `json:"remove,omitempty"`
+	// Exit is when maintenance may end (mode on with exit_* params).
+	Exit *ExitCondition `json:"exit,omitempty"`
 }
 
 // ruleRef names one rule medic created or removed.
@@ -107,6 +125,10 @@ type resultData struct {
 	// Moved lists the rules medic does not own that Apply renumbered
 	// (mode on); Undo numbers them back.
 	Moved []ruleMove `json:"moved,omitempty"`
+	// Exit is the plan's exit condition; Since is when Apply turned
+	// maintenance on (mode on). ExitOf reads both.
+	Exit  *ExitCondition `json:"exit,omitempty"`
+	Since time.Time      `json:"since,omitzero"`
 }
 
 func (m *Maintenance) ready() error {
@@ -127,6 +149,24 @@ func (m *Maintenance) Plan(ctx context.Context, a *alarm.Alarm, p remediations.P
 	}
 	mode := p.String("mode")
 	if mode == "" {
+		mode = ModeOn
+	}
+	// How the 503 is answered: lambda or fixed. The plan records mode on.
+	response := ModeFixed
+	tg := p.String("target_group")
+	if tg == "" {
+		tg = m.opts.TargetGroup
+	}
+	switch {
+	case mode == ModeLambda && tg == "":
+		return nil, fmt.Errorf("plan %s: mode lambda needs the maintenance function's target group: deploy the stack's MaintenanceTargetGroup (MEDIC_MAINTENANCE_TARGET_GROUP_ARN) or name target_group: %w", ActionName, remediations.ErrInvalid)
+	case mode == ModeLambda || (mode == ModeOn && tg != ""):
+		response = ModeLambda
+	}
+	if _, ok := p["allow_paths"]; ok && mode != ModeOff && response != ModeLambda {
+		return nil, fmt.Errorf("plan %s: allow_paths needs the maintenance function (mode lambda), and no maintenance target group is configured: %w", ActionName, remediations.ErrInvalid)
+	}
+	if mode != ModeOff {
 		mode = ModeOn
 	}
 	port, havePort := p.Int("port")
@@ -151,9 +191,19 @@ func (m *Maintenance) Plan(ctx context.Context, a *alarm.Alarm, p remediations.P
 	if mode == ModeOff {
 		plan = planOff(&d, rules)
 	} else {
-		plan, err = planOn(&d, rules, p, l.DefaultActions)
+		tgFor := ""
+		if response == ModeLambda {
+			tgFor = tg
+		}
+		plan, err = planOn(&d, rules, p, l.DefaultActions, tgFor)
 		if err != nil {
 			return nil, fmt.Errorf("plan %s on %s: %w", ActionName, label, err)
+		}
+		if d.Exit, err = exitCondition(p, a, l); err != nil {
+			return nil, fmt.Errorf("plan %s on %s: %w", ActionName, label, err)
+		}
+		if d.Exit != nil && !plan.NoOp {
+			plan.Summary += "; exit: " + describeExit(d.Exit)
 		}
 	}
 	plan.Action = ActionName
@@ -167,7 +217,12 @@ func (m *Maintenance) Plan(ctx context.Context, a *alarm.Alarm, p remediations.P
 }
 
 // planOn fills d with the rules that put the listener into maintenance.
-func planOn(d *planData, rules []listenerRule, p remediations.Params, defaults []types.Action) (*remediations.Plan, error) {
+//
+// With targetGroup (mode lambda) the maintenance rule forwards to the
+// maintenance function's target group and rewrites the URL to carry the
+// page's message, retry-after and allow_paths (maintpage.Encode); without
+// it, the rule answers ALB's fixed 503.
+func planOn(d *planData, rules []listenerRule, p remediations.Params, defaults []types.Action, targetGroup string) (*remediations.Plan, error) {
 	var medicRules, others []listenerRule
 	for _, r := range rules {
 		switch {
@@ -209,7 +264,19 @@ func planOn(d *planData, rules []listenerRule, p remediations.Params, defaults [
 	if format == "" {
 		format = defaultFormat
 	}
-	body, contentType, truncated := renderBody(format, p.String("message"), retryAfter)
+	var (
+		body, contentType, rewrite string
+		truncated                  bool
+	)
+	if targetGroup == "" {
+		body, contentType, truncated = renderBody(format, p.String("message"), retryAfter)
+	} else {
+		enc, err := maintpage.Encode(maintpage.Config{Message: cleanMessage(p.String("message")), RetryAfter: retryAfter, AllowPaths: p.Strings("allow_paths")})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", err, remediations.ErrInvalid)
+		}
+		rewrite = maintpage.PathPrefix + enc
+	}
 
 	var allow []plannedRule
 	if len(cidrs) > 0 {
@@ -244,6 +311,10 @@ func planOn(d *planData, rules []listenerRule, p remediations.Params, defaults [
 			FixedResponse: &fixedResponse{StatusCode: "503", ContentType: contentType, Body: body},
 		}},
 	}
+	if targetGroup != "" {
+		maint.Actions = []ruleAction{{Type: string(types.ActionTypeEnumForward), TargetGroups: []target{{ARN: targetGroup}}}}
+		maint.Rewrite = rewrite
+	}
 	create := append(slices.Clip(allow), maint)
 	d.Requests = requestsOf(maint)
 	pl, err := place(rules, d.Requests, len(create))
@@ -263,7 +334,14 @@ func planOn(d *planData, rules []listenerRule, p remediations.Params, defaults [
 	d.Ahead = rulesAhead(rules, maint.Priority, d.Moves)
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "listener %s: add maintenance rule (503 %s, retry after %ds) at priority %d", d.Label, format, retryAfter, maint.Priority)
+	if targetGroup != "" {
+		fmt.Fprintf(&b, "listener %s: add maintenance rule (503 from the maintenance function %s, Retry-After %ds, page by Accept) at priority %d", d.Label, shortARN(targetGroup), retryAfter, maint.Priority)
+		if ap := p.Strings("allow_paths"); len(ap) > 0 {
+			fmt.Fprintf(&b, "; %s answered 200", strings.Join(ap, ", "))
+		}
+	} else {
+		fmt.Fprintf(&b, "listener %s: add maintenance rule (503 %s, retry after %ds) at priority %d", d.Label, format, retryAfter, maint.Priority)
+	}
 	if len(hosts) > 0 {
 		fmt.Fprintf(&b, " for %s", strings.Join(hosts, ", "))
 	}
@@ -446,7 +524,7 @@ func (m *Maintenance) applyOn(ctx context.Context, d *planData, res *remediation
 		res.Summary += fmt.Sprintf("; moved %d rule(s) behind it: %s", len(moves), describeMoves(moves))
 	}
 	res.Summary += fmt.Sprintf("; checked: %s now reach the maintenance rule", d.Requests)
-	return &resultData{Mode: ModeOn, Listener: d.Listener, Label: d.Label, Rules: created, Moved: moves}, nil
+	return &resultData{Mode: ModeOn, Listener: d.Listener, Label: d.Label, Rules: created, Moved: moves, Exit: d.Exit, Since: time.Now().UTC()}, nil
 }
 
 // recheck compares the listener's rules now with those the plan was made
@@ -554,11 +632,19 @@ func (m *Maintenance) verify(ctx context.Context, d *planData, maint ruleRef) er
 	if got, want := conditionsText(mine.Conditions), conditionsText(sdkConditions(d.Create[len(d.Create)-1].Conditions)); got != want {
 		return fmt.Errorf("%w: the maintenance rule %s read back matches %s, not %s as created", ErrNotEffective, maint.ARN, got, want)
 	}
-	is503 := slices.ContainsFunc(mine.Actions, func(a types.Action) bool {
-		return a.FixedResponseConfig != nil && aws.ToString(a.FixedResponseConfig.StatusCode) == "503"
-	})
-	if !is503 {
-		return fmt.Errorf("%w: the maintenance rule %s read back does not answer with a fixed 503 (%s)", ErrNotEffective, maint.ARN, describeExisting(*mine))
+	planned := d.Create[len(d.Create)-1]
+	if tgs := planned.Actions[0].TargetGroups; len(tgs) > 0 {
+		forwards := slices.ContainsFunc(mine.Actions, func(a types.Action) bool { return forwardsTo(a, tgs[0].ARN) })
+		if !forwards {
+			return fmt.Errorf("%w: the maintenance rule %s read back does not forward to the maintenance function's target group %s (%s)", ErrNotEffective, maint.ARN, shortARN(tgs[0].ARN), describeExisting(*mine))
+		}
+	} else {
+		is503 := slices.ContainsFunc(mine.Actions, func(a types.Action) bool {
+			return a.FixedResponseConfig != nil && aws.ToString(a.FixedResponseConfig.StatusCode) == "503"
+		})
+		if !is503 {
+			return fmt.Errorf("%w: the maintenance rule %s read back does not answer with a fixed 503 (%s)", ErrNotEffective, maint.ARN, describeExisting(*mine))
+		}
 	}
 	if first, unsure, _ := firstTaker(rest, d.Requests); first.ARN != maint.ARN {
 		sh := shadow{ARN: first.ARN, Priority: first.Priority, Rule: describeExisting(first), Unsure: unsure}
@@ -644,6 +730,7 @@ func (m *Maintenance) createRule(ctx context.Context, d *planData, r plannedRule
 		Priority:    aws.Int32(r.Priority),
 		Conditions:  sdkConditions(r.Conditions),
 		Actions:     sdkActions(r.Actions),
+		Transforms:  sdkTransforms(r.Rewrite),
 		Tags:        ruleTags(r.Role, d.Alarm),
 	})
 	if err != nil {
@@ -996,4 +1083,29 @@ func requestsOf(r plannedRule) requests {
 		}
 	}
 	return q
+}
+
+// forwardsTo reports whether a forwards (only) to target group arn.
+func forwardsTo(a types.Action, arn string) bool {
+	if a.Type != types.ActionTypeEnumForward {
+		return false
+	}
+	if aws.ToString(a.TargetGroupArn) == arn {
+		return true
+	}
+	return a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) == 1 && aws.ToString(a.ForwardConfig.TargetGroups[0].TargetGroupArn) == arn
+}
+
+// sdkTransforms is the url-rewrite that hands the maintenance function
+// its page: every path P becomes prefix + P. None without a prefix.
+func sdkTransforms(prefix string) []types.RuleTransform {
+	if prefix == "" {
+		return nil
+	}
+	return []types.RuleTransform{{
+		Type: types.TransformTypeEnumUrlRewrite,
+		UrlRewriteConfig: &types.UrlRewriteConfig{Rewrites: []types.RewriteConfig{{
+			Regex: aws.String("^(.*)$"), Replace: aws.String(prefix + "$1"),
+		}}},
+	}}
 }

@@ -99,6 +99,10 @@ type plannedRule struct {
 	Priority   int32        `json:"priority"`
 	Conditions []condition  `json:"conditions"`
 	Actions    []ruleAction `json:"actions"`
+	// Rewrite, on a maintenance rule forwarding to the maintenance
+	// function, is the prefix its url-rewrite puts before every path
+	// (maintpage.PathPrefix and the page's encoded config).
+	Rewrite string `json:"rewrite,omitempty"`
 }
 
 // listenerRule is one existing rule of a listener as medic sees it.

@@ -125,7 +125,7 @@ func TestSchemaRejectsRulesALBCannotHold(t *testing.T) {
 	}{
 		{name: "six host names", p: remediations.Params{"host_headers": six}, want: "at most 5 host names"},
 		{name: "five host names with an allow-list", p: remediations.Params{"host_headers": six[:5], "allow_ips": "10.0.0.0/8"}, want: "at most 4 host names"},
-		{name: "an unknown mode", p: remediations.Params{"mode": "maybe"}, want: "must be one of on, off"},
+		{name: "an unknown mode", p: remediations.Params{"mode": "maybe"}, want: "must be one of on, lambda, fixed, off"},
 		{name: "a bad CIDR", p: remediations.Params{"allow_ips": []any{"10.0.0.0/33"}}, want: "not a CIDR block"},
 		{name: "an unknown format", p: remediations.Params{"format": "xml"}, want: "must be one of html, json"},
 	}

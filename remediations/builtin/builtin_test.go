@@ -38,6 +38,14 @@ func TestWideningParamsAreComparable(t *testing.T) {
 	n := 0
 	for name, schema := range Catalog() {
 		for _, p := range schema.Params {
+			if p.WidensDown {
+				if p.Widens {
+					t.Errorf("%s param %s: both Widens and WidensDown", name, p.Name)
+				}
+				if p.Type != remediations.TypeInt && p.Type != remediations.TypeNumber && p.Type != remediations.TypeDuration {
+					t.Errorf("%s param %s: WidensDown on a %s, which has no order", name, p.Name, p.Type)
+				}
+			}
 			if !p.Widens {
 				continue
 			}
