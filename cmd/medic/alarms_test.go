@@ -112,3 +112,51 @@ func TestAlarmsErrors(t *testing.T) {
 		})
 	}
 }
+
+// policy check --aws warns about the policies no existing alarm can match,
+// and stops once `medic alarms --apply` has created the alarms they expect.
+func TestPolicyCheckWarnsAboutPoliciesNoAlarmMatches(t *testing.T) {
+	alarmsEnv(t) // has one hand-made alarm, checkout-prod-target-5xx
+	t.Setenv("GITHUB_TOKEN", "")
+	t.Setenv("GITHUB_APP_ID", "")
+	warned := func(stderr string) map[string]bool {
+		out := make(map[string]bool)
+		for _, line := range strings.Split(stderr, "\n") {
+			if _, rest, ok := strings.Cut(line, ": policy "); ok && strings.Contains(rest, "warning: no existing alarm can match it") {
+				name, _, _ := strings.Cut(rest, ":")
+				out[name] = true
+			}
+		}
+		return out
+	}
+	code, _, stderr := runMedic("policy", "check", "--aws")
+	if code == exitUsage {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	got := warned(stderr)
+	for name, want := range map[string]bool{
+		"checkout-target-5xx": false, "checkout-elb-503": true, "checkout-5xx-rate-shadow": true,
+		"payments-elb-502-503": true, "degraded-restart-shadow": true,
+	} {
+		if got[name] != want {
+			t.Errorf("before generating: warned about %s = %v, want %v\n%s", name, got[name], want, stderr)
+		}
+	}
+	if !strings.Contains(stderr, "policies/checkout.yaml:") {
+		t.Errorf("warnings do not name the policy file:\n%s", stderr)
+	}
+
+	if code, stdout, stderr := runMedic("alarms", "--apply", "--alb", "checkout-prod"); code != exitOK {
+		t.Fatalf("alarms --apply: exit %d\n%s%s", code, stdout, stderr)
+	}
+	_, _, stderr = runMedic("policy", "check", "--aws")
+	got = warned(stderr)
+	for name, want := range map[string]bool{
+		"checkout-target-5xx": false, "checkout-elb-503": false, "checkout-5xx-rate-shadow": false,
+		"payments-elb-502-503": true, "degraded-restart-shadow": true,
+	} {
+		if got[name] != want {
+			t.Errorf("after generating: warned about %s = %v, want %v\n%s", name, got[name], want, stderr)
+		}
+	}
+}
