@@ -19,9 +19,9 @@ func TestRenderReportSaysWhatHappened(t *testing.T) {
 	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	m := RenderReport(ReportView{
 		Alarm: "checkout-prod-checkout-target-5xx", TimeToFirstAction: "2m50s", TimeToRecovery: "19m20s",
-		Ran:    []ReportStep{{Policy: "checkout", Step: 1, Action: "ecs.scale", State: "UNDONE", Plan: "desired 4 -> 6", Outcome: "undone: desired 6 -> 4", ApprovedBy: []string{"U0ALICE01"}, DecidedBy: "U0ALICE01"}},
-		NotRun: []ReportStep{{Policy: "checkout", Step: 2, Action: "ecs.scale", State: "REJECTED", Outcome: "rejected by U0BOB0001", DecidedBy: "U0BOB0001"}},
-		Links:  []ReportLink{{Text: "Runbook", URL: "https://runbooks.example.com/checkout"}, {Text: "not a link", URL: "javascript:alert(1)"}},
+		Ran:      []ReportStep{{Policy: "checkout", Step: 1, Action: "ecs.scale", State: "UNDONE", Plan: "desired 4 -> 6", Outcome: "undone: desired 6 -> 4", ApprovedBy: []string{"U0ALICE01"}, DecidedBy: "U0ALICE01"}},
+		NotRun:   []ReportStep{{Policy: "checkout", Step: 2, Action: "ecs.scale", State: "REJECTED", Outcome: "rejected by U0BOB0001", DecidedBy: "U0BOB0001"}},
+		Links:    []ReportLink{{Text: "Runbook", URL: "https://runbooks.example.com/checkout"}, {Text: "not a link", URL: "javascript:alert(1)"}},
 		Timeline: []TimelineEntry{{At: at, Actor: "medic", Text: "alarm fired"}, {At: at.Add(time.Minute), Actor: "U0ALICE01", Text: "checkout step 1 approved"}},
 	})
 	if err := m.Check(); err != nil {
