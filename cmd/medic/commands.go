@@ -46,6 +46,7 @@ var commands = []command{
 	{"pause", "[--table NAME | --store FILE] [--reason TEXT]", "stop medic executing anything (it still proposes); DynamoDB when --table or MEDIC_TABLE is set", runPause},
 	{"resume", "[--table NAME | --store FILE]", "let medic execute again", runResume},
 	{"demo", "[-v]", "run the whole loop locally against moto and a Slack test server", runDemo},
+	{"report", "[--table NAME | --store FILE] (--incident ID | --since 7d) [--format markdown|json] [--policies DIR]", "print an incident's report (timeline, time to first action and recovery, what ran and what did not, links) or a per-policy summary of a window", runReport},
 	{"audit", "[--table NAME | --store FILE] [--since 24h] [--incident ID] [--format text|json]", "show the audit trail, from DynamoDB when --table or MEDIC_TABLE is set", runAudit},
 }
 
