@@ -207,6 +207,9 @@ func step(p *store.Proposal) Step {
 	case p.Reason != "":
 		s.Outcome = p.Reason
 	}
+	if s.Outcome == s.Plan {
+		s.Outcome = "" // the result says what the plan said
+	}
 	if p.NeedsHuman {
 		s.Outcome = strings.TrimPrefix(s.Outcome+"; needs a human: the executor was lost, the change may or may not be applied", "; ")
 	}
