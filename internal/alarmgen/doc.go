@@ -36,8 +36,9 @@
 // minutes exceeds 14.4 x budget (1.44% for 99.9%: 2% of a 30-day budget
 // spent in an hour), the slow pair when over both 6 hours and 30 minutes it
 // exceeds 6 x budget (0.6%: 5% of the budget in 6 hours). Each window is a
-// metric-math alarm whose period is the window (one evaluation period), and
-// each pair is a composite alarm. Thresholds are computed in exact decimal
+// metric-math alarm whose period is the window (one evaluation period;
+// CloudWatch's default evaluation window slides, so a 3600 s period is the
+// last hour at each evaluation), and each pair is a composite alarm. Thresholds are computed in exact decimal
 // arithmetic (Thresholds).
 //
 // # Notifying medic
