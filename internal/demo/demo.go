@@ -67,9 +67,11 @@ func Run(ctx context.Context, out, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var fired *alarmgen.Alarm
-	for i, c := range changes {
+	for _, c := range changes {
 		say("    %-9s %s", c.Outcome, c.Name)
+	}
+	var fired *alarmgen.Alarm
+	for i := range alarms {
 		if alarms[i].Name == firstAlarm {
 			fired = &alarms[i]
 		}
