@@ -127,6 +127,9 @@ type Input struct {
 // Build returns the report of one incident. Times are kept to the second.
 func Build(in Input) Report {
 	inc := in.Incident
+	if inc == nil { // nothing recorded: an empty report rather than a panic
+		inc = &store.Incident{}
+	}
 	r := Report{
 		Incident: inc.ID, Alarm: inc.Alarm.Name, AlarmARN: inc.Alarm.ARN, Account: inc.Alarm.Account, Region: inc.Alarm.Region,
 		Policies: slices.Clone(inc.Policies), Resolved: inc.State == store.IncidentResolved,

@@ -76,3 +76,14 @@ func TestDurationJSON(t *testing.T) {
 		t.Error("a malformed duration reads without error")
 	}
 }
+
+func TestBuildWithoutRecordsIsEmpty(t *testing.T) {
+	r := Build(Input{})
+	if r.Incident != "" || len(r.Timeline) != 0 || len(r.Ran) != 0 || r.Resolved {
+		t.Errorf("report of nothing: %+v", r)
+	}
+	var md bytes.Buffer
+	if err := r.Markdown(&md); err != nil || !strings.Contains(md.String(), "Nothing ran.") {
+		t.Errorf("markdown of nothing: %v\n%s", err, &md)
+	}
+}
