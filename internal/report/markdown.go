@@ -47,6 +47,7 @@ func (r Report) Markdown(w io.Writer) error {
 func (r Report) JSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("write report of incident %s as json: %w", r.Incident, err)
 	}

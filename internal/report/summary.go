@@ -195,6 +195,7 @@ func (s Summary) Markdown(w io.Writer) error {
 func (s Summary) JSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(s); err != nil {
 		return fmt.Errorf("write summary as json: %w", err)
 	}
