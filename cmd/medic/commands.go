@@ -38,13 +38,15 @@ var commands = []command{
 	{"policy lint", "[--account ID] [--region NAME] [DIR]", "validate the policies in DIR (default: the embedded policies); warn about those naming another account or region", runPolicyLint},
 	{"policy test", "[DIR]", "run the fixtures in DIR/tests against the policies in DIR", runPolicyTest},
 	{"policy diff", "--base REF [--head REF|DIR] [--path DIR] [--repo DIR] [--history FILE]", "show as Markdown how the policies behave differently from those at git REF; exit 0 unchanged, 1 changed, 2 error", runPolicyDiff},
-	{"policy check", "--aws [--endpoint-url URL] [DIR]", "check that the ECS services, ALB listeners and GitHub repositories the policies name exist", runPolicyCheck},
+	{"policy check", "--aws [--endpoint-url URL] [DIR]", "check that the ECS services, ALB listeners and GitHub repositories the policies name exist; warn about policies no existing alarm can match", runPolicyCheck},
+	{"alarms", "[--alb NAME|ARN] [--target-group NAME|ARN] [--slo 99.9] [--sns-topic ARN] [--function ARN] [--out FILE | --apply] [--endpoint-url URL] [DIR]", "generate the recommended CloudWatch alarms (5xx rates, ELB 502/503/504, p99, unhealthy hosts, SLO burn rates) for the target groups the policies name, as CloudFormation or applied", runAlarms},
 	{"history export", "[--since 168h] [--alarm-prefix P] --out FILE [--endpoint-url URL]", "write CloudWatch alarm state changes to a JSON Lines file for replay", runHistoryExport},
 	{"simulate", "--alarm FILE [--policies DIR] [--format json|text]", "show what the policies propose for an alarm payload; no side effects", runSimulate},
 	{"serve", "[--addr HOST:PORT] [--policies DIR] [--store FILE] [--dry-run] [--insecure-no-token]", "run the whole bot in one process on the embedded store", runServe},
 	{"pause", "[--table NAME | --store FILE] [--reason TEXT]", "stop medic executing anything (it still proposes); DynamoDB when --table or MEDIC_TABLE is set", runPause},
 	{"resume", "[--table NAME | --store FILE]", "let medic execute again", runResume},
 	{"demo", "[-v]", "run the whole loop locally against moto and a Slack test server", runDemo},
+	{"report", "[--table NAME | --store FILE] (--incident ID | --since 7d) [--format markdown|json] [--policies DIR]", "print an incident's report (timeline, time to first action and recovery, what ran and what did not, links) or a per-policy summary of a window", runReport},
 	{"audit", "[--table NAME | --store FILE] [--since 24h] [--incident ID] [--format text|json]", "show the audit trail, from DynamoDB when --table or MEDIC_TABLE is set", runAudit},
 }
 

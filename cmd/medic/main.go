@@ -5,6 +5,8 @@
 //	medic policy lint [DIR]      validate policies (default: the embedded ones)
 //	medic policy test [DIR]      run the fixtures under DIR/tests
 //	medic simulate --alarm FILE  show what the policies would propose, without side effects
+//	medic alarms [--slo 99.9]    the recommended CloudWatch alarms, as CloudFormation or --apply
+//	medic report --incident ID   an incident's report; --since 7d: a summary per policy
 //
 // simulate --format json prints one object: {"alarm": {...}, "matches":
 // [{"policy", "steps": [{"action", "approval", "after", "params"}]}]}. A

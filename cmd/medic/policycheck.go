@@ -69,6 +69,19 @@ func runPolicyCheck(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "%s: %d resource reference(s): %d found, %d missing, %d not checked, %d failed\n", name, len(results),
 		counts[policycheck.Found], counts[policycheck.Missing], counts[policycheck.NotChecked], counts[policycheck.Failed])
+	// Policies no existing alarm can match are warnings: they leave the
+	// exit status alone, as lint's warnings do.
+	unmatched, err := policycheck.UnmatchedPolicies(ctx, wiring.CloudWatch(awsCfg, awsCfg.BaseEndpoint != nil), set)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "medic policy check: %s: %v\n", name, err)
+		return exitUsage
+	}
+	for _, u := range unmatched {
+		shown := *u.Policy
+		shown.File = joinName(name, shown.File)
+		u.Policy = &shown
+		fmt.Fprintln(e.stderr, u)
+	}
 	switch {
 	case counts[policycheck.Failed] > 0:
 		return exitUsage

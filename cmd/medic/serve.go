@@ -190,6 +190,11 @@ func (sf *storeFlags) resolve(getenv func(string) string) (storeChoice, error) {
 // stop works with GitHub, Secrets Manager or Slack failing (no secret is
 // read, no client of theirs built).
 func (e *env) withEngine(ctx context.Context, name string, sf *storeFlags, create bool, fn func(*engine.Engine, storeChoice) error) int {
+	return e.withApp(ctx, name, sf, create, func(app *wiring.App, where storeChoice) error { return fn(app.Engine, where) })
+}
+
+// withApp is withEngine giving fn the whole control App (its Store too).
+func (e *env) withApp(ctx context.Context, name string, sf *storeFlags, create bool, fn func(*wiring.App, storeChoice) error) int {
 	where, err := sf.resolve(os.Getenv)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "medic %s: %v\n", name, err)
@@ -208,7 +213,7 @@ func (e *env) withEngine(ctx context.Context, name string, sf *storeFlags, creat
 		return exitUsage
 	}
 	defer app.Close()
-	if err := fn(app.Engine, where); err != nil {
+	if err := fn(app, where); err != nil {
 		fmt.Fprintf(e.stderr, "medic %s (%s): %v\n", name, where, err)
 		return exitFindings
 	}

@@ -2,8 +2,11 @@
 // account and no Slack workspace. It starts moto_server, creates a small
 // "prod" in it (VPC, ALB, listener, ECS service), starts `medic serve` with
 // the embedded example policies against moto and a local Slack test server,
-// sends a real-shaped ALB 5xx alarm, shows the card, approves it as an
-// allowed user, and prints the service's desired count before and after.
+// creates the recommended alarms (`medic alarms --apply`), fires the
+// generated target 5xx rate alarm with a real-shaped EventBridge event,
+// shows the card, approves it as an allowed user, prints the service's
+// desired count before and after, and, once the alarm is back to OK, the
+// incident report medic posts in the card's thread.
 package demo
 
 import (
@@ -19,8 +22,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/medicbot/medic/internal/alarmgen"
 	"github.com/medicbot/medic/internal/config"
 	"github.com/medicbot/medic/internal/server"
 	"github.com/medicbot/medic/internal/slack/slacktesting"
@@ -55,6 +60,24 @@ func Run(ctx context.Context, out, logw io.Writer) error {
 	prod, err := testenv.CreateProd(ctx, awsCfg)
 	if err != nil {
 		return err
+	}
+
+	say("==> medic alarms --apply: the recommended alarms for the target groups the example policies name")
+	alarms, changes, err := createAlarms(ctx, awsCfg)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		say("    %-9s %s", c.Outcome, c.Name)
+	}
+	var fired *alarmgen.Alarm
+	for i := range alarms {
+		if alarms[i].Name == firstAlarm {
+			fired = &alarms[i]
+		}
+	}
+	if fired == nil {
+		return fmt.Errorf("medic alarms generated no %s", firstAlarm)
 	}
 
 	say("==> starting a local Slack API (slacktest) with user group %s = {%s}", approverGroup, approver)
@@ -103,15 +126,9 @@ func Run(ctx context.Context, out, logw io.Writer) error {
 	}
 	say("\n    desired count of prod/checkout BEFORE: %d\n", before)
 
-	say("==> CloudWatch alarm %s goes to ALARM: POST %s/alarms (EventBridge event)", prod.AlarmName, base)
-	resp, err := http.Post(base+"/alarms", "application/json", bytes.NewReader(prod.AlarmEvent("ALARM", time.Now())))
-	if err != nil {
-		return fmt.Errorf("send alarm: %w", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("send alarm: HTTP %d: %s", resp.StatusCode, body)
+	say("==> the generated alarm %s (5xx rate, metric math) goes to ALARM: POST %s/alarms (EventBridge event)", fired.Name, base)
+	if err := send(ctx, awsCfg, base, *fired, "ALARM"); err != nil {
+		return err
 	}
 
 	card, proposal, err := waitCard(ctx, sl)
@@ -125,7 +142,7 @@ func Run(ctx context.Context, out, logw io.Writer) error {
 		UserID: approver, UserName: "alice", ChannelID: "C0123INCIDENTS", ProposalID: proposal, Verb: "approve",
 	})
 	req.RequestURI = ""
-	resp, err = http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("approve: %w", err)
 	}
@@ -150,8 +167,55 @@ func Run(ctx context.Context, out, logw io.Writer) error {
 	if after == before {
 		return errors.New("the approved scale-out did not change the service within 20s; see the log above")
 	}
-	say("==> done: alarm -> card -> approval -> ECS change, all through medic's real code paths.")
+
+	say("==> the 5xx rate falls: %s goes back to OK", fired.Name)
+	if err := send(ctx, awsCfg, base, *fired, "OK"); err != nil {
+		return err
+	}
+	report, err := waitReport(ctx, sl)
+	if err != nil {
+		return err
+	}
+	say("\n==> the incident report medic posted in the card's thread:\n%s\n", indent(report))
+	say("==> done: generated alarm -> card -> approval -> ECS change -> recovery -> report, all through medic's real code paths.")
 	return nil
+}
+
+// send sets the alarm's state in moto and posts the event CloudWatch would
+// send to medic.
+func send(ctx context.Context, awsCfg aws.Config, base string, a alarmgen.Alarm, state string) error {
+	ev, err := fire(ctx, awsCfg, a, state, time.Now())
+	if err != nil {
+		return err
+	}
+	resp, err := http.Post(base+"/alarms", "application/json", bytes.NewReader(ev))
+	if err != nil {
+		return fmt.Errorf("send alarm %s %s: %w", a.Name, state, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("send alarm %s %s: HTTP %d: %s", a.Name, state, resp.StatusCode, body)
+	}
+	return nil
+}
+
+// waitReport waits for the incident report in the card's thread.
+func waitReport(ctx context.Context, sl *slacktesting.Server) (string, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, r := range sl.Requests(slacktesting.MethodPostMessage) {
+			if text := blocksText(r.Blocks); r.Form.Get("thread_ts") != "" && strings.Contains(text, "*Incident report*") {
+				return text, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return "", errors.New("no incident report was posted in the card's thread within 10s of the recovery")
 }
 
 // waitCard waits for the incident card and returns it as text and the

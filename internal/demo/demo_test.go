@@ -30,6 +30,11 @@ func TestDemoScalesTheServiceAfterApproval(t *testing.T) {
 		"[Approve] [Reject]",
 		"approved by <@U0ALICE>",
 		"desired count of prod/checkout AFTER:  6",
+		"created   checkout-prod-checkout-target-5xx",
+		"the generated alarm checkout-prod-checkout-target-5xx (5xx rate, metric math) goes to ALARM",
+		"*Incident report* · alarm `checkout-prod-checkout-target-5xx`",
+		"• *checkout-target-5xx step 1* `ecs.scale`: succeeded",
+		"recovered: alarm checkout-prod-checkout-target-5xx back to OK",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())

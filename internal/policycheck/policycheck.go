@@ -12,6 +12,12 @@
 // depend on the alarm and parameters left out are resolved from the alarm
 // by the action: both are reported as not checked, with the reason. Every
 // check names the file, line and path of the parameter, as lint does.
+//
+// UnmatchedPolicies also lists the account's CloudWatch alarms
+// (DescribeAlarms, and ListTagsForResource when a policy matches on tags)
+// and returns the policies that no existing alarm can match: they never
+// run until such an alarm exists (`medic alarms` generates the recommended
+// ones, named as the example policies expect).
 package policycheck
 
 import (

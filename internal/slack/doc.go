@@ -1,5 +1,6 @@
 // Package slack is medic's Slack side: it renders incident cards (Block Kit)
-// from its own view model, verifies and decodes Slack interactivity requests
+// and the incident reports posted in their threads (RenderReport) from its
+// own view model, verifies and decodes Slack interactivity requests
 // (Approve, Reject and Undo buttons) arriving over HTTP, a Lambda Function URL
 // or Socket Mode, checks whether a user may approve a step (Authorizer), and
 // posts and updates messages with bounded rate-limit retries (Client).

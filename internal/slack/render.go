@@ -753,6 +753,13 @@ type TimelineEntry struct {
 // RenderTimeline renders the thread summary of what medic did and when, oldest
 // first. Times show in each reader's time zone, with UTC in the fallback.
 func RenderTimeline(entries []TimelineEntry) Message {
+	blocks, plain := timelineBlocks(entries, maxMessageText, MaxBlocks)
+	return Message{Text: fallbackText(plain), Blocks: blocks}
+}
+
+// timelineBlocks renders the timeline in at most maxBlocks blocks whose
+// texts total at most budget bytes, and its plain fallback text.
+func timelineBlocks(entries []TimelineEntry, budget, maxBlocks int) ([]slackapi.Block, string) {
 	sorted := append([]TimelineEntry(nil), entries...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].At.Before(sorted[j].At) })
 
@@ -776,7 +783,7 @@ func RenderTimeline(entries []TimelineEntry) Message {
 			who = mention(e.Actor) + ": "
 		}
 		line := cutMrkdwn("\n• "+slackDate(e.At)+" "+who+escape(e.Text), maxTimelineLine)
-		if used+cur.Len()+len(line) > maxMessageText-len(note) {
+		if used+cur.Len()+len(line) > budget-len(note) {
 			truncated = true
 			break
 		}
@@ -789,10 +796,10 @@ func RenderTimeline(entries []TimelineEntry) Message {
 		plainB.WriteString("\n• " + e.At.UTC().Format("2006-01-02 15:04:05 UTC") + " " + who + escape(e.Text))
 	}
 	blocks = append(blocks, sectionBlock(cur.String()))
-	if truncated || len(blocks) > MaxBlocks {
-		blocks = append(blocks[:min(len(blocks), MaxBlocks-1)], contextBlock(note))
+	if truncated || len(blocks) > maxBlocks {
+		blocks = append(blocks[:min(len(blocks), maxBlocks-1)], contextBlock(note))
 	}
-	return Message{Text: fallbackText(plainB.String()), Blocks: blocks}
+	return blocks, plainB.String()
 }
 
 // maxTimelineLine bounds one entry of the timeline.

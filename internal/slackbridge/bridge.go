@@ -13,6 +13,7 @@ import (
 
 	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/internal/report"
 	"github.com/medicbot/medic/internal/slack"
 	"github.com/medicbot/medic/internal/store"
 )
@@ -47,6 +48,8 @@ func NewNotifier(p Poster, policies PolicyLookup, defaultChannel string) *Notifi
 
 // Notify posts the incident's card the first time and updates it after
 // that; updates, recoveries and lost executors also get a thread reply. The
+// recovery's reply is the incident report (report.Build from the notice's
+// records, rendered by slack.RenderReport). The
 // reply is posted even when the card could not be updated: the thread is
 // where people look for what happened.
 func (n *Notifier) Notify(ctx context.Context, nt *engine.Notice) (store.MessageRef, error) {
@@ -73,7 +76,7 @@ func (n *Notifier) Notify(ctx context.Context, nt *engine.Notice) (store.Message
 	var thread slack.Message
 	switch nt.Kind {
 	case engine.NoticeRecovered:
-		thread = slack.RenderTimeline(Timeline(nt.Timeline))
+		thread = slack.RenderReport(ReportView(report.Build(n.reportInput(nt))))
 	case engine.NoticeUpdated, engine.NoticeNeedsHuman:
 		if nt.Summary != "" {
 			thread = slack.SummaryMessage(nt.Summary)
@@ -122,6 +125,45 @@ func (n *Notifier) lookup(name string) *policy.Policy {
 		return nil
 	}
 	return n.policies.Policy(name)
+}
+
+// reportInput is what the incident report of a notice is built from: the
+// records the notice carries and the policies' runbooks.
+func (n *Notifier) reportInput(nt *engine.Notice) report.Input {
+	in := report.Input{Incident: nt.Incident, Proposals: nt.Proposals, Audit: nt.Timeline, Runbooks: make(map[string]string)}
+	for _, name := range nt.Incident.Policies {
+		if p := n.lookup(name); p != nil && p.Runbook != "" {
+			in.Runbooks[name] = p.Runbook
+		}
+	}
+	return in
+}
+
+// ReportView is the Slack view of an incident report.
+func ReportView(r report.Report) slack.ReportView {
+	v := slack.ReportView{Alarm: r.Alarm}
+	if !r.FirstActionAt.IsZero() {
+		v.TimeToFirstAction = r.TimeToFirstAction.String()
+	}
+	if !r.RecoveredAt.IsZero() {
+		v.TimeToRecovery = r.TimeToRecovery.String()
+	}
+	steps := func(in []report.Step) []slack.ReportStep {
+		out := make([]slack.ReportStep, len(in))
+		for i, s := range in {
+			out[i] = slack.ReportStep{Policy: s.Policy, Step: s.Step, Action: s.Action, State: s.State, Plan: s.Plan,
+				Outcome: s.Outcome, ApprovedBy: s.ApprovedBy, DecidedBy: s.DecidedBy}
+		}
+		return out
+	}
+	v.Ran, v.NotRun = steps(r.Ran), steps(r.NotRun)
+	for _, l := range r.Links {
+		v.Links = append(v.Links, slack.ReportLink{Text: l.Text, URL: l.URL})
+	}
+	for _, e := range r.Timeline {
+		v.Timeline = append(v.Timeline, slack.TimelineEntry{At: e.At, Actor: e.Who, Text: e.Text})
+	}
+	return v
 }
 
 // StepView is the card's view of one proposal; undoable is the engine's
@@ -196,7 +238,9 @@ func stepState(p *store.Proposal) slack.StepState {
 	return slack.StepState(p.State)
 }
 
-// Timeline turns an incident's audit trail into the thread summary.
+// Timeline turns an incident's audit trail into timeline entries, one per
+// entry, worded from the event names (the recovery thread reply is the
+// incident report, whose timeline report.Build words).
 func Timeline(entries []store.AuditEntry) []slack.TimelineEntry {
 	out := make([]slack.TimelineEntry, 0, len(entries))
 	for _, e := range entries {

@@ -277,8 +277,11 @@ func TestARecoveryClosesThePendingApproval(t *testing.T) {
 		t.Fatal("no thread reply after the recovery")
 	}
 	timeline := blockText(replies[len(replies)-1].Blocks)
-	mustContain(t, "the timeline", timeline, "*What medic did*", "incident opened", "proposal created (checkout step 1)",
-		"proposal cancelled (checkout step 1): resolved before approval", "incident resolved")
+	mustContain(t, "the report", timeline, "*Incident report*", "*Time to first action:* no step ran", "*Time to recovery:* 5m0s",
+		"<https://runbooks.example.com/checkout-5xx|Runbook (checkout)>", "*What ran*\nNothing ran.",
+		"*What did not run*\n• *checkout step 1* `test.scale`: cancelled",
+		"*What medic did*", "alarm fired", "checkout step 1 proposed for approval",
+		"checkout step 1 cancelled: resolved before approval", "recovered: alarm "+alarmName+" back to OK")
 
 	h.click(inc, alice, "approve", id)
 	h.drain()
