@@ -55,6 +55,16 @@ type Options struct {
 	// Ready, when set, receives the listening address once serving.
 	Ready chan<- string
 
+	// AdminFile, when set, is where the server writes (mode 0600) its
+	// address and the token of its admin endpoint at start, and removes
+	// them at shutdown; `medic pause`, `resume` and `audit` read it to
+	// reach the running server (see admin.go). Empty: no admin endpoint.
+	AdminFile string
+	// AdminAnyClient lets clients beyond this machine use the admin
+	// endpoint (with the token); by default it answers loopback clients
+	// only.
+	AdminAnyClient bool
+
 	// InsecureNoToken lets the server listen on an address other than a
 	// loopback one without a webhook token, so that anyone who can reach
 	// it may post alarms. Without it New refuses that combination.
@@ -128,9 +138,10 @@ func IsLoopback(addr string) bool {
 
 // Server is medic in one process.
 type Server struct {
-	app  *wiring.App
-	log  *slog.Logger
-	opts Options
+	app        *wiring.App
+	log        *slog.Logger
+	opts       Options
+	adminToken string
 }
 
 // New returns a server for app, whose queue must be in-process.
@@ -141,15 +152,24 @@ func New(app *wiring.App, log *slog.Logger, opts Options) (*Server, error) {
 	if err := CheckExposure(opts.Addr, app.Config.WebhookToken.Value() != "", opts.InsecureNoToken); err != nil {
 		return nil, err
 	}
-	return &Server{app: app, log: log, opts: opts.withDefaults()}, nil
+	s := &Server{app: app, log: log, opts: opts.withDefaults()}
+	if opts.AdminFile != "" {
+		s.adminToken = newAdminToken()
+	}
+	return s, nil
 }
 
 // Handler returns the HTTP routes: POST /alarms, POST /slack/actions,
-// GET /healthz.
+// GET /healthz, and with an AdminFile the admin endpoint (/admin/...).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /alarms", s.alarms)
 	mux.HandleFunc("GET /healthz", s.healthz)
+	if s.adminToken != "" {
+		mux.HandleFunc("POST /admin/pause", s.admin(s.adminPause))
+		mux.HandleFunc("POST /admin/resume", s.admin(s.adminResume))
+		mux.HandleFunc("GET /admin/audit", s.admin(s.adminAudit))
+	}
 	if s.app.Slack != nil {
 		mux.Handle("POST /slack/actions", s.app.Slack)
 	} else {
@@ -239,6 +259,15 @@ func (s *Server) Run(ctx context.Context) error {
 		slog.Int("max_conns", s.opts.MaxConns), slog.Duration("read_timeout", s.opts.ReadTimeout),
 		slog.Duration("write_timeout", s.opts.WriteTimeout), slog.Duration("idle_timeout", s.opts.IdleTimeout))
 	s.logWebhookAccess(ctx, ln.Addr().String())
+	if s.opts.AdminFile != "" {
+		info := AdminInfo{Addr: dialAddr(ln.Addr().String()), Token: s.adminToken, PID: os.Getpid()}
+		if err := writeAdminFile(s.opts.AdminFile, info); err != nil {
+			_ = srv.Close()
+			_, _ = q.Close(context.Background())
+			return err
+		}
+		defer s.removeAdminFile()
+	}
 	if s.opts.Ready != nil {
 		s.opts.Ready <- ln.Addr().String()
 	}
@@ -327,6 +356,13 @@ func (s *Server) logWebhookAccess(ctx context.Context, addr string) {
 	default:
 		s.log.WarnContext(ctx, "POST /alarms is open to anyone who can reach this address: MEDIC_WEBHOOK_TOKEN is unset and --insecure-no-token was given",
 			slog.String("addr", addr))
+	}
+}
+
+// removeAdminFile removes the admin file if it is still this server's.
+func (s *Server) removeAdminFile() {
+	if info, err := ReadAdminFile(s.opts.AdminFile); err == nil && info.Token == s.adminToken {
+		_ = os.Remove(s.opts.AdminFile)
 	}
 }
 

@@ -60,6 +60,9 @@ type Options struct {
 	// StoreBatchDelay lets the embedded store batch concurrent commits into
 	// one fsync (a long-running server wants ~2ms; a CLI command wants 0).
 	StoreBatchDelay time.Duration
+	// StoreTimeout bounds the wait for the embedded store's file lock
+	// (another process holding it); 0 means the store's default (5 s).
+	StoreTimeout time.Duration
 	// Metrics receives medic's own metrics in CloudWatch's embedded metric
 	// format (the Lambdas' stdout); nil emits none.
 	Metrics io.Writer
@@ -166,7 +169,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if cfg.Table != "" {
 		app.Store = dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamostore.Options{})
 	} else {
-		bs, err := boltstore.Open(cfg.StorePath, boltstore.Options{BatchDelay: opts.StoreBatchDelay})
+		bs, err := boltstore.Open(cfg.StorePath, boltstore.Options{BatchDelay: opts.StoreBatchDelay, Timeout: opts.StoreTimeout})
 		if err != nil {
 			return fail(err)
 		}
