@@ -54,6 +54,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	catalog        policy.Catalog
+	// cmd is the command being run, for its usage.
+	cmd *command
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -68,11 +70,44 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return exitUsage
 	}
-	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if args[0] == "-h" || args[0] == "--help" || (args[0] == "help" && len(args) == 1) {
 		usage(stdout)
 		return exitOK
 	}
-	// The longest command name that prefixes args wins.
+	if args[0] == "help" {
+		// medic help COMMAND: that command's usage, or a group's commands.
+		if c := findCommand(args[1:]); c != nil && len(strings.Fields(c.name)) == len(args)-1 {
+			help := *e
+			help.stderr = stdout
+			help.cmd = c
+			return c.run(ctx, &help, []string{"-h"})
+		}
+		if group := commandsIn(args[1:]); len(group) > 0 {
+			groupUsage(stdout, group)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "medic help: unknown command %q\n", strings.Join(args[1:], " "))
+		usage(stderr)
+		return exitUsage
+	}
+	found := findCommand(args)
+	if found == nil {
+		if group := commandsIn(args); len(group) > 0 && len(args) == 1 {
+			fmt.Fprintf(stderr, "medic %s: which one?\n", args[0])
+			groupUsage(stderr, group)
+			return exitUsage
+		}
+		fmt.Fprintf(stderr, "medic: unknown command %q\n", strings.Join(args, " "))
+		usage(stderr)
+		return exitUsage
+	}
+	e.cmd = found
+	return found.run(ctx, e, args[len(strings.Fields(found.name)):])
+}
+
+// findCommand returns the command whose name is the longest prefix of
+// args, or nil.
+func findCommand(args []string) *command {
 	var found *command
 	for i := range commands {
 		words := strings.Fields(commands[i].name)
@@ -81,12 +116,28 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			found = &commands[i]
 		}
 	}
-	if found == nil {
-		fmt.Fprintf(stderr, "medic: unknown command %q\n", strings.Join(args, " "))
-		usage(stderr)
-		return exitUsage
+	return found
+}
+
+// commandsIn returns the commands whose names start with the words of
+// prefix ("policy" -> policy lint, policy test...).
+func commandsIn(prefix []string) []command {
+	var out []command
+	for _, c := range commands {
+		words := strings.Fields(c.name)
+		if len(prefix) > 0 && len(words) > len(prefix) && slices.Equal(words[:len(prefix)], prefix) {
+			out = append(out, c)
+		}
 	}
-	return found.run(ctx, e, args[len(strings.Fields(found.name)):])
+	return out
+}
+
+func groupUsage(w io.Writer, group []command) {
+	fmt.Fprintln(w, "usage:")
+	for _, c := range group {
+		fmt.Fprintf(w, "  medic %s %s\n      %s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprintf(w, "\n`medic help %s` shows a command's flags.\n", group[0].name)
 }
 
 func usage(w io.Writer) {
@@ -95,13 +146,26 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  medic %s %s\n      %s\n", c.name, c.args, c.summary)
 	}
-	fmt.Fprintln(w, "\nexit status: 0 ok, 1 findings, 2 usage or unreadable input")
+	fmt.Fprintln(w, "\n`medic help COMMAND` shows a command's flags.")
+	fmt.Fprintln(w, "exit status: 0 ok, 1 findings, 2 usage or unreadable input")
 }
 
 // flags returns a flag set for a command that prints its usage to stderr.
 func (e *env) flags(c string) *flag.FlagSet {
 	fset := flag.NewFlagSet("medic "+c, flag.ContinueOnError)
 	fset.SetOutput(e.stderr)
+	fset.Usage = func() {
+		w := fset.Output()
+		if cmd := e.cmd; cmd != nil && cmd.name == c {
+			fmt.Fprintf(w, "usage: medic %s %s\n\n%s\n", cmd.name, cmd.args, cmd.summary)
+		}
+		var n int
+		fset.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(w, "\nflags:")
+			fset.PrintDefaults()
+		}
+	}
 	return fset
 }
 
