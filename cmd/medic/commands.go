@@ -39,13 +39,13 @@ var commands = []command{
 	{"policy test", "[DIR]", "run the fixtures in DIR/tests against the policies in DIR", runPolicyTest},
 	{"policy diff", "--base REF [--head REF|DIR] [--path DIR] [--repo DIR] [--history FILE]", "show as Markdown how the policies behave differently from those at git REF; exit 0 unchanged, 1 changed, 2 error", runPolicyDiff},
 	{"policy check", "--aws [--endpoint-url URL] [DIR]", "check that the ECS services, ALB listeners and GitHub repositories the policies name exist", runPolicyCheck},
-	{"history export", "[--since 168h] [--alarm-prefix P] --out FILE [--endpoint-url URL]", "write CloudWatch alarm state changes to a JSON Lines file for replay", runHistoryExport},
+	{"history export", "[--since 7d] [--alarm-prefix P] --out FILE [--endpoint-url URL]", "write CloudWatch alarm state changes to a JSON Lines file for replay", runHistoryExport},
 	{"simulate", "--alarm FILE [--policies DIR] [--format json|text]", "show what the policies propose for an alarm payload; no side effects", runSimulate},
 	{"serve", "[--addr HOST:PORT] [--policies DIR] [--store FILE] [--dry-run] [--insecure-no-token]", "run the whole bot in one process on the embedded store", runServe},
 	{"pause", "[--table NAME | --store FILE] [--reason TEXT]", "stop medic executing anything (it still proposes); DynamoDB when --table or MEDIC_TABLE is set", runPause},
 	{"resume", "[--table NAME | --store FILE]", "let medic execute again", runResume},
 	{"demo", "[-v]", "run the whole loop locally against moto and a Slack test server", runDemo},
-	{"audit", "[--table NAME | --store FILE] [--since 24h] [--incident ID] [--format text|json]", "show the audit trail, from DynamoDB when --table or MEDIC_TABLE is set", runAudit},
+	{"audit", "[--table NAME | --store FILE] [--since 1d] [--incident ID] [--format text|json]", "show the audit trail, from DynamoDB when --table or MEDIC_TABLE is set", runAudit},
 }
 
 // env is what commands read and write instead of globals, so tests can run
@@ -180,6 +180,10 @@ func parse(fset *flag.FlagSet, args []string) (code int, ok bool) {
 	return 0, true
 }
 
+// embeddedNote says which policy set a command uses when given no
+// directory: the one built into the binary, not the files on disk.
+const embeddedNote = "embedded in this binary; give DIR to use policy files on disk"
+
 // policyDir resolves a DIR argument: a directory on disk, or the embedded
 // policies when empty. name prefixes file names in messages.
 func policyDir(dir string) (fsys fs.FS, name string) {
@@ -192,6 +196,22 @@ func policyDir(dir string) (fsys fs.FS, name string) {
 // loadPolicies loads the policies of dir. On failure it prints every
 // problem to stderr and returns the exit code.
 func (e *env) loadPolicies(dir string) (*policy.Set, fs.FS, int) {
+	if dir != "" {
+		// Say what is wrong with the path as the user typed it (os.DirFS
+		// would report "open .").
+		fi, err := os.Stat(dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			fmt.Fprintf(e.stderr, "medic: %s: no such directory\n", dir)
+			return nil, nil, exitUsage
+		case err != nil:
+			fmt.Fprintf(e.stderr, "medic: %s: %v\n", dir, errors.Unwrap(err))
+			return nil, nil, exitUsage
+		case !fi.IsDir():
+			fmt.Fprintf(e.stderr, "medic: %s: not a directory (give the directory that holds the policy files)\n", dir)
+			return nil, nil, exitUsage
+		}
+	}
 	fsys, name := policyDir(dir)
 	set, err := policy.Load(fsys, e.catalog)
 	var errs *policy.Errors

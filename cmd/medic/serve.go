@@ -32,10 +32,19 @@ func (e *env) localApp(ctx context.Context, storePath, policiesDir string, dryRu
 		cfg.StorePath = storePath
 	}
 	cfg.Table, cfg.QueueURL = "", ""
-	opts := wiring.Options{DryRun: dryRun, Logger: log, StoreBatchDelay: batch, Intake: true}
-	if policiesDir != "" {
-		opts.Policies = os.DirFS(policiesDir)
+	if err := wiring.CheckCredentials(ctx, awsCfg); err != nil {
+		log.WarnContext(ctx, "alarms will be answered, but no step can be planned or run", slog.Any("error", err))
 	}
+	opts := wiring.Options{DryRun: dryRun, Logger: log, StoreBatchDelay: batch, Intake: true}
+	source := "embedded in this binary (--policies DIR uses files on disk)"
+	if policiesDir != "" {
+		if fi, err := os.Stat(policiesDir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("--policies %s: not a directory", policiesDir)
+		}
+		opts.Policies = os.DirFS(policiesDir)
+		source = policiesDir
+	}
+	log.InfoContext(ctx, "policies", slog.String("source", source))
 	return wiring.Build(ctx, cfg, awsCfg, opts)
 }
 

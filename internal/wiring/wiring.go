@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	gogithub "github.com/google/go-github/v60/github"
 	slackapi "github.com/slack-go/slack"
@@ -104,9 +105,11 @@ func (a *App) Close() error {
 }
 
 // AWSConfig loads the AWS configuration from the environment (region,
-// credentials, AWS_ENDPOINT_URL).
+// credentials, AWS_ENDPOINT_URL). The SDK's own log lines (such as
+// "WARN falling back to IMDSv1" when no credentials are configured) are
+// dropped: medic's errors say what failed.
 func AWSConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithLogger(logging.Nop{}))
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws configuration: %w", err)
 	}
@@ -114,6 +117,25 @@ func AWSConfig(ctx context.Context) (aws.Config, error) {
 		cfg.Region = "us-east-1"
 	}
 	return cfg, nil
+}
+
+// ErrNoCredentials is what CheckCredentials wraps when no AWS credentials
+// can be found.
+var ErrNoCredentials = errors.New("no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, " +
+	"or run where an instance or task role exists; until then every plan fails")
+
+// CheckCredentials reports, within a few seconds, whether awsCfg yields
+// credentials (it does not check them against AWS).
+func CheckCredentials(ctx context.Context, awsCfg aws.Config) error {
+	if awsCfg.Credentials == nil {
+		return ErrNoCredentials
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := awsCfg.Credentials.Retrieve(ctx); err != nil {
+		return fmt.Errorf("%w (%v)", ErrNoCredentials, err)
+	}
+	return nil
 }
 
 // Secrets returns the Secrets Manager client configuration needs.
