@@ -41,10 +41,10 @@ var commands = []command{
 	{"policy check", "--aws [--endpoint-url URL] [DIR]", "check that the ECS services, ALB listeners and GitHub repositories the policies name exist", runPolicyCheck},
 	{"history export", "[--since 7d] [--alarm-prefix P] --out FILE [--endpoint-url URL]", "write CloudWatch alarm state changes to a JSON Lines file for replay", runHistoryExport},
 	{"simulate", "--alarm FILE [--policies DIR] [--format json|text]", "show what the policies propose for an alarm payload; no side effects", runSimulate},
-	{"serve", "[--addr HOST:PORT] [--policies DIR] [--store FILE] [--dry-run] [--insecure-no-token]", "run the whole bot in one process on the embedded store", runServe},
+	{"serve", "[--addr HOST:PORT] [--policies DIR] [--store FILE] [--local-approvals USER] [--dry-run] [--insecure-no-token]", "run the whole bot in one process on the embedded store", runServe},
 	{"pause", "[--table NAME | --store FILE] [--reason TEXT]", "stop medic executing anything (it still proposes); DynamoDB when --table or MEDIC_TABLE is set", runPause},
 	{"resume", "[--table NAME | --store FILE]", "let medic execute again", runResume},
-	{"demo", "[-v]", "run the whole loop locally against moto and a Slack test server", runDemo},
+	{"demo", "[-v] [--keep]", "run the whole loop locally against moto and a Slack test server", runDemo},
 	{"audit", "[--table NAME | --store FILE] [--since 1d] [--incident ID] [--format text|json]", "show the audit trail, from DynamoDB when --table or MEDIC_TABLE is set", runAudit},
 }
 

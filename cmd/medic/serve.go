@@ -19,7 +19,7 @@ import (
 // localApp wires medic for `medic serve`: the in-process queue and the
 // embedded store at storePath (MEDIC_TABLE does not move it off it).
 // Configuration comes from the environment.
-func (e *env) localApp(ctx context.Context, storePath, policiesDir string, dryRun bool, log *slog.Logger, batch time.Duration) (*wiring.App, error) {
+func (e *env) localApp(ctx context.Context, storePath, policiesDir string, dryRun bool, localUser string, log *slog.Logger, batch time.Duration) (*wiring.App, error) {
 	awsCfg, err := wiring.AWSConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -35,7 +35,7 @@ func (e *env) localApp(ctx context.Context, storePath, policiesDir string, dryRu
 	if err := wiring.CheckCredentials(ctx, awsCfg); err != nil {
 		log.WarnContext(ctx, "alarms will be answered, but no step can be planned or run", slog.Any("error", err))
 	}
-	opts := wiring.Options{DryRun: dryRun, Logger: log, StoreBatchDelay: batch, Intake: true}
+	opts := wiring.Options{DryRun: dryRun, Logger: log, StoreBatchDelay: batch, Intake: true, LocalApprover: localUser}
 	source := "embedded in this binary (--policies DIR uses files on disk)"
 	if policiesDir != "" {
 		if fi, err := os.Stat(policiesDir); err != nil || !fi.IsDir() {
@@ -54,6 +54,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	dir := fset.String("policies", "", "policy directory (default: the embedded policies)")
 	storePath := fset.String("store", "medic.db", "embedded store file")
 	dryRun := fset.Bool("dry-run", false, "plan and post everything, apply nothing")
+	localUser := fset.String("local-approvals", "", "let the console at /ui approve, reject and undo as this user (for trying medic without Slack; "+
+		"with Slack it must be a Slack user ID among the step's approvers)")
 	adminAny := fset.Bool("admin-any-client", false, "let clients beyond this machine use the admin endpoint (with its token); by default only loopback clients may")
 	insecure := fset.Bool("insecure-no-token", false, "allow a non-loopback --addr without MEDIC_WEBHOOK_TOKEN: anyone who can reach it may post alarms")
 	if code, ok := parse(fset, args); !ok {
@@ -66,14 +68,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	app, err := e.localApp(ctx, *storePath, *dir, *dryRun, log, 2*time.Millisecond)
+	app, err := e.localApp(ctx, *storePath, *dir, *dryRun, *localUser, log, 2*time.Millisecond)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "medic serve: %v\n", err)
 		return exitUsage
 	}
 	defer app.Close()
 	srv, err := server.New(app, log, server.Options{Addr: *addr, PendingFile: *storePath + ".pending.json",
-		AdminFile: *storePath + server.AdminFileSuffix, AdminAnyClient: *adminAny, InsecureNoToken: *insecure})
+		AdminFile: *storePath + server.AdminFileSuffix, LocalApprovals: *localUser, AdminAnyClient: *adminAny, InsecureNoToken: *insecure})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "medic serve: %v\n", err)
 		return exitUsage

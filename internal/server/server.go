@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/medicbot/medic/internal/console"
 	"github.com/medicbot/medic/internal/doors"
 	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/wiring"
@@ -54,6 +55,11 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Ready, when set, receives the listening address once serving.
 	Ready chan<- string
+
+	// LocalApprovals, when set, is the user the console (/ui) approves,
+	// rejects and undoes as; empty leaves the console's card buttons
+	// disabled.
+	LocalApprovals string
 
 	// AdminFile, when set, is where the server writes (mode 0600) its
 	// address and the token of its admin endpoint at start, and removes
@@ -142,6 +148,7 @@ type Server struct {
 	log        *slog.Logger
 	opts       Options
 	adminToken string
+	console    *console.Console
 }
 
 // New returns a server for app, whose queue must be in-process.
@@ -153,6 +160,12 @@ func New(app *wiring.App, log *slog.Logger, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{app: app, log: log, opts: opts.withDefaults()}
+	ui, err := console.New(console.Config{Engine: app.Engine, Records: app.Store, Policies: app.Policies,
+		LocalUser: opts.LocalApprovals, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	s.console = ui
 	if opts.AdminFile != "" {
 		s.adminToken = newAdminToken()
 	}
@@ -160,9 +173,11 @@ func New(app *wiring.App, log *slog.Logger, opts Options) (*Server, error) {
 }
 
 // Handler returns the HTTP routes: POST /alarms, POST /slack/actions,
-// GET /healthz, and with an AdminFile the admin endpoint (/admin/...).
+// GET /healthz, the console (/ui, see package console), and with an
+// AdminFile the admin endpoint (/admin/...).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.console.Register(mux)
 	mux.HandleFunc("POST /alarms", s.alarms)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	if s.adminToken != "" {
@@ -259,6 +274,8 @@ func (s *Server) Run(ctx context.Context) error {
 		slog.Int("max_conns", s.opts.MaxConns), slog.Duration("read_timeout", s.opts.ReadTimeout),
 		slog.Duration("write_timeout", s.opts.WriteTimeout), slog.Duration("idle_timeout", s.opts.IdleTimeout))
 	s.logWebhookAccess(ctx, ln.Addr().String())
+	s.log.InfoContext(ctx, "console", slog.String("url", "http://"+dialAddr(ln.Addr().String())+"/ui"),
+		slog.String("local_approvals", s.opts.LocalApprovals))
 	if s.opts.AdminFile != "" {
 		info := AdminInfo{Addr: dialAddr(ln.Addr().String()), Token: s.adminToken, PID: os.Getpid()}
 		if err := writeAdminFile(s.opts.AdminFile, info); err != nil {

@@ -67,6 +67,11 @@ type Options struct {
 	// Metrics receives medic's own metrics in CloudWatch's embedded metric
 	// format (the Lambdas' stdout); nil emits none.
 	Metrics io.Writer
+	// LocalApprover, set only by `medic serve --local-approvals USER` (never
+	// in the Lambdas), is the one user who may approve without Slack: when
+	// no SLACK_BOT_TOKEN is set, the engine's authorizer allows exactly
+	// this user for every step. With Slack, Slack's authorizer decides.
+	LocalApprover string
 	// Intake is set for the doors that take alarms (the alarm function,
 	// `medic serve`): their engine looks up each new incident's suspect
 	// deploys on GitHub, once, and stores them on the incident. The other
@@ -218,8 +223,13 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		notifier = slackbridge.NewNotifier(app.SlackClient, set, cfg.SlackChannel)
 		authorizer = slack.NewAuthorizer(app.SlackAPI)
 	} else {
-		log.WarnContext(ctx, "no SLACK_BOT_TOKEN: incident cards are logged, not posted, and nobody can approve")
 		notifier = logNotifier{log: log}
+		if opts.LocalApprover != "" {
+			authorizer = localAuthorizer{user: opts.LocalApprover}
+			log.WarnContext(ctx, "no SLACK_BOT_TOKEN: incident cards are logged, not posted; only "+opts.LocalApprover+" may approve, from the console")
+		} else {
+			log.WarnContext(ctx, "no SLACK_BOT_TOKEN: incident cards are logged, not posted, and nobody can approve")
+		}
 	}
 
 	// Kill switch: the stored switch plus, in AWS, the SSM parameter, read
@@ -333,6 +343,15 @@ func (n logNotifier) Notify(ctx context.Context, nt *engine.Notice) (store.Messa
 		ref = store.MessageRef{Channel: "log", TS: nt.Incident.ID}
 	}
 	return ref, nil
+}
+
+// localAuthorizer allows exactly one user, whatever the step's approvers:
+// the user `medic serve --local-approvals` names, trying medic without
+// Slack.
+type localAuthorizer struct{ user string }
+
+func (a localAuthorizer) Allowed(_ context.Context, user string, _ []string) (bool, error) {
+	return user == a.user, nil
 }
 
 // dryRun plans for real and applies nothing.
