@@ -160,12 +160,14 @@ func New(app *wiring.App, log *slog.Logger, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{app: app, log: log, opts: opts.withDefaults()}
-	ui, err := console.New(console.Config{Engine: app.Engine, Records: app.Store, Policies: app.Policies,
-		LocalUser: opts.LocalApprovals, Logger: log})
-	if err != nil {
-		return nil, err
+	if app.Engine != nil && app.Store != nil {
+		ui, err := console.New(console.Config{Engine: app.Engine, Records: app.Store, Policies: app.Policies,
+			LocalUser: opts.LocalApprovals, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		s.console = ui
 	}
-	s.console = ui
 	if opts.AdminFile != "" {
 		s.adminToken = newAdminToken()
 	}
@@ -177,7 +179,9 @@ func New(app *wiring.App, log *slog.Logger, opts Options) (*Server, error) {
 // AdminFile the admin endpoint (/admin/...).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	s.console.Register(mux)
+	if s.console != nil {
+		s.console.Register(mux)
+	}
 	mux.HandleFunc("POST /alarms", s.alarms)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	if s.adminToken != "" {
