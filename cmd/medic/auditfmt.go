@@ -137,3 +137,36 @@ func orDash(s string) string {
 }
 
 func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// writeOwed says, after the audit table, which incidents' cards medic has
+// not delivered (nobody has been told of them) and how much other work it
+// still owes; nothing when all is delivered. incident, when set, keeps
+// only that incident's.
+func writeOwed(w io.Writer, owed []*store.Owed, incident string) error {
+	var b strings.Builder
+	other := 0
+	for _, o := range owed {
+		if incident != "" && o.Incident != incident {
+			continue
+		}
+		if o.Kind != store.OwedCard {
+			other++
+			continue
+		}
+		line := fmt.Sprintf("NOT TOLD: the card of incident %s is owed since %s", o.Incident, o.CreatedAt.UTC().Format(time.RFC3339))
+		if o.Attempts > 0 {
+			line += fmt.Sprintf(" (%d failed attempts; last error: %s)", o.Attempts, squash(o.LastError))
+		}
+		for _, l := range wrap(line, auditWidth) {
+			b.WriteString(l + "\n")
+		}
+	}
+	if other > 0 {
+		fmt.Fprintf(&b, "%d queue message(s) owed, relayed with backoff\n", other)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	_, err := io.WriteString(w, "\n"+b.String())
+	return err
+}

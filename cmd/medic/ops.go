@@ -11,6 +11,7 @@ import (
 
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/server"
 	"github.com/medicbot/medic/internal/store"
 	"github.com/medicbot/medic/internal/wiring"
@@ -22,6 +23,17 @@ type controller interface {
 	Pause(ctx context.Context, who, why string) error
 	Resume(ctx context.Context, who string) error
 	Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error)
+	Owed(ctx context.Context, limit int) ([]*store.Owed, error)
+}
+
+// localControl is the control engine with its store's outbox.
+type localControl struct {
+	*engine.Engine
+	st store.Store
+}
+
+func (l localControl) Owed(ctx context.Context, limit int) ([]*store.Owed, error) {
+	return l.st.Owed(ctx, limit)
 }
 
 func runPause(ctx context.Context, e *env, args []string) int {
@@ -81,7 +93,18 @@ func runAudit(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return err
 		}
-		return writeAudit(e.stdout, entries, *format)
+		if err := writeAudit(e.stdout, entries, *format); err != nil {
+			return err
+		}
+		if *format != "text" {
+			return nil
+		}
+		// Say who was not told: cards Slack has not taken yet.
+		owed, err := c.Owed(ctx, 0)
+		if err != nil {
+			return fmt.Errorf("read what medic still owes: %w", err)
+		}
+		return writeOwed(e.stdout, owed, q.Incident)
 	})
 }
 
@@ -188,7 +211,7 @@ func (e *env) withControl(ctx context.Context, name string, sf *storeFlags, crea
 		return exitUsage
 	}
 	defer app.Close()
-	if err := fn(app.Engine, where); err != nil {
+	if err := fn(localControl{Engine: app.Engine, st: app.Store}, where); err != nil {
 		fmt.Fprintf(e.stderr, "medic %s (%s): %v\n", name, where, err)
 		return exitFindings
 	}

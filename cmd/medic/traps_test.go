@@ -173,3 +173,30 @@ func TestTheAuditTableFits120Columns(t *testing.T) {
 		}
 	}
 }
+
+// medic audit says who was not told: an incident whose card Slack has not
+// taken (was: nothing in the audit said so).
+func TestAuditSaysWhichIncidentsNobodyWasToldOf(t *testing.T) {
+	storePath := filepath.Join(t.TempDir(), "medic.db")
+	st, err := boltstore.Open(storePath, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	err = st.Commit(context.Background(), &store.Tx{Now: now,
+		Audit: []store.AuditEntry{{Incident: "0123456789abcdef", Event: "incident.opened", Who: "medic"}},
+		Owed: []store.OwedWrite{{Create: true, Owed: &store.Owed{ID: store.NewOwedID(now, 0), Kind: store.OwedCard, Incident: "0123456789abcdef",
+			Body: []byte(`{}`), CreatedAt: now, NextAttemptAt: now, Attempts: 3, LastError: "post card: channel_not_found"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = st.Close()
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"audit", "--store", storePath}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("audit exit %d: %s", code, &stderr)
+	}
+	want := "NOT TOLD: the card of incident 0123456789abcdef is owed since " + now.Format(time.RFC3339) + " (3 failed attempts; last error: post card: channel_not_found)"
+	if got := strings.Join(strings.Fields(stdout.String()), " "); !strings.Contains(got, want) {
+		t.Errorf("audit lacks %q:\n%s", want, &stdout)
+	}
+}

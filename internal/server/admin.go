@@ -28,6 +28,7 @@ import (
 //	POST /admin/pause   {"who": "...", "reason": "..."}  -> {"paused": true}
 //	POST /admin/resume  {"who": "..."}                   -> {"paused": false}
 //	GET  /admin/audit?since=RFC3339&incident=ID          -> [audit entries]
+//	GET  /admin/owed                                     -> [outbox entries]
 
 // AdminFileSuffix names the admin file next to a store file:
 // medic.db -> medic.db.admin.
@@ -181,6 +182,18 @@ func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, entries)
 }
 
+func (s *Server) adminOwed(w http.ResponseWriter, r *http.Request) {
+	owed, err := s.app.Store.Owed(r.Context(), 0)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	if owed == nil {
+		owed = []*store.Owed{}
+	}
+	writeJSON(w, http.StatusOK, owed)
+}
+
 // AdminClient talks to a running server's admin endpoint. It has the
 // engine's Pause, Resume and Audit methods, so a command can use either.
 type AdminClient struct {
@@ -221,6 +234,15 @@ func (c *AdminClient) Audit(ctx context.Context, q store.AuditQuery) ([]store.Au
 		return nil, err
 	}
 	return entries, nil
+}
+
+// Owed reads what the running server's medic still owes.
+func (c *AdminClient) Owed(ctx context.Context, _ int) ([]*store.Owed, error) {
+	var owed []*store.Owed
+	if err := c.call(ctx, http.MethodGet, "/admin/owed", nil, &owed); err != nil {
+		return nil, err
+	}
+	return owed, nil
 }
 
 func (c *AdminClient) call(ctx context.Context, method, path string, body, out any) error {

@@ -188,6 +188,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("POST /admin/pause", s.admin(s.adminPause))
 		mux.HandleFunc("POST /admin/resume", s.admin(s.adminResume))
 		mux.HandleFunc("GET /admin/audit", s.admin(s.adminAudit))
+		mux.HandleFunc("GET /admin/owed", s.admin(s.adminOwed))
 	}
 	if s.app.Slack != nil {
 		mux.Handle("POST /slack/actions", s.app.Slack)
