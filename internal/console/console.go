@@ -24,6 +24,7 @@ import (
 	"html"
 	"html/template"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -330,7 +331,7 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request) {
 	data.CardHTML = template.HTML(blocksHTML(msg.Blocks, c.button)) //nolint:gosec // blocksHTML escapes every text
 	for _, m := range inc.Alarm.Metrics {
 		var dims []string
-		for _, k := range slices.Sorted(mapsKeys(m.Dimensions)) {
+		for _, k := range slices.Sorted(maps.Keys(m.Dimensions)) {
 			dims = append(dims, k+"="+m.Dimensions[k])
 		}
 		data.Metrics = append(data.Metrics, metricView{Namespace: m.Namespace, Name: m.Name, Dimensions: strings.Join(dims, " ")})
@@ -357,16 +358,6 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request) {
 		data.Timeline = append(data.Timeline, row)
 	}
 	c.render(w, "incident.html", data)
-}
-
-func mapsKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // The console's names for the card's actions.
