@@ -25,7 +25,7 @@ const OnRecoveryUndo = "undo"
 // BLOCKED (a guardrail refused it) or EXPIRED (nobody approved in time).
 const (
 	// OnBlockedStop, the default: no later step is proposed, and the audit
-	// trail and the card say the ladder stopped.
+	// trail records ladder.stopped naming the step that stopped it.
 	OnBlockedStop = "stop"
 	// OnBlockedContinue: the next step is proposed after its after, as
 	// after a step that ran.
