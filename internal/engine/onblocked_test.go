@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +11,8 @@ import (
 )
 
 // After a step ends EXPIRED (nobody approved in time), the ladder stops
-// unless the policy says on_blocked: continue; stopping is recorded.
+// unless the policy says on_blocked: continue; stopping is recorded in the
+// audit trail and told on the card's thread.
 func TestOnBlockedDecidesWhetherTheLadderMovesOnAfterAnExpiredStep(t *testing.T) {
 	for _, tc := range []struct {
 		onBlocked   string
@@ -48,6 +50,16 @@ func TestOnBlockedDecidesWhetherTheLadderMovesOnAfterAnExpiredStep(t *testing.T)
 			}
 			if got := slices.Contains(events(f.audit(t, inc)), "ladder.stopped"); got != tc.wantStopped {
 				t.Errorf("ladder.stopped in the audit = %v, want %v: %v", got, tc.wantStopped, events(f.audit(t, inc)))
+			}
+			// ... and the card's thread is told.
+			told := false
+			f.notes.mu.Lock()
+			for _, n := range f.notes.notices {
+				told = told || strings.HasPrefix(n.Summary, "The ladder stopped: step 1 is EXPIRED and the policy's on_blocked is stop: step 2 is not proposed")
+			}
+			f.notes.mu.Unlock()
+			if told != tc.wantStopped {
+				t.Errorf("a notice told the ladder stopped = %v, want %v", told, tc.wantStopped)
 			}
 		})
 	}

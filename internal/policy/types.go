@@ -25,7 +25,8 @@ const OnRecoveryUndo = "undo"
 // BLOCKED (a guardrail refused it) or EXPIRED (nobody approved in time).
 const (
 	// OnBlockedStop, the default: no later step is proposed, and the audit
-	// trail records ladder.stopped naming the step that stopped it.
+	// trail records ladder.stopped naming the step that stopped it, and the
+	// card's thread says so.
 	OnBlockedStop = "stop"
 	// OnBlockedContinue: the next step is proposed after its after, as
 	// after a step that ran.
