@@ -31,7 +31,7 @@ browser: ## make sure a headless Chromium exists (installs Debian's chromium pac
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  { echo "no chromium: installing Debian's chromium package"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: tools ## run every test (unit and integration; starts moto_server itself)
+test: tools browser ## run every test (unit and integration; starts moto_server itself)
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
@@ -47,8 +47,16 @@ lint: tools ## gofmt, go vet, cfn-lint and actionlint
 bench: ## run the benchmarks with allocation figures
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-demo: tools ## run the whole loop locally: moto + medic serve + a Slack test server, alarm -> approve -> ECS change
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(GO) run ./cmd/medic demo
+demo: tools ## run the whole loop locally: moto + medic serve + a Slack test server, alarm -> approve -> ECS change (KEEP=1 keeps the console open)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(GO) run ./cmd/medic demo $(if $(KEEP),--keep)
+
+# The console's browser tests (internal/server) drive a headless Chromium
+# from the distribution's packages; they skip without one (and fail on CI).
+browser: ## make sure Chromium exists for the console's browser tests (apt-get install chromium when missing)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing chromium (the console's browser tests need it)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
 build: ## build every Lambda's bootstrap into .aws-sam/build-local/<name>/bootstrap
 	@for f in $(FUNCTIONS); do \

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/medicbot/medic/internal/policy"
@@ -45,7 +46,7 @@ func TestFixtures(t *testing.T) {
 	for _, r := range results {
 		t.Run(r.File+"/"+r.Name, func(t *testing.T) {
 			if !r.Passed() {
-				t.Errorf("want %v\n got %v\n err %v", r.Want, r.Got, r.Err)
+				t.Errorf("want %v\n got %v\n err %v\n%s", r.Want, r.Got, r.Err, strings.Join(r.ParamDiffs(), "\n"))
 			}
 		})
 	}

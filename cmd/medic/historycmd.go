@@ -17,7 +17,7 @@ import (
 // JSON Lines file (see internal/history).
 func runHistoryExport(ctx context.Context, e *env, args []string) int {
 	fset := e.flags("history export")
-	since := fset.Duration("since", 168*time.Hour, "export the state changes of this long before now")
+	since := durationFlag(fset, "since", 7*24*time.Hour, "export the state changes of this long before now (e.g. 36h, 7d)")
 	prefix := fset.String("alarm-prefix", "", "only alarms whose name starts with this")
 	out := fset.String("out", "", "the JSON Lines file to write (required; - for standard output)")
 	endpoint := fset.String("endpoint-url", "", "send every AWS call here (e.g. a moto server); default AWS_ENDPOINT_URL or AWS")

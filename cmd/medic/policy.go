@@ -74,12 +74,22 @@ func runPolicyLint(_ context.Context, e *env, args []string) int {
 		w.Msg = "warning: " + w.Msg
 		fmt.Fprintln(e.stderr, w)
 	}
-	warnings := len(crowds) + len(outside)
+	disruptive := set.AutoDisruptive()
+	for _, w := range disruptive {
+		w.File = joinName(name, w.File)
+		w.Msg = "warning: " + w.Msg
+		fmt.Fprintln(e.stderr, w)
+	}
+	warnings := len(crowds) + len(outside) + len(disruptive)
+	from := ""
+	if fset.Arg(0) == "" {
+		from = " (" + embeddedNote + ")"
+	}
 	if warnings > 0 {
-		fmt.Fprintf(e.stdout, "%s: %d policies OK, %d warning(s)\n", name, len(set.Policies()), warnings)
+		fmt.Fprintf(e.stdout, "%s: %d policies OK, %d warning(s)%s\n", name, len(set.Policies()), warnings, from)
 		return exitOK
 	}
-	fmt.Fprintf(e.stdout, "%s: %d policies OK\n", name, len(set.Policies()))
+	fmt.Fprintf(e.stdout, "%s: %d policies OK%s\n", name, len(set.Policies()), from)
 	return exitOK
 }
 
@@ -129,12 +139,8 @@ func runPolicyTest(_ context.Context, e *env, args []string) int {
 		if r.Err != nil {
 			fmt.Fprintf(e.stdout, "      error:    %v\n", r.Err)
 		}
-		for _, w := range r.Want {
-			for _, g := range r.Got {
-				if g.Policy == w.Policy && len(w.Params) > 0 {
-					fmt.Fprintf(e.stdout, "      params of %s: expected %v, got %v\n", w.Policy, w.Params, g.Params)
-				}
-			}
+		for _, d := range r.ParamDiffs() {
+			fmt.Fprintf(e.stdout, "      %s\n", d)
 		}
 	}
 	// A fixture file that cannot be read is not a failed case: its cases
@@ -164,7 +170,11 @@ func runPolicyTest(_ context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stdout, "%s\n", strings.Join(summary, "; "))
 		return exitFindings
 	}
-	fmt.Fprintf(e.stdout, "%s: %d fixture cases passed\n", name, len(results))
+	from := ""
+	if fset.Arg(0) == "" {
+		from = " (" + embeddedNote + ")"
+	}
+	fmt.Fprintf(e.stdout, "%s: %d fixture cases passed%s\n", name, len(results), from)
 	return exitOK
 }
 

@@ -21,7 +21,7 @@ func TestPolicyTestReportsFixtureFileErrorsAsSuch(t *testing.T) {
 		want []string
 	}{
 		{"a bad file beside a good one", "testdata/bad-fixture", []string{
-			`ERROR fixture file testdata/bad-fixture/tests/bad.yaml:7: cases[0].expect[0].bogus: unknown field "bogus" (known: policy, action, params)`,
+			`ERROR fixture file testdata/bad-fixture/tests/bad.yaml:7: cases[0].expect[0].bogus: unknown field "bogus" (known: policy, step, action, params)`,
 			"1 fixture file error(s) (the cases of those files did not run); 1 fixture cases passed",
 		}},
 	}

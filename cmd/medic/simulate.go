@@ -21,10 +21,12 @@ import (
 // payload holds several alarms (an SNS event with several records), "alarm"
 // and "matches" describe the first and "alarms" lists every one.
 type simOutput struct {
-	Alarm   *simAlarm   `json:"alarm"`
-	Ignored string      `json:"ignored,omitempty"`
-	Matches []simMatch  `json:"matches"`
-	Alarms  []simResult `json:"alarms,omitempty"`
+	// Policies is the policy set used: the directory given, or "embedded".
+	Policies string      `json:"policies"`
+	Alarm    *simAlarm   `json:"alarm"`
+	Ignored  string      `json:"ignored,omitempty"`
+	Matches  []simMatch  `json:"matches"`
+	Alarms   []simResult `json:"alarms,omitempty"`
 }
 
 type simResult struct {
@@ -53,14 +55,23 @@ type simMetric struct {
 type simMatch struct {
 	Policy string    `json:"policy"`
 	Steps  []simStep `json:"steps"`
+	// OnBlocked is what the ladder does after a BLOCKED or EXPIRED step;
+	// Recovery what medic does when the alarm returns to OK.
+	OnBlocked string `json:"on_blocked"`
+	Recovery  string `json:"recovery"`
 }
 
 type simStep struct {
 	Action   string          `json:"action"`
 	Approval policy.Approval `json:"approval"`
 	After    string          `json:"after"`
-	Params   map[string]any  `json:"params"`
-	Error    string          `json:"error,omitempty"`
+	// Approvers, Quorum and Expires say who must approve a required step,
+	// how many of them, and how long the step waits for them.
+	Approvers []string       `json:"approvers,omitempty"`
+	Quorum    int            `json:"quorum,omitempty"`
+	Expires   string         `json:"expires,omitempty"`
+	Params    map[string]any `json:"params"`
+	Error     string         `json:"error,omitempty"`
 	// Plan and PlanError are set with --plan. Blocked says why a step is
 	// not planned at all: the alarm is in another account or region than
 	// the one medic acts in.
@@ -103,7 +114,10 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 
-	out := simOutput{Matches: []simMatch{}}
+	out := simOutput{Policies: *dir, Matches: []simMatch{}}
+	if *dir == "" {
+		out.Policies = "embedded"
+	}
 	alarms, err := alarm.Decode(data)
 	var ignored *alarm.IgnoredError
 	switch {
@@ -125,9 +139,13 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 	for i, a := range alarms {
 		r := simResult{Alarm: newSimAlarm(a), Matches: []simMatch{}}
 		for _, p := range set.Match(a) {
-			m := simMatch{Policy: p.Name}
+			m := simMatch{Policy: p.Name, OnBlocked: p.OnBlocked, Recovery: e.recoveryText(p)}
 			for _, st := range p.Steps {
 				s := simStep{Action: st.Action, Approval: st.Approval, After: st.After.String()}
+				if st.Approval == policy.ApprovalRequired {
+					s.Approvers, s.Quorum = st.Approvers, st.Quorum
+					s.Expires = formatDuration(st.Expires)
+				}
 				params, err := st.Render(a)
 				if err != nil {
 					s.Error = oneLine(err)
@@ -181,6 +199,22 @@ func (e *env) readInput(file string) ([]byte, error) {
 	return os.ReadFile(file)
 }
 
+// recoveryText says what medic does with the policy's steps when the alarm
+// returns to OK.
+func (e *env) recoveryText(p *policy.Policy) string {
+	text := "back to OK: the incident resolves and steps still waiting are cancelled"
+	if p.OnRecovery != policy.OnRecoveryUndo {
+		return text + "; changes already made stay (on_recovery is not undo)"
+	}
+	var undone []string
+	for _, st := range p.Steps {
+		if sch, ok := e.catalog.Schema(st.Action); ok && sch.Reversible && st.Approval == policy.ApprovalAuto {
+			undone = append(undone, fmt.Sprintf("step %d (%s)", st.Index+1, st.Action))
+		}
+	}
+	return text + "; on_recovery: undo reverses " + strings.Join(undone, ", ") + " if it ran"
+}
+
 func newSimAlarm(a *alarm.Alarm) *simAlarm {
 	s := &simAlarm{
 		Name: a.Name, ARN: a.ARN, State: a.State, PreviousState: a.PreviousState,
@@ -203,6 +237,11 @@ func oneLine(err error) string {
 }
 
 func printText(w io.Writer, out *simOutput) {
+	if out.Policies == "embedded" {
+		fmt.Fprintf(w, "policies: %s\n", embeddedNote)
+	} else {
+		fmt.Fprintf(w, "policies: %s\n", out.Policies)
+	}
 	if out.Alarm == nil {
 		fmt.Fprintf(w, "not an alarm state change: %s\n", out.Ignored)
 		return
@@ -230,7 +269,7 @@ func printText(w io.Writer, out *simOutput) {
 			fmt.Fprintln(w, "no policy matches")
 		}
 		for _, m := range r.Matches {
-			fmt.Fprintf(w, "policy %s\n", m.Policy)
+			fmt.Fprintf(w, "policy %s (after a BLOCKED or EXPIRED step: %s)\n", m.Policy, m.OnBlocked)
 			for j, s := range m.Steps {
 				when := "at once"
 				if j > 0 {
@@ -241,6 +280,9 @@ func printText(w io.Writer, out *simOutput) {
 					detail = "ERROR " + s.Error
 				}
 				fmt.Fprintf(w, "  %d. %-16s %-9s %-14s %s\n", j+1, s.Action, s.Approval, when, detail)
+				if s.Approval == policy.ApprovalRequired {
+					fmt.Fprintf(w, "     approvers: %s, quorum %d, expires after %s\n", strings.Join(s.Approvers, " "), s.Quorum, s.Expires)
+				}
 				switch {
 				case s.Blocked != "":
 					fmt.Fprintf(w, "     plan: BLOCKED %s\n", s.Blocked)
@@ -250,6 +292,7 @@ func printText(w io.Writer, out *simOutput) {
 					fmt.Fprintf(w, "     plan: %s\n", s.Plan.Summary)
 				}
 			}
+			fmt.Fprintf(w, "  %s\n", m.Recovery)
 		}
 	}
 }

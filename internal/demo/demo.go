@@ -40,8 +40,18 @@ const (
 	signing       = "demo-signing-secret"
 )
 
+// Options change the demo.
+type Options struct {
+	// Keep leaves medic serve and its console running after the demo,
+	// until ctx is done (`make demo KEEP=1`).
+	Keep bool
+}
+
 // Run runs the demo, narrating to out. Logs go to logw.
-func Run(ctx context.Context, out, logw io.Writer) error {
+func Run(ctx context.Context, out, logw io.Writer) error { return RunWith(ctx, out, logw, Options{}) }
+
+// RunWith runs the demo with opts.
+func RunWith(ctx context.Context, out, logw io.Writer, opts Options) error {
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 
 	say("==> starting moto_server (AWS APIs on 127.0.0.1)")
@@ -103,7 +113,8 @@ func Run(ctx context.Context, out, logw io.Writer) error {
 	}
 	defer app.Close()
 	ready := make(chan string, 1)
-	srv, err := server.New(app, log, server.Options{Addr: "127.0.0.1:0", Ready: ready, PendingFile: storePath + ".pending.json"})
+	srv, err := server.New(app, log, server.Options{Addr: "127.0.0.1:0", Ready: ready, PendingFile: storePath + ".pending.json",
+		LocalApprovals: approver})
 	if err != nil {
 		return err
 	}
@@ -119,6 +130,7 @@ func Run(ctx context.Context, out, logw io.Writer) error {
 		return fmt.Errorf("medic serve stopped: %w", err)
 	}
 	say("==> medic serve listening on %s with the embedded example policies", base)
+	say("    console: %s/ui (incidents, cards as Slack shows them, audit, pause switch; approving as %s)", base, approver)
 
 	before, err := prod.DesiredCount(ctx, awsCfg)
 	if err != nil {
@@ -178,6 +190,12 @@ func Run(ctx context.Context, out, logw io.Writer) error {
 	}
 	say("\n==> the incident report medic posted in the card's thread:\n%s\n", indent(report))
 	say("==> done: generated alarm -> card -> approval -> ECS change -> recovery -> report, all through medic's real code paths.")
+	if opts.Keep {
+		say("\n==> medic serve keeps running: open %s/ui (approving as %s). POST more alarms to %s/alarms. Ctrl-C stops it.", base, approver, base)
+		<-ctx.Done()
+	} else {
+		say("    (make demo KEEP=1 keeps medic serve and its console at %s/ui open)", base)
+	}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -52,7 +53,18 @@ func Relay(ctx context.Context, eng Relayer, log *slog.Logger) engine.RelayResul
 // alarm missing a required field. The error names the field.
 var ErrBadPayload = errors.New("bad alarm payload")
 
-// AlarmResult says what the alarm door did with one payload.
+// AlarmResult says what the alarm door did with one payload. It is the
+// JSON answer of `medic serve`'s POST /alarms and of the alarm function:
+// snake_case keys, times in RFC 3339, durations as Go duration strings
+// ("30m0s"):
+//
+//	{"ignored": "...",                       // a payload that is no alarm state change
+//	 "alarms": [{"alarm": NAME, "dedup_key": ARN@TIME,
+//	             "incident": ID, "duplicate": false, "ignored": "no policy matches",
+//	             "resolved": [ID...],            // incidents an OK resolved
+//	             "proposals": [{"id", "policy", "step" (1-based), "action", "approval",
+//	                            "state", "plan", "plan_error", "reason",
+//	                            "approvers", "quorum", "expires_at", "cooldown"}]}]}
 type AlarmResult struct {
 	// Ignored is why a payload that is not an alarm state change was
 	// ignored.
@@ -63,9 +75,60 @@ type AlarmResult struct {
 
 // AlarmOutcome is what the engine did with one alarm.
 type AlarmOutcome struct {
-	Alarm   string         `json:"alarm"`
-	Key     string         `json:"dedup_key"`
-	Outcome engine.Outcome `json:"outcome"`
+	Alarm string `json:"alarm"`
+	Key   string `json:"dedup_key"`
+	// Incident is the incident opened, or found for a duplicate delivery.
+	Incident  string `json:"incident,omitempty"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+	// Ignored says why nothing was done, e.g. "no policy matches".
+	Ignored string `json:"ignored,omitempty"`
+	// Resolved are the incidents an OK state change resolved.
+	Resolved []string `json:"resolved,omitempty"`
+	// Proposals are the steps proposed (step 1 of each matched policy).
+	Proposals []ProposalAnswer `json:"proposals,omitempty"`
+}
+
+// ProposalAnswer is one proposed step in an AlarmOutcome.
+type ProposalAnswer struct {
+	ID        string   `json:"id"`
+	Policy    string   `json:"policy"`
+	Step      int      `json:"step"`
+	Action    string   `json:"action"`
+	Approval  string   `json:"approval"`
+	State     string   `json:"state"`
+	Plan      string   `json:"plan,omitempty"`
+	PlanError string   `json:"plan_error,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+	Approvers []string `json:"approvers,omitempty"`
+	Quorum    int      `json:"quorum,omitempty"`
+	ExpiresAt string   `json:"expires_at,omitempty"`
+	Cooldown  string   `json:"cooldown,omitempty"`
+}
+
+// outcomeOf is the answer's view of what the engine did with a.
+func outcomeOf(a *alarm.Alarm, out engine.Outcome) AlarmOutcome {
+	o := AlarmOutcome{Alarm: a.Name, Key: a.DedupKey(), Duplicate: out.Duplicate, Ignored: out.Ignored}
+	if out.Incident != nil {
+		o.Incident = out.Incident.ID
+	}
+	for _, inc := range out.Resolved {
+		o.Resolved = append(o.Resolved, inc.ID)
+	}
+	for _, p := range out.Proposals {
+		pa := ProposalAnswer{ID: p.ID, Policy: p.Policy, Step: p.Step + 1, Action: p.Action, Approval: string(p.Approval),
+			State: string(p.State), PlanError: p.PlanError, Reason: p.Reason, Approvers: p.Approvers, Quorum: p.Quorum}
+		if p.Plan != nil {
+			pa.Plan = p.Plan.Summary
+		}
+		if !p.ExpiresAt.IsZero() {
+			pa.ExpiresAt = p.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+		if p.Cooldown > 0 {
+			pa.Cooldown = p.Cooldown.String()
+		}
+		o.Proposals = append(o.Proposals, pa)
+	}
+	return o
 }
 
 // Alarms handles one alarm payload of any shape medic receives.
@@ -87,11 +150,38 @@ func Alarms(ctx context.Context, eng AlarmEngine, log *slog.Logger, payload []by
 			errs = append(errs, fmt.Errorf("handle alarm %s: %w", a.DedupKey(), err))
 			continue
 		}
-		res.Alarms = append(res.Alarms, AlarmOutcome{Alarm: a.Name, Key: a.DedupKey(), Outcome: out})
-		log.InfoContext(ctx, "alarm handled", slog.String("alarm", a.Name), slog.String("dedup_key", a.DedupKey()),
-			slog.String("route", string(a.Route)), slog.Any("outcome", out))
+		o := outcomeOf(a, out)
+		res.Alarms = append(res.Alarms, o)
+		log.InfoContext(ctx, "alarm handled", alarmLogAttrs(a, o)...)
 	}
 	return res, errors.Join(errs...)
+}
+
+// alarmLogAttrs are the few keys of the one log line per alarm: which
+// alarm, which incident, and what became of each step, in one short string
+// ("checkout-target-5xx/1 ecs.scale PROPOSED").
+func alarmLogAttrs(a *alarm.Alarm, o AlarmOutcome) []any {
+	attrs := []any{slog.String("alarm", a.Name), slog.String("state", string(a.State)), slog.String("route", string(a.Route))}
+	if o.Incident != "" {
+		attrs = append(attrs, slog.String("incident", o.Incident))
+	}
+	if o.Duplicate {
+		attrs = append(attrs, slog.Bool("duplicate", true))
+	}
+	if o.Ignored != "" {
+		attrs = append(attrs, slog.String("ignored", o.Ignored))
+	}
+	if len(o.Resolved) > 0 {
+		attrs = append(attrs, slog.Any("resolved", o.Resolved))
+	}
+	if len(o.Proposals) > 0 {
+		steps := make([]string, 0, len(o.Proposals))
+		for _, p := range o.Proposals {
+			steps = append(steps, fmt.Sprintf("%s/%d %s %s", p.Policy, p.Step, p.Action, p.State))
+		}
+		attrs = append(attrs, slog.String("steps", strings.Join(steps, "; ")))
+	}
+	return attrs
 }
 
 // AlarmLambda is the alarm function's handler: EventBridge events, SNS

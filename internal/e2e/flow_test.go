@@ -31,7 +31,7 @@ func TestBuiltLambdasHandleAnAlarmToTheECSChange(t *testing.T) {
 	// CloudWatch -> EventBridge -> the alarm function.
 	var res doors.AlarmResult
 	s.alarm.decode(t, s.alarm.invoke(t, json.RawMessage(s.prod.AlarmEvent("ALARM", time.Now().Add(-time.Minute)))), &res)
-	if len(res.Alarms) != 1 || res.Alarms[0].Outcome.Incident == nil || len(res.Alarms[0].Outcome.Proposals) != 1 {
+	if len(res.Alarms) != 1 || res.Alarms[0].Incident == "" || len(res.Alarms[0].Proposals) != 1 {
 		t.Fatalf("alarm function answered %+v, want one incident with one proposal\nalarm output:\n%s", res, s.alarm.out.String())
 	}
 	incidentID := store.IncidentID(res.Alarms[0].Key)

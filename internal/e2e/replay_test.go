@@ -28,7 +28,7 @@ func TestBuiltSlackFunctionDropsAReplayOnAnotherInstance(t *testing.T) {
 
 	var res doors.AlarmResult
 	s.alarm.decode(t, s.alarm.invoke(t, json.RawMessage(s.prod.AlarmEvent("ALARM", time.Now().Add(-time.Minute)))), &res)
-	if len(res.Alarms) != 1 || res.Alarms[0].Outcome.Incident == nil {
+	if len(res.Alarms) != 1 || res.Alarms[0].Incident == "" {
 		t.Fatalf("alarm function answered %+v, want one incident\nalarm output:\n%s", res, s.alarm.out.String())
 	}
 	inc, err := s.store.Incident(ctx, store.IncidentID(res.Alarms[0].Key))

@@ -10,11 +10,15 @@ import (
 	"github.com/medicbot/medic/internal/store"
 )
 
-// advances reports whether the ladder moves on after a proposal in s.
-func advances(s store.State) bool {
+// advances reports whether the ladder moves on after a proposal in s: after
+// BLOCKED or EXPIRED only when its policy (pol, nil when it no longer
+// matches) says on_blocked: continue.
+func advances(s store.State, pol *policy.Policy) bool {
 	switch s {
-	case store.StateSucceeded, store.StateFailed, store.StateBlocked, store.StateExpired, store.StateShadow:
+	case store.StateSucceeded, store.StateFailed, store.StateShadow:
 		return true
+	case store.StateBlocked, store.StateExpired:
+		return pol != nil && pol.OnBlocked == policy.OnBlockedContinue
 	}
 	return false
 }
@@ -44,7 +48,7 @@ func (e *Engine) followUp(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("follow up %s: read incident: %w", prev.ID, err)
 	}
-	if inc.State != store.IncidentOpen || !advances(prev.State) {
+	if inc.State != store.IncidentOpen || !advances(prev.State, e.policyFor(inc, prev.Policy)) {
 		return nil
 	}
 	index := prev.Step + 1

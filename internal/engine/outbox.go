@@ -87,7 +87,15 @@ func (e *Engine) oweNext(tx *store.Tx, inc *store.Incident, p *store.Proposal) {
 		if !p.ExpiresAt.IsZero() {
 			e.oweMessage(tx, Message{Kind: KindExpire, Incident: p.Incident, Proposal: p.ID}, p.ExpiresAt.Sub(tx.Now))
 		}
-	case advances(p.State) && inc.State == store.IncidentOpen:
+	case inc.State == store.IncidentOpen && (p.State == store.StateBlocked || p.State == store.StateExpired) &&
+		!advances(p.State, e.policyFor(inc, p.Policy)):
+		// on_blocked: stop (the default): say so where people look.
+		if pol := e.policyFor(inc, p.Policy); pol != nil && p.Step+1 < len(pol.Steps) {
+			why := fmt.Sprintf("step %d is %s and the policy's on_blocked is stop: step %d is not proposed", p.Step+1, p.State, p.Step+2)
+			tx.Audit = append(tx.Audit, store.AuditEntry{Incident: inc.ID, Proposal: p.ID, Event: "ladder.stopped", Who: Who, Why: why})
+			e.oweCard(tx, NoticeUpdated, inc.ID, p.ID, "The ladder stopped: "+why+".", false)
+		}
+	case advances(p.State, e.policyFor(inc, p.Policy)) && inc.State == store.IncidentOpen:
 		pol := e.policyFor(inc, p.Policy)
 		if pol == nil || p.Step+1 >= len(pol.Steps) {
 			return

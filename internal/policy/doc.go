@@ -29,6 +29,7 @@
 //	    cooldown: 30m                       # default 15m
 //	    max_per_hour: 3                     # default: the engine's cap
 //	    on_recovery: undo                   # undo reversible auto steps on OK
+//	    on_blocked: stop                    # after a BLOCKED/EXPIRED step: stop (default) | continue
 //	    enabled: true
 //	    slack: {channel: C0123INCIDENTS}
 //	    approvers: [S0SREGROUP]             # default for required steps
@@ -48,6 +49,10 @@
 // be left out or be ALARM; OK and INSUFFICIENT_DATA are validation errors,
 // since such a policy would never run. What happens when an alarm recovers
 // is the policy's on_recovery.
+//
+// The ladder moves on after a step that SUCCEEDED, FAILED or ran as SHADOW.
+// After one that ended BLOCKED or EXPIRED it follows on_blocked: stop (the
+// default; the engine records ladder.stopped) or continue.
 //
 // A required step must have approvers: its own, else those of the nearest
 // earlier step that lists some, else the policy's. When only user IDs are

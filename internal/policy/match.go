@@ -333,3 +333,27 @@ func (s *Set) Policies() []*Policy { return slices.Clone(s.policies) }
 
 // Policy returns the named policy, or nil.
 func (s *Set) Policy(name string) *Policy { return s.byName[name] }
+
+// DisruptiveActions are the actions that turn users away (the ALB answers
+// every request with a maintenance page): lint warns when one runs with
+// approval: auto.
+var DisruptiveActions = []string{"alb.maintenance"}
+
+// AutoDisruptive warns about each step that runs one of the
+// DisruptiveActions with approval: auto, i.e. without a person deciding to
+// turn users away. Such a policy is valid: the warning does not fail lint.
+func (s *Set) AutoDisruptive() []*Error {
+	var out []*Error
+	for _, p := range s.policies {
+		for _, st := range p.Steps {
+			if st.Approval != ApprovalAuto || !slices.Contains(DisruptiveActions, st.Action) {
+				continue
+			}
+			path := fieldPath{"policies", p.pos, "steps"}.at(st.Index).key("approval")
+			out = append(out, &Error{File: p.File, Line: p.Line, Path: path.String(),
+				Msg: fmt.Sprintf("auto runs %s without anyone approving: it turns every user away with the maintenance page; use approval: required unless that is what you mean", st.Action)})
+		}
+	}
+	Errors(out).sort()
+	return out
+}

@@ -29,6 +29,7 @@ type rawPolicy struct {
 	Cooldown    string     `yaml:"cooldown" schema:"duration" doc:"after a step runs, do not act again on the same target for this long (default 15m; 0s turns it off)"`
 	MaxPerHour  *int       `yaml:"max_per_hour" schema:"min=0" doc:"at most this many executions of this policy per hour (default: the engine's cap)"`
 	OnRecovery  string     `yaml:"on_recovery" schema:"enum=on_recovery" doc:"undo: when the alarm returns to OK, undo the reversible steps that ran automatically"`
+	OnBlocked   string     `yaml:"on_blocked" schema:"enum=on_blocked" doc:"what the ladder does after a step ends BLOCKED or EXPIRED: stop (the default; the audit trail records ladder.stopped and the card's thread says so) or continue (propose the next step after its after)"`
 	Slack       *rawSlack  `yaml:"slack" doc:"where the policy's cards go (default: medic's channel)"`
 	Approvers   stringList `yaml:"approvers" schema:"pattern=approver" doc:"default approvers of required steps that list none: Slack user (U..., W...) or user-group (S...) IDs"`
 	Steps       []rawStep  `yaml:"steps" schema:"required" doc:"the ladder: step n+1 is proposed if the alarm is still in ALARM after step n finished and step n+1's after elapsed"`

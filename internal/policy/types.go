@@ -21,6 +21,18 @@ const (
 // reversible auto-run steps when the alarm returns to OK.
 const OnRecoveryUndo = "undo"
 
+// The Policy.OnBlocked values: what the ladder does after a step ends
+// BLOCKED (a guardrail refused it) or EXPIRED (nobody approved in time).
+const (
+	// OnBlockedStop, the default: no later step is proposed, and the audit
+	// trail records ladder.stopped naming the step that stopped it, and the
+	// card's thread says so.
+	OnBlockedStop = "stop"
+	// OnBlockedContinue: the next step is proposed after its after, as
+	// after a step that ran.
+	OnBlockedContinue = "continue"
+)
+
 // Defaults applied when a policy leaves a field out.
 const (
 	// DefaultCooldown is a policy's cooldown when it gives none; an
@@ -55,6 +67,8 @@ type Policy struct {
 	// OnRecovery is "" (leave things as they are) or "undo" (undo
 	// reversible auto-run steps when the alarm returns to OK).
 	OnRecovery string
+	// OnBlocked is OnBlockedStop (the default) or OnBlockedContinue.
+	OnBlocked string
 	// MaxPerHour caps this policy's executions per hour; 0 means the
 	// engine's default (DefaultMaxPerHour; see Cap).
 	MaxPerHour int

@@ -21,6 +21,7 @@ var enums = map[string][]string{
 	"state":       {string(alarm.StateAlarm)}, // ActsOn: medic acts only on ALARM
 	"approval":    {string(ApprovalAuto), string(ApprovalRequired), string(ApprovalShadow)},
 	"on_recovery": {OnRecoveryUndo},
+	"on_blocked":  {OnBlockedStop, OnBlockedContinue},
 }
 
 // patterns are the shapes of some string fields; validation and JSONSchema
@@ -74,6 +75,10 @@ func (v *validator) policy(p fieldPath, rp *rawPolicy) *Policy {
 		Runbook:     rp.Runbook,
 		Enabled:     rp.Enabled == nil || *rp.Enabled,
 		OnRecovery:  rp.OnRecovery,
+		OnBlocked:   rp.OnBlocked,
+	}
+	if pol.OnBlocked == "" {
+		pol.OnBlocked = OnBlockedStop
 	}
 	switch {
 	case rp.Name == "":
@@ -94,6 +99,9 @@ func (v *validator) policy(p fieldPath, rp *rawPolicy) *Policy {
 		if pol.MaxPerHour < 0 {
 			v.add(p.key("max_per_hour"), "must be >= 0, got %d", pol.MaxPerHour)
 		}
+	}
+	if rp.OnBlocked != "" && rp.OnBlocked != OnBlockedStop && rp.OnBlocked != OnBlockedContinue {
+		v.add(p.key("on_blocked"), "must be %q or %q (or left out: %q), got %q", OnBlockedStop, OnBlockedContinue, OnBlockedStop, rp.OnBlocked)
 	}
 	if rp.OnRecovery != "" && rp.OnRecovery != OnRecoveryUndo {
 		v.add(p.key("on_recovery"), "must be %q or left out, got %q", OnRecoveryUndo, rp.OnRecovery)

@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/medicbot/medic/internal/console"
 	"github.com/medicbot/medic/internal/doors"
 	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/wiring"
@@ -54,6 +55,21 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Ready, when set, receives the listening address once serving.
 	Ready chan<- string
+
+	// LocalApprovals, when set, is the user the console (/ui) approves,
+	// rejects and undoes as; empty leaves the console's card buttons
+	// disabled.
+	LocalApprovals string
+
+	// AdminFile, when set, is where the server writes (mode 0600) its
+	// address and the token of its admin endpoint at start, and removes
+	// them at shutdown; `medic pause`, `resume` and `audit` read it to
+	// reach the running server (see admin.go). Empty: no admin endpoint.
+	AdminFile string
+	// AdminAnyClient lets clients beyond this machine use the admin
+	// endpoint (with the token); by default it answers loopback clients
+	// only.
+	AdminAnyClient bool
 
 	// InsecureNoToken lets the server listen on an address other than a
 	// loopback one without a webhook token, so that anyone who can reach
@@ -128,9 +144,11 @@ func IsLoopback(addr string) bool {
 
 // Server is medic in one process.
 type Server struct {
-	app  *wiring.App
-	log  *slog.Logger
-	opts Options
+	app        *wiring.App
+	log        *slog.Logger
+	opts       Options
+	adminToken string
+	console    *console.Console
 }
 
 // New returns a server for app, whose queue must be in-process.
@@ -141,15 +159,37 @@ func New(app *wiring.App, log *slog.Logger, opts Options) (*Server, error) {
 	if err := CheckExposure(opts.Addr, app.Config.WebhookToken.Value() != "", opts.InsecureNoToken); err != nil {
 		return nil, err
 	}
-	return &Server{app: app, log: log, opts: opts.withDefaults()}, nil
+	s := &Server{app: app, log: log, opts: opts.withDefaults()}
+	if app.Engine != nil && app.Store != nil {
+		ui, err := console.New(console.Config{Engine: app.Engine, Records: app.Store, Policies: app.Policies,
+			LocalUser: opts.LocalApprovals, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		s.console = ui
+	}
+	if opts.AdminFile != "" {
+		s.adminToken = newAdminToken()
+	}
+	return s, nil
 }
 
 // Handler returns the HTTP routes: POST /alarms, POST /slack/actions,
-// GET /healthz.
+// GET /healthz, the console (/ui, see package console), and with an
+// AdminFile the admin endpoint (/admin/...).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	if s.console != nil {
+		s.console.Register(mux)
+	}
 	mux.HandleFunc("POST /alarms", s.alarms)
 	mux.HandleFunc("GET /healthz", s.healthz)
+	if s.adminToken != "" {
+		mux.HandleFunc("POST /admin/pause", s.admin(s.adminPause))
+		mux.HandleFunc("POST /admin/resume", s.admin(s.adminResume))
+		mux.HandleFunc("GET /admin/audit", s.admin(s.adminAudit))
+		mux.HandleFunc("GET /admin/owed", s.admin(s.adminOwed))
+	}
 	if s.app.Slack != nil {
 		mux.Handle("POST /slack/actions", s.app.Slack)
 	} else {
@@ -239,6 +279,17 @@ func (s *Server) Run(ctx context.Context) error {
 		slog.Int("max_conns", s.opts.MaxConns), slog.Duration("read_timeout", s.opts.ReadTimeout),
 		slog.Duration("write_timeout", s.opts.WriteTimeout), slog.Duration("idle_timeout", s.opts.IdleTimeout))
 	s.logWebhookAccess(ctx, ln.Addr().String())
+	s.log.InfoContext(ctx, "console", slog.String("url", "http://"+dialAddr(ln.Addr().String())+"/ui"),
+		slog.String("local_approvals", s.opts.LocalApprovals))
+	if s.opts.AdminFile != "" {
+		info := AdminInfo{Addr: dialAddr(ln.Addr().String()), Token: s.adminToken, PID: os.Getpid()}
+		if err := writeAdminFile(s.opts.AdminFile, info); err != nil {
+			_ = srv.Close()
+			_, _ = q.Close(context.Background())
+			return err
+		}
+		defer s.removeAdminFile()
+	}
 	if s.opts.Ready != nil {
 		s.opts.Ready <- ln.Addr().String()
 	}
@@ -327,6 +378,13 @@ func (s *Server) logWebhookAccess(ctx context.Context, addr string) {
 	default:
 		s.log.WarnContext(ctx, "POST /alarms is open to anyone who can reach this address: MEDIC_WEBHOOK_TOKEN is unset and --insecure-no-token was given",
 			slog.String("addr", addr))
+	}
+}
+
+// removeAdminFile removes the admin file if it is still this server's.
+func (s *Server) removeAdminFile() {
+	if info, err := ReadAdminFile(s.opts.AdminFile); err == nil && info.Token == s.adminToken {
+		_ = os.Remove(s.opts.AdminFile)
 	}
 }
 

@@ -38,7 +38,7 @@ func BuildControl(ctx context.Context, table, storePath string, opts Options) (*
 		}
 		app.Store = dynamostore.New(dynamodb.NewFromConfig(awsCfg), table, dynamostore.Options{})
 	} else {
-		bs, err := boltstore.Open(storePath, boltstore.Options{BatchDelay: opts.StoreBatchDelay})
+		bs, err := boltstore.Open(storePath, boltstore.Options{BatchDelay: opts.StoreBatchDelay, Timeout: opts.StoreTimeout})
 		if err != nil {
 			return nil, err
 		}

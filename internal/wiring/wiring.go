@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	slackapi "github.com/slack-go/slack"
 
@@ -58,9 +59,17 @@ type Options struct {
 	// StoreBatchDelay lets the embedded store batch concurrent commits into
 	// one fsync (a long-running server wants ~2ms; a CLI command wants 0).
 	StoreBatchDelay time.Duration
+	// StoreTimeout bounds the wait for the embedded store's file lock
+	// (another process holding it); 0 means the store's default (5 s).
+	StoreTimeout time.Duration
 	// Metrics receives medic's own metrics in CloudWatch's embedded metric
 	// format (the Lambdas' stdout); nil emits none.
 	Metrics io.Writer
+	// LocalApprover, set only by `medic serve --local-approvals USER` (never
+	// in the Lambdas), is the one user who may approve without Slack: when
+	// no SLACK_BOT_TOKEN is set, the engine's authorizer allows exactly
+	// this user for every step. With Slack, Slack's authorizer decides.
+	LocalApprover string
 	// Intake is set for the doors that take alarms (the alarm function,
 	// `medic serve`): their engine looks up each new incident's suspect
 	// deploys on GitHub, once, and stores them on the incident. The other
@@ -99,9 +108,11 @@ func (a *App) Close() error {
 }
 
 // AWSConfig loads the AWS configuration from the environment (region,
-// credentials, AWS_ENDPOINT_URL).
+// credentials, AWS_ENDPOINT_URL). The SDK's own log lines (such as
+// "WARN falling back to IMDSv1" when no credentials are configured) are
+// dropped: medic's errors say what failed.
 func AWSConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithLogger(logging.Nop{}))
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws configuration: %w", err)
 	}
@@ -109,6 +120,25 @@ func AWSConfig(ctx context.Context) (aws.Config, error) {
 		cfg.Region = "us-east-1"
 	}
 	return cfg, nil
+}
+
+// ErrNoCredentials is what CheckCredentials wraps when no AWS credentials
+// can be found.
+var ErrNoCredentials = errors.New("no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, " +
+	"or run where an instance or task role exists; until then every plan fails")
+
+// CheckCredentials reports, within a few seconds, whether awsCfg yields
+// credentials (it does not check them against AWS).
+func CheckCredentials(ctx context.Context, awsCfg aws.Config) error {
+	if awsCfg.Credentials == nil {
+		return ErrNoCredentials
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := awsCfg.Credentials.Retrieve(ctx); err != nil {
+		return fmt.Errorf("%w (%v)", ErrNoCredentials, err)
+	}
+	return nil
 }
 
 // Secrets returns the Secrets Manager client configuration needs.
@@ -148,7 +178,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if cfg.Table != "" {
 		app.Store = dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamostore.Options{})
 	} else {
-		bs, err := boltstore.Open(cfg.StorePath, boltstore.Options{BatchDelay: opts.StoreBatchDelay})
+		bs, err := boltstore.Open(cfg.StorePath, boltstore.Options{BatchDelay: opts.StoreBatchDelay, Timeout: opts.StoreTimeout})
 		if err != nil {
 			return fail(err)
 		}
@@ -175,8 +205,13 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		notifier = slackbridge.NewNotifier(app.SlackClient, set, cfg.SlackChannel)
 		authorizer = slack.NewAuthorizer(app.SlackAPI)
 	} else {
-		log.WarnContext(ctx, "no SLACK_BOT_TOKEN: incident cards are logged, not posted, and nobody can approve")
 		notifier = logNotifier{log: log}
+		if opts.LocalApprover != "" {
+			authorizer = localAuthorizer{user: opts.LocalApprover}
+			log.WarnContext(ctx, "no SLACK_BOT_TOKEN: incident cards are logged, not posted; only "+opts.LocalApprover+" may approve, from the console")
+		} else {
+			log.WarnContext(ctx, "no SLACK_BOT_TOKEN: incident cards are logged, not posted, and nobody can approve")
+		}
 	}
 
 	// Kill switch: the stored switch plus, in AWS, the SSM parameter.
@@ -287,6 +322,15 @@ func (n logNotifier) Notify(ctx context.Context, nt *engine.Notice) (store.Messa
 		ref = store.MessageRef{Channel: "log", TS: nt.Incident.ID}
 	}
 	return ref, nil
+}
+
+// localAuthorizer allows exactly one user, whatever the step's approvers:
+// the user `medic serve --local-approvals` names, trying medic without
+// Slack.
+type localAuthorizer struct{ user string }
+
+func (a localAuthorizer) Allowed(_ context.Context, user string, _ []string) (bool, error) {
+	return user == a.user, nil
 }
 
 // dryRun plans for real and applies nothing.

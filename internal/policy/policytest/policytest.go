@@ -10,8 +10,11 @@
 //	    alarm: alarms/eventbridge-alb-target-5xx.json   # relative to this file
 //	    expect:
 //	      - policy: checkout-target-5xx
-//	        action: ecs.scale                  # the first step's action (optional)
+//	        action: ecs.scale                  # the step's action (optional)
 //	        params: {service: checkout}        # some of its rendered params (optional)
+//	      - policy: checkout-target-5xx
+//	        step: 3                            # a later ladder step (1-based; default 1)
+//	        action: alb.maintenance
 //	  - name: the OK matches nothing
 //	    payload: {...}                         # or the payload inline (YAML or a JSON string)
 //	    expect: []
@@ -26,9 +29,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"reflect"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -41,18 +46,29 @@ const Dir = "tests"
 
 // Expect is one expected (or actual) match.
 type Expect struct {
-	Policy string         `yaml:"policy" json:"policy"`
+	Policy string `yaml:"policy" json:"policy"`
+	// Step is the ladder step (1-based) whose action and params are
+	// expected; 0 means the first.
+	Step   int            `yaml:"step,omitempty" json:"step,omitempty"`
 	Action string         `yaml:"action,omitempty" json:"action,omitempty"`
 	Params map[string]any `yaml:"params,omitempty" json:"params,omitempty"`
 }
 
-// String renders e as "policy -> action".
+// String renders e as "policy -> action", or "policy step N -> action"
+// for a later step.
 func (e Expect) String() string {
-	if e.Action == "" {
-		return e.Policy
+	name := e.Policy
+	if e.Step > 1 {
+		name = fmt.Sprintf("%s step %d", e.Policy, e.Step)
 	}
-	return e.Policy + " -> " + e.Action
+	if e.Action == "" {
+		return name
+	}
+	return name + " -> " + e.Action
 }
+
+// step is e's 1-based step.
+func (e Expect) step() int { return max(e.Step, 1) }
 
 // Result is the outcome of one case.
 type Result struct {
@@ -75,7 +91,7 @@ func (r *Result) Passed() bool {
 	}
 	for i, w := range r.Want {
 		g := r.Got[i]
-		if w.Policy != g.Policy || w.Action != "" && w.Action != g.Action {
+		if w.Policy != g.Policy || w.step() != g.step() || w.Action != "" && w.Action != g.Action {
 			return false
 		}
 		for k, v := range w.Params {
@@ -85,6 +101,42 @@ func (r *Result) Passed() bool {
 		}
 	}
 	return true
+}
+
+// ParamDiffs names each expected param that differs from the rendered one,
+// policy by policy: `params of P step 1: service: expected "payments", got
+// "checkout"`. It is empty when every expected param is as rendered.
+func (r *Result) ParamDiffs() []string {
+	var out []string
+	for i, w := range r.Want {
+		if i >= len(r.Got) || r.Got[i].Policy != w.Policy || len(w.Params) == 0 {
+			continue
+		}
+		g := r.Got[i]
+		var diffs []string
+		for _, k := range slices.Sorted(maps.Keys(w.Params)) {
+			got, ok := g.Params[k]
+			switch {
+			case !ok:
+				diffs = append(diffs, fmt.Sprintf("%s: expected %s, not rendered", k, show(w.Params[k])))
+			case !sameValue(w.Params[k], got):
+				diffs = append(diffs, fmt.Sprintf("%s: expected %s, got %s", k, show(w.Params[k]), show(got)))
+			}
+		}
+		if len(diffs) > 0 {
+			out = append(out, fmt.Sprintf("params of %s step %d: %s", w.Policy, g.step(), strings.Join(diffs, "; ")))
+		}
+	}
+	return out
+}
+
+// show writes a param value as JSON, so strings are quoted.
+func show(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 type rawCase struct {
@@ -252,12 +304,26 @@ func runCase(fsys fs.FS, set *policy.Set, file string, i int, c rawCase) *Result
 	var errs []error
 	for _, a := range alarms {
 		for _, p := range set.Match(a) {
-			st := p.Steps[0]
+			// The step the expectation in this place asks for (the first
+			// by default), so that a fixture can check a later step.
+			n := 1
+			if i := len(r.Got); i < len(r.Want) && r.Want[i].Policy == p.Name {
+				n = r.Want[i].step()
+			}
+			if n > len(p.Steps) {
+				errs = append(errs, fmt.Errorf("policy %s has %d step(s); the fixture expects step %d", p.Name, len(p.Steps), n))
+				n = 1
+			}
+			st := p.Steps[n-1]
 			params, err := st.Render(a)
 			if err != nil {
 				errs = append(errs, err)
 			}
-			r.Got = append(r.Got, Expect{Policy: p.Name, Action: st.Action, Params: params})
+			got := Expect{Policy: p.Name, Action: st.Action, Params: params}
+			if n > 1 {
+				got.Step = n
+			}
+			r.Got = append(r.Got, got)
 		}
 	}
 	r.Err = errors.Join(errs...)

@@ -101,7 +101,7 @@ func TestFixtureFileErrorsReadLikePolicyErrors(t *testing.T) {
     expect:
       - policy: checkout-restart
         bogus: 1
-`, []string{`tests/case.yaml:6: cases[0].expect[0].bogus: unknown field "bogus" (known: policy, action, params)`}},
+`, []string{`tests/case.yaml:6: cases[0].expect[0].bogus: unknown field "bogus" (known: policy, step, action, params)`}},
 		{"an unknown top-level field lists the single-case fields too", "alarm: alarms/a.json\nexpected: []\n",
 			[]string{`tests/case.yaml:2: expected: unknown field "expected" (known: name, alarm, payload, expect, cases)`}},
 		{"every problem of the file, each with its line", `cases:
