@@ -103,7 +103,7 @@ func TestDemoKeepLeavesTheConsoleOpen(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "checkout-prod-target-5xx") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "checkout-prod-checkout-target-5xx") {
 		t.Errorf("GET %s = %d, want the console listing the demo's incident:\n%s", m[1], resp.StatusCode, body)
 	}
 	cancel()
