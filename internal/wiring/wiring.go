@@ -15,12 +15,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -28,8 +25,8 @@ import (
 	gogithub "github.com/google/go-github/v60/github"
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/medicbot/medic/internal/accounts"
 	"github.com/medicbot/medic/internal/config"
-	"github.com/medicbot/medic/internal/cwstate"
 	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/killswitch"
 	"github.com/medicbot/medic/internal/policy"
@@ -42,7 +39,6 @@ import (
 	"github.com/medicbot/medic/internal/store/dynamostore"
 	"github.com/medicbot/medic/policies"
 	"github.com/medicbot/medic/remediations"
-	"github.com/medicbot/medic/remediations/builtin"
 	"github.com/medicbot/medic/remediations/github"
 )
 
@@ -140,15 +136,11 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		}
 		gh = c
 	}
-	reg, err := builtin.Registry(builtin.Clients{
-		ECS:         ecs.NewFromConfig(awsCfg),
-		AutoScaling: applicationautoscaling.NewFromConfig(awsCfg),
-		ELBv2:       elasticloadbalancingv2.NewFromConfig(awsCfg),
-		GitHub:      gh,
-	})
+	rem, err := Remediations(cfg, awsCfg, gh)
 	if err != nil {
 		return fail(err)
 	}
+	reg := rem.Registry
 	app.Actions = reg
 
 	// Policies: what is merged is what runs.
@@ -205,9 +197,9 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if cfg.KillSwitchParam != "" {
 		ssmAPI = ssmparam.New(awsCfg)
 	}
-	var actions engine.Actions = reg
+	actions := rem.Actions
 	if opts.DryRun {
-		actions = dryRun{reg}
+		actions = dryRun{actions}
 	}
 	ops := &opsNotifier{topic: cfg.OpsTopicARN, log: log, metrics: opts.Metrics, now: time.Now}
 	if cfg.OpsTopicARN != "" {
@@ -224,7 +216,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		Actions:    actions,
 		Notifier:   notifier,
 		Queue:      app.Queue,
-		AlarmState: cwstate.New(CloudWatch(awsCfg, cfg.AWSEndpointURL != "")),
+		AlarmState: rem.AlarmState(awsCfg, cfg.AWSEndpointURL != ""),
 		Authorizer: authorizer,
 		Switch:     killswitch.New(app.Store, ssmAPI, cfg.KillSwitchParam),
 		Ops:        ops,
@@ -271,8 +263,13 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 }
 
 // Scope is where this deployment's remediations act: the configured
-// account (MEDIC_ACCOUNT_ID) and the AWS configuration's region.
-func Scope(cfg *config.Config, awsCfg aws.Config) remediations.Scope {
+// account (MEDIC_ACCOUNT_ID) and the AWS configuration's region; in
+// multi-account mode, also the member accounts (MEDIC_MEMBER_ACCOUNTS) in
+// the allowed regions (MEDIC_MEMBER_REGIONS).
+func Scope(cfg *config.Config, awsCfg aws.Config) engine.Scope {
+	if cfg.MultiAccount() {
+		return accounts.Members{Home: cfg.AccountID, Accounts: cfg.MemberAccounts, Regions: cfg.MemberRegions}
+	}
 	return remediations.Scope{Account: cfg.AccountID, Region: awsCfg.Region}
 }
 
@@ -311,7 +308,7 @@ func (n logNotifier) Notify(ctx context.Context, nt *engine.Notice) (store.Messa
 }
 
 // dryRun plans for real and applies nothing.
-type dryRun struct{ reg *remediations.Registry }
+type dryRun struct{ reg engine.Actions }
 
 func (d dryRun) Get(name string) (remediations.Action, bool) {
 	a, ok := d.reg.Get(name)
