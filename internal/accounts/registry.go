@@ -97,8 +97,11 @@ func (s scoped) Plan(ctx context.Context, a *alarm.Alarm, p remediations.Params)
 		return nil, err
 	}
 	plan, err := act.Plan(ctx, a, p)
-	if err != nil || plan == nil {
-		return plan, err
+	if err != nil {
+		return nil, fmt.Errorf("%s%w", Where(a.Account, a.Region), err)
+	}
+	if plan == nil {
+		return nil, nil
 	}
 	plan.Account, plan.Region, plan.Session = a.Account, a.Region, session
 	plan.Summary = Where(a.Account, a.Region) + plan.Summary
@@ -116,7 +119,7 @@ func (s scoped) Apply(ctx context.Context, plan *remediations.Plan) (*remediatio
 	inner.Summary = strings.TrimPrefix(plan.Summary, where)
 	inner.Target = strings.TrimPrefix(plan.Target, lockPrefix(plan.Account, plan.Region))
 	res, err := act.Apply(ctx, &inner)
-	return stamp(res, plan.Account, plan.Region, plan.Session), err
+	return stamp(res, plan.Account, plan.Region, plan.Session), named(err, plan.Account, plan.Region)
 }
 
 type scopedUndoer struct{ scoped }
@@ -134,7 +137,15 @@ func (s scopedUndoer) Undo(ctx context.Context, res *remediations.Result) (*reme
 	inner.Summary = strings.TrimPrefix(res.Summary, Where(res.Account, res.Region))
 	inner.Target = strings.TrimPrefix(res.Target, lockPrefix(res.Account, res.Region))
 	out, err := u.Undo(ctx, &inner)
-	return stamp(out, res.Account, res.Region, res.Session), err
+	return stamp(out, res.Account, res.Region, res.Session), named(err, res.Account, res.Region)
+}
+
+// named prefixes err with where it happened, keeping it for errors.Is.
+func named(err error, account, region string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s%w", Where(account, region), err)
 }
 
 func stamp(res *remediations.Result, account, region, session string) *remediations.Result {
