@@ -30,6 +30,20 @@ type Rem struct {
 	// Provider hands out credentials per account and region; nil in
 	// single-account mode.
 	Provider *accounts.Provider
+
+	home aws.Config
+}
+
+// AWSConfigFor returns an AWS configuration acting in a's account and
+// region, for anything else that reads AWS about an alarm (evidence
+// collectors): the member role's credentials in multi-account mode, the
+// function's own in single-account mode. A role that cannot be assumed is
+// an error wrapping accounts.ErrAssumeRole.
+func (r *Rem) AWSConfigFor(ctx context.Context, a *alarm.Alarm) (aws.Config, error) {
+	if r.Provider == nil {
+		return r.home, nil
+	}
+	return r.Provider.Config(ctx, a.Account, a.Region, accounts.SessionName(a))
 }
 
 // Remediations builds the built-in actions with clients from awsCfg and,
@@ -41,7 +55,7 @@ func Remediations(cfg *config.Config, awsCfg aws.Config, gh *gogithub.Client) (*
 	if err != nil {
 		return nil, err
 	}
-	rem := &Rem{Registry: reg, Actions: reg}
+	rem := &Rem{Registry: reg, Actions: reg, home: awsCfg}
 	if !cfg.MultiAccount() {
 		return rem, nil
 	}

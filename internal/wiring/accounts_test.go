@@ -254,3 +254,33 @@ func TestARoleThatCannotBeAssumedFailsClosedNamingAccountAndRole(t *testing.T) {
 		t.Errorf("account B's prod/checkout wants %d tasks, want 4 untouched", got)
 	}
 }
+
+func TestOtherReadersGetTheAlarmsAccount(t *testing.T) {
+	m := testenv.Moto(t)
+	checkoutService(t, assumeB(t, m.Config))
+	al := &alarm.Alarm{Name: "checkout-5xx", ARN: "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:checkout-5xx",
+		Account: accountB, Region: farRegion, Timestamp: time.Now()}
+	for _, c := range []struct {
+		name     string
+		cfg      *config.Config
+		clusters int
+	}{
+		{"multi-account mode reads account B", memberConfig(t, m.URL), 1},
+		{"single-account mode reads medic's own account", &config.Config{AccountID: accountA}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rem, err := wiring.Remediations(c.cfg, m.Config, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := rem.AWSConfigFor(context.Background(), al)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.Region = farRegion }).ListClusters(context.Background(), &ecs.ListClustersInput{})
+			if err != nil || len(out.ClusterArns) != c.clusters {
+				t.Errorf("clusters seen: %v (%v), want %d", out, err, c.clusters)
+			}
+		})
+	}
+}
