@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/medicbot/medic/remediations/builtin"
 )
 
@@ -162,5 +164,59 @@ func TestMedicAssumesOnlyTheMemberRole(t *testing.T) {
 		if fn != "SlackFunction" && !found {
 			t.Errorf("%s cannot assume the member role: in multi-account mode it could not plan or act in member accounts", fn)
 		}
+	}
+}
+
+// TestEveryRuleMayUseItsDeadLetterQueue checks that each EventBridge rule
+// with a dead-letter queue (the default bus's and the central bus's) is
+// admitted by that queue's policy: EventBridge drops an event it may not
+// send there.
+func TestEveryRuleMayUseItsDeadLetterQueue(t *testing.T) {
+	p := loadTemplateNodes(t)
+	// admitted[queue] = the resources named (GetAtt/Ref) in its policy.
+	admitted := map[string][]string{}
+	for _, name := range sortedKeys(p.resources) {
+		if p.typeOf(name) != "AWS::SQS::QueuePolicy" {
+			continue
+		}
+		var named []string
+		var walk func(n *yaml.Node)
+		walk = func(n *yaml.Node) {
+			if n = deref(n); n == nil {
+				return
+			}
+			if r, ok := resourceOf(n); ok {
+				named = append(named, r)
+				return
+			}
+			for _, c := range n.Content {
+				walk(c)
+			}
+		}
+		walk(get(get(p.props(name), "PolicyDocument"), "Statement"))
+		for _, q := range seq(get(p.props(name), "Queues")) {
+			if r, ok := resourceOf(q); ok {
+				admitted[r] = append(admitted[r], named...)
+			}
+		}
+	}
+	rules := 0
+	for _, name := range sortedKeys(p.resources) {
+		if p.typeOf(name) != "AWS::Events::Rule" {
+			continue
+		}
+		for _, target := range seq(get(p.props(name), "Targets")) {
+			q, ok := resourceOf(get(get(target, "DeadLetterConfig"), "Arn"))
+			if !ok {
+				continue
+			}
+			rules++
+			if !slices.Contains(admitted[q], name) {
+				t.Errorf("rule %s sends failed events to %s, whose policy does not admit it (aws:SourceArn)", name, q)
+			}
+		}
+	}
+	if rules < 2 {
+		t.Errorf("%d rules with a dead-letter queue, want the default bus's and the central bus's", rules)
 	}
 }
