@@ -27,6 +27,11 @@ import (
 // nothing can be read or changed there. Callers fail closed.
 var ErrAssumeRole = errors.New("cannot assume the member role")
 
+// maxCached bounds the credentials and registries kept (one per account,
+// region and incident), so a long-running `medic serve` does not grow
+// without end: past it the caches start again empty.
+const maxCached = 256
+
 // ExpiryWindow is how long before they expire cached credentials are
 // renewed.
 const ExpiryWindow = 5 * time.Minute
@@ -108,6 +113,9 @@ func (p *Provider) Config(ctx context.Context, account, region, session string) 
 	p.mu.Lock()
 	c, ok := p.cache[k]
 	if !ok {
+		if len(p.cache) >= maxCached {
+			clear(p.cache)
+		}
 		arn := p.RoleARN(account)
 		c = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(p.cfg.STS, arn, func(o *stscreds.AssumeRoleOptions) {
 			o.ExternalID = aws.String(p.cfg.ExternalID)

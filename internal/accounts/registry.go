@@ -62,6 +62,9 @@ func (r *Registry) actionFor(ctx context.Context, name, account, region, session
 	defer r.mu.Unlock()
 	reg, ok := r.regs[k]
 	if !ok {
+		if len(r.regs) >= maxCached {
+			clear(r.regs)
+		}
 		if reg, err = r.build(cfg); err != nil {
 			return nil, fmt.Errorf("build actions for account %s in %s: %w", account, cfg.Region, err)
 		}
