@@ -41,7 +41,7 @@ lint: tools ## gofmt, go vet, cfn-lint and actionlint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@# .venv's cfn-lint (the pinned one, which `make tools` installs when PATH has none) first, as the tests do.
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cfn-lint template.yaml
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cfn-lint template.yaml templates/member.yaml
 	$(GO) run $(ACTIONLINT) .github/workflows/*.yml
 
 bench: ## run the benchmarks with allocation figures

@@ -48,6 +48,14 @@ type Plan struct {
 	// Data is the action's own record of the state it planned from and the
 	// state it will set; Apply re-checks it.
 	Data json.RawMessage `json:"data,omitempty"`
+	// Account and Region are where the plan acts, set when medic acts in
+	// many accounts (empty: the deployment's own account and region).
+	// Apply and Undo act there too.
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+	// Session is the STS session name the plan was made under (it names the
+	// incident); Apply and Undo assume the member role under the same name.
+	Session string `json:"session,omitempty"`
 }
 
 // Result says what Apply (or Undo) actually changed.
@@ -58,6 +66,11 @@ type Result struct {
 	Changes []Change `json:"changes,omitempty"`
 	// Data is what Undo needs to reverse the change.
 	Data json.RawMessage `json:"data,omitempty"`
+	// Account, Region and Session are the plan's: where the change was made
+	// and under which session, so Undo acts there too.
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+	Session string `json:"session,omitempty"`
 }
 
 // Action is one remediation medic can run.

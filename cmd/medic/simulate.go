@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/remediations"
 )
@@ -127,8 +128,8 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "medic simulate: %s: %s\n", *file, oneLine(err))
 		return exitUsage
 	}
-	var planner *remediations.Registry
-	var scope remediations.Scope
+	var planner engine.Actions
+	var scope engine.Scope
 	if *withPlan {
 		if planner, scope, err = planRegistry(ctx, *endpoint); err != nil {
 			fmt.Fprintf(e.stderr, "medic simulate: --plan: %s\n", oneLine(err))
@@ -152,7 +153,10 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 					code = exitFindings
 				}
 				s.Params = params
-				refusal := scope.Refusal(a)
+				var refusal string
+				if scope != nil {
+					refusal = scope.Refusal(a)
+				}
 				if planner != nil && refusal != "" {
 					s.Blocked = refusal
 					code = exitFindings
@@ -326,7 +330,7 @@ func keyValues[V any](m map[string]V) string {
 }
 
 // planStep asks the action what it would change; it has no side effects.
-func planStep(ctx context.Context, reg *remediations.Registry, action string, a *alarm.Alarm, params remediations.Params) (*remediations.Plan, error) {
+func planStep(ctx context.Context, reg engine.Actions, action string, a *alarm.Alarm, params remediations.Params) (*remediations.Plan, error) {
 	act, ok := reg.Get(action)
 	if !ok {
 		return nil, fmt.Errorf("unknown action %s", action)

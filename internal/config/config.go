@@ -60,7 +60,23 @@ type Config struct {
 	// group (MEDIC_MAINTENANCE_TARGET_GROUP_ARN; the template sets it):
 	// alb.maintenance forwards maintenance requests to it.
 	MaintenanceTargetGroupARN string
+	// MemberRoleName turns on multi-account mode (MEDIC_MEMBER_ROLE_NAME):
+	// medic assumes this role in the alarm's account to act there.
+	MemberRoleName string
+	// MemberExternalID is passed on every AssumeRole of the member role
+	// (MEDIC_MEMBER_EXTERNAL_ID).
+	MemberExternalID Secret
+	// MemberAccounts are the accounts medic may act in besides its own
+	// (MEDIC_MEMBER_ACCOUNTS, comma-separated; "*" for any account the
+	// central bus admits, e.g. an organisation's).
+	MemberAccounts []string
+	// MemberRegions are the regions medic may act in, in multi-account
+	// mode (MEDIC_MEMBER_REGIONS, comma-separated; empty: every region).
+	MemberRegions []string
 }
+
+// MultiAccount reports whether medic acts in member accounts.
+func (c *Config) MultiAccount() bool { return c.MemberRoleName != "" }
 
 // Secret is a string that never prints.
 type Secret string
@@ -107,6 +123,7 @@ func FromEnv(ctx context.Context, getenv func(string) string, sm SecretsAPI) (*C
 	if c.AccountID != "" && !isAccountID(c.AccountID) {
 		errs = append(errs, fmt.Errorf("MEDIC_ACCOUNT_ID: want a 12-digit AWS account ID, got %q", c.AccountID))
 	}
+	errs = append(errs, c.members(getenv)...)
 	if v := getenv("MEDIC_MAX_PER_HOUR"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -223,6 +240,46 @@ func or(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// members reads the multi-account settings.
+func (c *Config) members(getenv func(string) string) []error {
+	c.MemberRoleName = getenv("MEDIC_MEMBER_ROLE_NAME")
+	c.MemberExternalID = Secret(getenv("MEDIC_MEMBER_EXTERNAL_ID"))
+	c.MemberAccounts = list(getenv("MEDIC_MEMBER_ACCOUNTS"))
+	c.MemberRegions = list(getenv("MEDIC_MEMBER_REGIONS"))
+	if c.MemberRoleName == "" {
+		if len(c.MemberAccounts) > 0 {
+			return []error{errors.New("MEDIC_MEMBER_ACCOUNTS is set but MEDIC_MEMBER_ROLE_NAME is not: medic cannot act in member accounts without their role")}
+		}
+		return nil
+	}
+	var errs []error
+	if c.AccountID == "" {
+		errs = append(errs, errors.New("MEDIC_MEMBER_ROLE_NAME needs MEDIC_ACCOUNT_ID: medic must know its own account to tell members from home"))
+	}
+	if len(c.MemberExternalID) < 2 {
+		errs = append(errs, errors.New("MEDIC_MEMBER_EXTERNAL_ID: want at least 2 characters when MEDIC_MEMBER_ROLE_NAME is set"))
+	}
+	if len(c.MemberAccounts) == 0 {
+		errs = append(errs, errors.New(`MEDIC_MEMBER_ACCOUNTS: want a comma-separated list of 12-digit account IDs, or "*", when MEDIC_MEMBER_ROLE_NAME is set`))
+	}
+	for _, a := range c.MemberAccounts {
+		if a != "*" && !isAccountID(a) {
+			errs = append(errs, fmt.Errorf("MEDIC_MEMBER_ACCOUNTS: want 12-digit AWS account IDs or \"*\", got %q", a))
+		}
+	}
+	return errs
+}
+
+func list(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func isAccountID(s string) bool {

@@ -52,3 +52,24 @@ func (r *Reader) AlarmState(ctx context.Context, a *alarm.Alarm) (alarm.State, e
 	}
 	return "", fmt.Errorf("read state of alarm %s: %w", name, ErrAlarmNotFound)
 }
+
+// ClientFunc returns a CloudWatch client for the alarm's own account and
+// region.
+type ClientFunc func(ctx context.Context, a *alarm.Alarm) (DescribeAlarmsAPI, error)
+
+// Scoped reads each alarm's state in the alarm's own account and region.
+type Scoped struct{ client ClientFunc }
+
+// NewScoped returns a reader that asks client for each alarm's CloudWatch.
+func NewScoped(client ClientFunc) *Scoped { return &Scoped{client: client} }
+
+// AlarmState returns the current state of a, read where a is. A client
+// that cannot be made (a member role that cannot be assumed) is an error:
+// the engine then executes nothing.
+func (s *Scoped) AlarmState(ctx context.Context, a *alarm.Alarm) (alarm.State, error) {
+	api, err := s.client(ctx, a)
+	if err != nil {
+		return "", fmt.Errorf("read state of alarm %s in account %s (%s): %w", a.Name, a.Account, a.Region, err)
+	}
+	return New(api).AlarmState(ctx, a)
+}

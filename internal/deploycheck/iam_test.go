@@ -40,18 +40,22 @@ type tpl struct {
 	parameters map[string]*yaml.Node
 }
 
-func loadTemplateNodes(t *testing.T) *tpl {
+func loadTemplateNodes(t *testing.T) *tpl { return loadTemplateFile(t, "template.yaml") }
+
+// loadTemplateFile reads a template (a path from the repository root) as
+// YAML nodes.
+func loadTemplateFile(t *testing.T, file string) *tpl {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	raw, err := os.ReadFile(filepath.Join(root, file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("parse template.yaml: %v", err)
+		t.Fatalf("parse %s: %v", file, err)
 	}
 	if len(doc.Content) != 1 {
-		t.Fatal("template.yaml is not one YAML document")
+		t.Fatalf("%s is not one YAML document", file)
 	}
 	top := doc.Content[0]
 	out := &tpl{globals: get(get(top, "Globals"), "Function"), resources: map[string]*yaml.Node{}, parameters: map[string]*yaml.Node{}}
@@ -62,7 +66,7 @@ func loadTemplateNodes(t *testing.T) *tpl {
 	}
 	res := get(top, "Resources")
 	if res == nil || res.Kind != yaml.MappingNode {
-		t.Fatal("template.yaml has no Resources")
+		t.Fatalf("%s has no Resources", file)
 	}
 	for i := 0; i+1 < len(res.Content); i += 2 {
 		out.resources[res.Content[i].Value] = res.Content[i+1]

@@ -114,6 +114,12 @@ type Actions interface {
 	Get(name string) (remediations.Action, bool)
 }
 
+// Scope decides whether the remediations may act for an alarm: Refusal
+// says why not, or "" when they may.
+type Scope interface {
+	Refusal(a *alarm.Alarm) string
+}
+
 // Notifier shows incidents to people (Slack cards). Notify posts the
 // incident's card when Notice.Incident.Message is empty and updates it
 // otherwise; it returns where the card is.
@@ -182,10 +188,11 @@ type Config struct {
 	// revoked, channel archived) before operators are told through Ops
 	// (default 5 minutes).
 	CardAlertAfter time.Duration
-	// Scope is the one account and region the remediations act in. An
-	// alarm from elsewhere gets no plan: its steps are BLOCKED saying why.
-	// The zero Scope checks nothing (tests that do not care).
-	Scope remediations.Scope
+	// Scope says where the remediations may act (remediations.Scope: the
+	// one home account and region; accounts.Members: the member accounts).
+	// An alarm it refuses gets no plan: its steps are BLOCKED saying why.
+	// Nil checks nothing (tests that do not care).
+	Scope Scope
 	// SuspectTimeout bounds the suspect-deploy lookup at intake (default
 	// DefaultSuspectTimeout).
 	SuspectTimeout time.Duration

@@ -149,7 +149,10 @@ func (e *Engine) propose(ctx context.Context, inc *store.Incident, pol *policy.P
 		RecordExpiresAt: now.Add(e.cfg.Retention),
 	}
 	a := &inc.Alarm
-	refusal := e.cfg.Scope.Refusal(a)
+	var refusal string
+	if e.cfg.Scope != nil {
+		refusal = e.cfg.Scope.Refusal(a)
+	}
 	if params, err := e.deps.Render(step, a); err != nil {
 		p.PlanError = "render parameters: " + err.Error()
 	} else {

@@ -23,7 +23,7 @@
 //	      namespace: AWS/ApplicationELB     # namespace, metric and dimensions must
 //	      metric: HTTPCode_Target_5XX_Count #   hold for one metric of the alarm
 //	      dimensions: {LoadBalancer: "app/checkout-prod/*"}
-//	      accounts: "123456789012"
+//	      accounts: ["123456789012", "@prod"] # "@prod": every account accounts.yaml lists as prod
 //	      regions: [us-east-1]
 //	      tags: {team: payments}
 //	    cooldown: 30m                       # default 15m

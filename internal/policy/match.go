@@ -152,7 +152,7 @@ func (v *validator) match(p fieldPath, rm *rawMatch) (Match, matcher) {
 	m := matcher{
 		state:     out.State,
 		alarm:     v.globs(p.key("alarm"), rm.Alarm),
-		accounts:  v.globs(p.key("accounts"), rm.Accounts),
+		accounts:  v.globs(p.key("accounts"), v.expandAccounts(p.key("accounts"), rm.Accounts)),
 		regions:   v.globs(p.key("regions"), rm.Regions),
 		namespace: v.globs(p.key("namespace"), rm.Namespace),
 		metric:    v.globs(p.key("metric"), rm.Metric),

@@ -39,6 +39,7 @@ func Load(fsys fs.FS, c Catalog) (*Set, error) {
 		return nil, fmt.Errorf("read policy directory: %w", err)
 	}
 	var b builder
+	b.aliases, b.errs = loadAliases(fsys)
 	for _, e := range entries {
 		if e.IsDir() || !IsPolicyFile(e.Name()) {
 			continue
@@ -56,10 +57,11 @@ func Load(fsys fs.FS, c Catalog) (*Set, error) {
 	return b.build()
 }
 
-// IsPolicyFile reports whether Load reads a file of this name.
+// IsPolicyFile reports whether Load reads a file of this name as
+// policies (AccountsFile is read too, as the account aliases).
 func IsPolicyFile(name string) bool {
 	ext := path.Ext(name)
-	return (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(name, ".")
+	return (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(name, ".") && name != AccountsFile
 }
 
 // builder gathers the policies and problems of one or more files.
@@ -68,6 +70,7 @@ type builder struct {
 	policies []*Policy
 	seen     map[string]*Policy
 	errs     Errors
+	aliases  map[string][]string
 }
 
 func (b *builder) add(file string, data []byte, c Catalog) {
@@ -81,6 +84,7 @@ func (b *builder) add(file string, data []byte, c Catalog) {
 	}
 	var v validator
 	v.catalog = c
+	v.aliases = b.aliases
 	policies := v.file(raw)
 	// Problems the decoder already reported are not repeated by validation
 	// (a field that failed to decode looks empty to it).

@@ -41,7 +41,7 @@ type rawMatch struct {
 	Namespace  stringList        `yaml:"namespace" doc:"metric namespace glob(s), e.g. AWS/ApplicationELB"`
 	Metric     stringList        `yaml:"metric" doc:"metric name glob(s), e.g. HTTPCode_Target_5XX_Count"`
 	Dimensions map[string]string `yaml:"dimensions" doc:"dimension name -> value glob; namespace, metric and dimensions must all hold for one metric of the alarm"`
-	Accounts   stringList        `yaml:"accounts" doc:"AWS account ID glob(s)"`
+	Accounts   stringList        `yaml:"accounts" doc:"AWS account ID glob(s), or @alias for the accounts an alias lists in accounts.yaml"`
 	Regions    stringList        `yaml:"regions" doc:"AWS region glob(s)"`
 	Tags       map[string]string `yaml:"tags" doc:"alarm tag -> value glob"`
 }

@@ -44,6 +44,8 @@ type pathError struct {
 // validator checks raw policies and compiles them, collecting every problem.
 type validator struct {
 	catalog Catalog
+	// aliases are the account aliases of AccountsFile (nil without one).
+	aliases map[string][]string
 	errs    []pathError
 }
 

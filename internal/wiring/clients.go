@@ -12,7 +12,6 @@ import (
 
 	"github.com/medicbot/medic/internal/config"
 	"github.com/medicbot/medic/internal/policycheck"
-	"github.com/medicbot/medic/remediations"
 	"github.com/medicbot/medic/remediations/builtin"
 	"github.com/medicbot/medic/remediations/github"
 )
@@ -33,20 +32,6 @@ func GitHub(cfg *config.Config) (*gogithub.Client, error) {
 	return gh, nil
 }
 
-// Registry returns the remediations, with AWS clients for awsCfg and the
-// GitHub client for cfg's credential, which it also returns (nil without
-// one).
-func Registry(cfg *config.Config, awsCfg aws.Config) (*remediations.Registry, *gogithub.Client, error) {
-	gh, err := GitHub(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	reg, err := builtin.Registry(ActionClients(cfg, awsCfg, gh))
-	if err != nil {
-		return nil, nil, fmt.Errorf("build remediations: %w", err)
-	}
-	return reg, gh, nil
-}
 
 // PolicyChecker returns the checker of `medic policy check`: it looks the
 // policies' ECS services and ALB listeners up with awsCfg and, with a GitHub

@@ -28,8 +28,8 @@ import (
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/medicbot/medic/internal/accounts"
 	"github.com/medicbot/medic/internal/config"
-	"github.com/medicbot/medic/internal/cwstate"
 	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/killswitch"
 	"github.com/medicbot/medic/internal/localqueue"
@@ -157,10 +157,15 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	}
 
 	// Remediations, built once.
-	reg, gh, err := Registry(cfg, awsCfg)
+	gh, err := GitHub(cfg)
 	if err != nil {
 		return fail(err)
 	}
+	rem, err := Remediations(cfg, awsCfg, gh)
+	if err != nil {
+		return fail(err)
+	}
+	reg := rem.Registry
 	app.Actions = reg
 
 	// Policies: what is merged is what runs.
@@ -219,9 +224,9 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if cfg.KillSwitchParam != "" {
 		ssmAPI = ssm.NewFromConfig(awsCfg)
 	}
-	var actions engine.Actions = reg
+	actions := rem.Actions
 	if opts.DryRun {
-		actions = dryRun{reg}
+		actions = dryRun{actions}
 	}
 	ops := &opsNotifier{topic: cfg.OpsTopicARN, log: log, metrics: opts.Metrics, now: time.Now}
 	if cfg.OpsTopicARN != "" {
@@ -238,7 +243,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		Actions:    actions,
 		Notifier:   notifier,
 		Queue:      app.Queue,
-		AlarmState: cwstate.New(CloudWatch(awsCfg, cfg.AWSEndpointURL != "")),
+		AlarmState: rem.AlarmState(awsCfg, cfg.AWSEndpointURL != ""),
 		Authorizer: authorizer,
 		Switch:     killswitch.New(app.Store, ssmAPI, cfg.KillSwitchParam),
 		Ops:        ops,
@@ -285,8 +290,13 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 }
 
 // Scope is where this deployment's remediations act: the configured
-// account (MEDIC_ACCOUNT_ID) and the AWS configuration's region.
-func Scope(cfg *config.Config, awsCfg aws.Config) remediations.Scope {
+// account (MEDIC_ACCOUNT_ID) and the AWS configuration's region; in
+// multi-account mode, also the member accounts (MEDIC_MEMBER_ACCOUNTS) in
+// the allowed regions (MEDIC_MEMBER_REGIONS).
+func Scope(cfg *config.Config, awsCfg aws.Config) engine.Scope {
+	if cfg.MultiAccount() {
+		return accounts.Members{Home: cfg.AccountID, Accounts: cfg.MemberAccounts, Regions: cfg.MemberRegions}
+	}
 	return remediations.Scope{Account: cfg.AccountID, Region: awsCfg.Region}
 }
 
@@ -334,7 +344,7 @@ func (a localAuthorizer) Allowed(_ context.Context, user string, _ []string) (bo
 }
 
 // dryRun plans for real and applies nothing.
-type dryRun struct{ reg *remediations.Registry }
+type dryRun struct{ reg engine.Actions }
 
 func (d dryRun) Get(name string) (remediations.Action, bool) {
 	a, ok := d.reg.Get(name)
