@@ -71,6 +71,7 @@ func BenchmarkColdStart(b *testing.B) {
 			"Table": "medic-Table-BENCH", "WorkQueue": closed + "/123456789012/medic-WorkQueue-BENCH",
 			"KillSwitch": killSwitchParam, "SlackChannel": defaultChannel, "GitHubSecretArn": "",
 			"AWS::AccountId": testenv.Account, "OpsTopic": "", "MaintenanceTargetGroup": "",
+			"MemberExternalId": "", "MemberAccounts": "", "MemberRegions": "", // a single-account stack
 			// Overridden by the plain variables below: no Secrets Manager read.
 			"SlackBotTokenSecretArn": "", "SlackSigningSecretArn": "",
 		}

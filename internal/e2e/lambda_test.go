@@ -187,10 +187,14 @@ func lambdaEnv(function string) []string {
 
 // templateEnv returns the environment variables template.yaml sets for the
 // function with logical ID fn (Globals, then the function's own), each as
-// the name of what it references: a resource's logical ID or a parameter
-// ("!Ref Table" -> "Table"). Only !Ref values are expected; anything else
-// fails the test, so a template change shows up here.
-func templateEnv(t testing.TB, fn string) map[string]string {
+// what it resolves to in the stack the e2e tests deploy: a !Ref names a
+// resource's logical ID or a parameter ("!Ref Table" -> "Table"), resolved
+// by functionEnv; a literal stands for itself. The e2e stack is a
+// single-account one, so every condition is false: !If takes its else
+// branch. !Join joins a !Ref to a list parameter, which the test gives as
+// one string. Anything else fails the test, so a template change shows up
+// here.
+func templateEnv(t testing.TB, fn string) map[string]envValue {
 	t.Helper()
 	raw := readTemplate(t)
 	type env struct {
@@ -214,16 +218,38 @@ func templateEnv(t testing.TB, fn string) map[string]string {
 	if !ok || res.Type != "AWS::Serverless::Function" {
 		t.Fatalf("template.yaml declares no function %s", fn)
 	}
-	refs := make(map[string]string)
+	out := make(map[string]envValue)
 	for _, vars := range []map[string]yaml.Node{tpl.Globals.Function.Environment.Variables, res.Properties.Environment.Variables} {
 		for name, n := range vars {
-			if n.Tag != "!Ref" || n.Kind != yaml.ScalarNode {
-				t.Fatalf("template.yaml: %s sets %s to %s %q; the e2e test only knows !Ref values", fn, name, n.Tag, n.Value)
+			v, ok := resolveEnvNode(&n)
+			if !ok {
+				t.Fatalf("template.yaml: %s sets %s to %s %q; the e2e test only knows !Ref, literals, !If and !Join of a !Ref", fn, name, n.Tag, n.Value)
 			}
-			refs[name] = n.Value
+			out[name] = v
 		}
 	}
-	return refs
+	return out
+}
+
+// envValue is an environment variable's value in the e2e stack: a !Ref to
+// resolve, or a literal.
+type envValue struct {
+	ref     string
+	literal string
+}
+
+func resolveEnvNode(n *yaml.Node) (envValue, bool) {
+	switch {
+	case n.Tag == "!Ref" && n.Kind == yaml.ScalarNode:
+		return envValue{ref: n.Value}, true
+	case n.Kind == yaml.ScalarNode && (n.Tag == "!!str" || n.Tag == ""):
+		return envValue{literal: n.Value}, true
+	case n.Tag == "!If" && n.Kind == yaml.SequenceNode && len(n.Content) == 3:
+		return resolveEnvNode(n.Content[2]) // conditions are false in the e2e stack
+	case n.Tag == "!Join" && n.Kind == yaml.SequenceNode && len(n.Content) == 2 && n.Content[1].Tag == "!Ref":
+		return envValue{ref: n.Content[1].Value}, true
+	}
+	return envValue{}, false
 }
 
 // functionEnv resolves templateEnv(fn) with values (by logical ID or
@@ -231,19 +257,24 @@ func templateEnv(t testing.TB, fn string) map[string]string {
 // fails the test.
 func functionEnv(t testing.TB, fn string, values map[string]string, extra ...string) []string {
 	t.Helper()
-	refs := templateEnv(t, fn)
-	names := make([]string, 0, len(refs))
-	for name := range refs {
+	vars := templateEnv(t, fn)
+	names := make([]string, 0, len(vars))
+	for name := range vars {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	env := lambdaEnv(fn)
 	for _, name := range names {
-		v, ok := values[refs[name]]
-		if !ok {
-			t.Fatalf("template.yaml sets %s from !Ref %s, which the e2e test does not provide", name, refs[name])
+		v := vars[name]
+		if v.ref == "" {
+			env = append(env, name+"="+v.literal)
+			continue
 		}
-		env = append(env, name+"="+v)
+		val, ok := values[v.ref]
+		if !ok {
+			t.Fatalf("template.yaml sets %s from !Ref %s, which the e2e test does not provide", name, v.ref)
+		}
+		env = append(env, name+"="+val)
 	}
 	return append(env, extra...)
 }

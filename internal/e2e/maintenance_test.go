@@ -25,7 +25,8 @@ func TestBuiltMaintenanceFunctionAnswersALBRequests(t *testing.T) {
 		// The Globals' variables, which the function ignores.
 		"Table": "medic-Table-E2E", "WorkQueue": "http://127.0.0.1:1/q", "KillSwitch": killSwitchParam,
 		"SlackChannel": defaultChannel, "SlackBotTokenSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:unused",
-		"AWS::AccountId": testenv.Account,
+		"AWS::AccountId":   testenv.Account,
+		"MemberExternalId": "", "MemberAccounts": "", "MemberRegions": "",
 	}
 	fn := startFunction(t, "maintenance", bin, functionEnv(t, "MaintenanceFunction", refs))
 

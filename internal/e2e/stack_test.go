@@ -149,6 +149,8 @@ func deploy(t *testing.T, opts ...deployOption) *stack {
 		"GitHubSecretArn":        githubSecretARN,
 		"AWS::AccountId":         testenv.Account,
 		"OpsTopic":               opsTopicARN,
+		// A single-account stack: no member accounts.
+		"MemberExternalId": "", "MemberAccounts": "", "MemberRegions": "",
 		// No maintenance target group: alb.maintenance falls back to its
 		// fixed 503 (maintenance_test.go drives the function itself).
 		"MaintenanceTargetGroup": "",
