@@ -32,7 +32,6 @@ func GitHub(cfg *config.Config) (*gogithub.Client, error) {
 	return gh, nil
 }
 
-
 // PolicyChecker returns the checker of `medic policy check`: it looks the
 // policies' ECS services and ALB listeners up with awsCfg and, with a GitHub
 // credential in cfg, their repositories.
