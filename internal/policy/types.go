@@ -36,6 +36,9 @@ const (
 	// PolicyMaxPerHour default). Policy review and history replays judge
 	// caps by it.
 	DefaultMaxPerHour = 3
+	// MaxEvidenceBudget bounds a policy's evidence.budget: the card waits
+	// for the evidence.
+	MaxEvidenceBudget = 30 * time.Second
 )
 
 // Set is a compiled, immutable set of policies. It is safe for concurrent use.
@@ -62,6 +65,9 @@ type Policy struct {
 	// steps that list none, and (with every step's approvers) who may undo
 	// an auto step.
 	Approvers []string
+	// EvidenceBudget is how long evidence may be gathered when an incident
+	// opens (evidence.budget); 0 means the engine's default.
+	EvidenceBudget time.Duration
 	// Enabled is false for a policy kept in the files but switched off:
 	// it is validated and listed but never matches.
 	Enabled bool
@@ -102,6 +108,8 @@ type Step struct {
 	Approvers []string      // Slack user IDs (U.../W...) or user-group IDs (S...)
 	Quorum    int           // distinct approvers needed; >= 1 when Approval is required
 	Expires   time.Duration // how long a proposal waits for approval
+	// When holds the step's conditions over the evidence; nil for none.
+	When *When
 
 	policy string              // owning policy's name, for errors
 	schema remediations.Schema // the action's schema, to type rendered params

@@ -21,6 +21,7 @@ var enums = map[string][]string{
 	"state":       {string(alarm.StateAlarm)}, // ActsOn: medic acts only on ALARM
 	"approval":    {string(ApprovalAuto), string(ApprovalRequired), string(ApprovalShadow)},
 	"on_recovery": {OnRecoveryUndo},
+	"source":      {"elb", "target"},
 }
 
 // patterns are the shapes of some string fields; validation and JSONSchema
@@ -29,6 +30,8 @@ var patterns = map[string]*regexp.Regexp{
 	"name":     regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`),
 	"channel":  regexp.MustCompile(`^[CG][A-Z0-9]{6,20}$`),
 	"approver": regexp.MustCompile(`^[UWS][A-Z0-9]{6,20}$`),
+	"count":    regexp.MustCompile(`^(>=|<=|>|<|==)?\s*([0-9]{1,6})$`),
+	"code":     regexp.MustCompile(`^(502|503|504|5xx)$`),
 }
 
 // maxNameLen keeps names usable in Slack action IDs and store keys.
@@ -102,6 +105,12 @@ func (v *validator) policy(p fieldPath, rp *rawPolicy) *Policy {
 		pol.SlackChannel = rp.Slack.Channel
 		if !patterns["channel"].MatchString(rp.Slack.Channel) {
 			v.add(p.key("slack").key("channel"), "must be a Slack channel ID such as C0123ABCDE (names change, IDs do not), got %q", rp.Slack.Channel)
+		}
+	}
+	if rp.Evidence != nil {
+		pol.EvidenceBudget = v.duration(p.key("evidence").key("budget"), rp.Evidence.Budget, 0)
+		if pol.EvidenceBudget > MaxEvidenceBudget {
+			v.add(p.key("evidence").key("budget"), "must be at most %s (the card waits for it), got %s", MaxEvidenceBudget, rp.Evidence.Budget)
 		}
 	}
 	defaultApprovers := v.approvers(p.key("approvers"), rp.Approvers)
@@ -190,6 +199,7 @@ func (v *validator) step(p fieldPath, i int, rs *rawStep, inherited []string) *S
 		}
 	}
 
+	st.When = v.when(p.key("when"), rs.When)
 	st.params, st.names = v.params(p.key("params"), rs.Params, schema, known)
 	return st
 }
