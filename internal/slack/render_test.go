@@ -145,6 +145,39 @@ func TestRenderCardGolden(t *testing.T) {
 			c.Steps = []slack.StepView{s}
 			return c
 		}},
+		{"evidence_chooses_rollback", func() slack.Card {
+			c := baseCard()
+			c.Class = "ELB 502"
+			cpu := 91.5
+			c.Evidence = &slack.Evidence{
+				Reading: "ELB 502s (12% of requests), 3 of 6 targets unhealthy (Target.ResponseCodeMismatch), began 4 min after task definition checkout:42",
+				Favours: "step 2 (ecs.rollback) of checkout-5xx, as deploy_within: 30m, unhealthy_targets: >= 1",
+				Pattern: &slack.PatternView{Window: 30 * time.Minute, ELB5xx: 217, ELB502: 212, ELB504: 5, Target5xx: 10, Requests: 1890,
+					ErrorRate: 227.0 / 1890, StartedAt: t0.Add(-5 * time.Minute)},
+				Health: &slack.HealthView{TargetGroup: "checkout", Healthy: 3, Unhealthy: 3, Reasons: []string{"Target.ResponseCodeMismatch ×3"},
+					Service: "prod/checkout", Running: 3, Desired: 6, Pending: 3, CPU: &cpu,
+					Stopped: []string{"abc123: Essential container in task exited (exit app=137)"}},
+				Service: "prod/checkout",
+				Deployments: []slack.DeploymentView{
+					{Status: "PRIMARY", Rollout: "COMPLETED", TaskDefinition: "checkout:42", CreatedAt: t0.Add(-9 * time.Minute)},
+				},
+				Missing: []slack.MissingView{{Collector: "logs", Reason: "not configured"}},
+			}
+			s := scaleStep()
+			s.ProposalID, s.Index, s.Action = "inc-1#1", 1, "ecs.rollback"
+			s.Plan = "prod/checkout: task definition checkout:42 -> checkout:41"
+			s.Changes = nil
+			s.Skipped = []string{"step 1 (ecs.scale) skipped: unhealthy_targets == 0: 3 unhealthy"}
+			c.Steps = []slack.StepView{s}
+			return c
+		}},
+		{"evidence_timed_out", func() slack.Card {
+			c := baseCard()
+			c.Evidence = &slack.Evidence{Missing: []slack.MissingView{
+				{Collector: "pattern", Reason: "timed out after 4s"}, {Collector: "health", Reason: "access denied (elasticloadbalancing:DescribeTargetHealth)"}}}
+			c.Steps = []slack.StepView{scaleStep()}
+			return c
+		}},
 		{"deploys_unavailable", func() slack.Card {
 			c := baseCard()
 			c.Deploys = nil

@@ -118,6 +118,7 @@ func (n *Notifier) Card(nt *engine.Notice) slack.Card {
 			PRURL: d.PRURL, CompareURL: d.CompareURL})
 	}
 	card.DeploysNote = inc.SuspectsNote
+	card.Evidence = EvidenceView(inc.Evidence)
 	for _, p := range nt.Proposals {
 		card.Steps = append(card.Steps, StepView(p))
 	}
@@ -144,6 +145,7 @@ func StepView(p *store.Proposal) slack.StepView {
 		State:       stepState(p),
 		StateReason: p.Reason,
 		ExpiresAt:   p.ExpiresAt,
+		Skipped:     p.Skipped,
 	}
 	// UpdatedAt is when the proposal last moved: the approval that reached
 	// the quorum, the rejection, the claim, the outcome, the undo.

@@ -217,6 +217,11 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if opts.Intake && gh != nil {
 		suspects = NewSuspectFinder(github.New(gh))
 	}
+	// Evidence is gathered once, when the alarm door opens an incident.
+	var gatherer engine.EvidenceGatherer
+	if opts.Intake {
+		gatherer = Evidence(awsCfg, cfg.AWSEndpointURL != "", log)
+	}
 	eng, err := engine.New(engine.Config{MaxPerHour: cfg.MaxPerHour, Scope: Scope(cfg, awsCfg)}, engine.Deps{
 		Store:      app.Store,
 		Policies:   set,
@@ -231,6 +236,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		Clock:      opts.Clock,
 		Logger:     log,
 		Suspects:   suspects,
+		Evidence:   gatherer,
 	})
 	if err != nil {
 		return fail(err)

@@ -1,0 +1,22 @@
+package evidence_test
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/smithy-go"
+)
+
+// noMetrics answers GetMetricData with no data.
+type noMetrics struct{}
+
+func (noMetrics) GetMetricData(context.Context, *cloudwatch.GetMetricDataInput, ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
+	return &cloudwatch.GetMetricDataOutput{}, nil
+}
+
+// deniedMetrics refuses GetMetricData.
+type deniedMetrics struct{}
+
+func (deniedMetrics) GetMetricData(context.Context, *cloudwatch.GetMetricDataInput, ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "User is not authorized to perform cloudwatch:GetMetricData"}
+}

@@ -1,0 +1,49 @@
+package slackbridge
+
+import (
+	"fmt"
+
+	"github.com/medicbot/medic/internal/slack"
+	"github.com/medicbot/medic/internal/store"
+)
+
+// EvidenceView is the card's view of an incident's stored evidence; nil
+// when none was gathered.
+func EvidenceView(ev *store.Evidence) *slack.Evidence {
+	if ev == nil {
+		return nil
+	}
+	v := &slack.Evidence{Reading: ev.Reading, Favours: ev.Favours}
+	if p := ev.Pattern; p != nil {
+		v.Pattern = &slack.PatternView{Window: p.End.Sub(p.Start), ELB5xx: p.ELB5xx, ELB502: p.ELB502, ELB503: p.ELB503, ELB504: p.ELB504,
+			Target5xx: p.Target5xx, Requests: p.Requests, ErrorRate: p.ErrorRate, StartedAt: p.StartedAt}
+	}
+	if h := ev.Health; h != nil {
+		hv := &slack.HealthView{TargetGroup: h.TargetGroup, Healthy: h.Healthy, Unhealthy: h.Unhealthy, Other: h.Other,
+			Service: h.Service, Running: h.Running, Desired: h.Desired, Pending: h.Pending, CPU: h.CPU, Memory: h.Memory}
+		for _, r := range h.Reasons {
+			hv.Reasons = append(hv.Reasons, fmt.Sprintf("%s ×%d", r.Reason, r.Count))
+		}
+		for _, s := range h.Stopped {
+			line := s.Task
+			if s.Reason != "" {
+				line += ": " + s.Reason
+			}
+			if s.ExitCodes != "" {
+				line += " (exit " + s.ExitCodes + ")"
+			}
+			hv.Stopped = append(hv.Stopped, line)
+		}
+		v.Health = hv
+	}
+	if c := ev.Changes; c != nil {
+		v.Service = c.Service
+		for _, d := range c.Deployments {
+			v.Deployments = append(v.Deployments, slack.DeploymentView{Status: d.Status, Rollout: d.Rollout, TaskDefinition: d.TaskDefinition, CreatedAt: d.CreatedAt})
+		}
+	}
+	for _, m := range ev.Missing {
+		v.Missing = append(v.Missing, slack.MissingView{Collector: m.Collector, Reason: m.Reason})
+	}
+	return v
+}

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/medicbot/medic/internal/policy"
+)
+
+// Evidence is what medic found out about an incident before anyone looked:
+// the 5xx pattern, recent changes, the health of the targets and tasks.
+// Collectors (package evidence) gather it once, when the incident is
+// opened, under a time budget; cards, `medic audit` and `medic simulate`
+// show it from this record and never gather it again. Every part is
+// optional: a part that could not be gathered is named in Missing with
+// the reason. BoundEvidence keeps the record small.
+type Evidence struct {
+	// GatheredAt is when gathering started; Budget how long it was given.
+	GatheredAt time.Time     `json:"gathered_at,omitzero"`
+	Budget     time.Duration `json:"budget,omitempty"`
+	Pattern    *Pattern      `json:"pattern,omitempty"`
+	Changes    *Changes      `json:"changes,omitempty"`
+	Health     *Health       `json:"health,omitempty"`
+	// Missing names each collector that returned nothing, and why
+	// ("timed out after 4s", "access denied", "not configured").
+	Missing []MissingEvidence `json:"missing,omitempty"`
+	// Reading is one line summing the evidence up (a reading, never a
+	// verdict); Favours names the step the evidence favours, e.g.
+	// "step 2 (ecs.rollback)". Both empty when nothing could be said.
+	Reading string `json:"reading,omitempty"`
+	Favours string `json:"favours,omitempty"`
+}
+
+// MissingEvidence is a collector that returned nothing, and why.
+type MissingEvidence struct {
+	Collector string `json:"collector"`
+	Reason    string `json:"reason"`
+}
+
+// Pattern is the shape of the 5xx spike over the window before the alarm,
+// from the load balancer's metrics.
+type Pattern struct {
+	// Start and End bound the window; Period is the metric period.
+	Start  time.Time     `json:"start"`
+	End    time.Time     `json:"end"`
+	Period time.Duration `json:"period"`
+	// Sums over the window. ELB5xx counts the load balancer's own 5xx
+	// (of which ELB502/503/504), Target5xx the targets' 5xx.
+	ELB5xx    float64 `json:"elb_5xx"`
+	ELB502    float64 `json:"elb_502"`
+	ELB503    float64 `json:"elb_503"`
+	ELB504    float64 `json:"elb_504"`
+	Target5xx float64 `json:"target_5xx"`
+	Requests  float64 `json:"requests"`
+	// ErrorRate is (ELB5xx+Target5xx)/Requests; -1 when there were no
+	// requests to divide by.
+	ErrorRate float64 `json:"error_rate"`
+	// Source is "elb" or "target": where most 5xx came from ("" for none);
+	// Code the dominant code of that source ("502", "503", "504", "5xx").
+	Source string `json:"source,omitempty"`
+	Code   string `json:"code,omitempty"`
+	// StartedAt is the first period over the alarm's threshold (the first
+	// period with 5xx when the threshold is unknown); zero when none.
+	StartedAt time.Time `json:"started_at,omitzero"`
+}
+
+// Changes are the recent changes to the alarm's service.
+type Changes struct {
+	// Service is cluster/service.
+	Service     string          `json:"service"`
+	Deployments []ECSDeployment `json:"deployments,omitempty"`
+}
+
+// ECSDeployment is one of an ECS service's deployments.
+type ECSDeployment struct {
+	// Status is PRIMARY, ACTIVE or INACTIVE; Rollout the rollout state
+	// (IN_PROGRESS, COMPLETED, FAILED), empty when ECS gives none.
+	Status  string `json:"status"`
+	Rollout string `json:"rollout,omitempty"`
+	// TaskDefinition is family:revision.
+	TaskDefinition string    `json:"task_definition"`
+	CreatedAt      time.Time `json:"created_at,omitzero"`
+	UpdatedAt      time.Time `json:"updated_at,omitzero"`
+	Running        int       `json:"running"`
+	Desired        int       `json:"desired"`
+}
+
+// LastChange returns the newest deployment: the most recent change of the
+// service's task definition (or a forced redeploy).
+func (c *Changes) LastChange() (ECSDeployment, bool) {
+	if c == nil || len(c.Deployments) == 0 {
+		return ECSDeployment{}, false
+	}
+	last := c.Deployments[0]
+	for _, d := range c.Deployments[1:] {
+		if d.CreatedAt.After(last.CreatedAt) {
+			last = d
+		}
+	}
+	return last, true
+}
+
+// Health is the state of the alarm's targets and tasks.
+type Health struct {
+	// TargetGroup is the target group's name; Healthy, Unhealthy and Other
+	// count its targets by state (Other: initial, draining, unused...).
+	TargetGroup string `json:"target_group,omitempty"`
+	Healthy     int    `json:"healthy"`
+	Unhealthy   int    `json:"unhealthy"`
+	Other       int    `json:"other"`
+	// Reasons count the unhealthy targets' reason codes, most frequent
+	// first.
+	Reasons []ReasonCount `json:"reasons,omitempty"`
+	// Service is cluster/service with its task counts; empty when no
+	// service is known.
+	Service string `json:"service,omitempty"`
+	Running int    `json:"running"`
+	Desired int    `json:"desired"`
+	Pending int    `json:"pending"`
+	// Stopped are the service's most recently stopped tasks.
+	Stopped []StoppedTask `json:"stopped,omitempty"`
+	// CPU and Memory are the service's average utilisation in percent over
+	// the last minutes; nil when unknown.
+	CPU    *float64 `json:"cpu,omitempty"`
+	Memory *float64 `json:"memory,omitempty"`
+}
+
+// ReasonCount is how many targets are unhealthy for one reason code.
+type ReasonCount struct {
+	Reason string `json:"reason"`
+	Count  int    `json:"count"`
+}
+
+// StoppedTask is one stopped ECS task and why it stopped.
+type StoppedTask struct {
+	Task      string    `json:"task"`
+	Reason    string    `json:"reason,omitempty"`
+	ExitCodes string    `json:"exit_codes,omitempty"`
+	StoppedAt time.Time `json:"stopped_at,omitzero"`
+}
+
+// Bounds of the evidence kept on an incident: whatever AWS returns, the
+// record stays far below DynamoDB's 400 KB item limit.
+const (
+	// MaxDeployments is how many of a service's deployments are kept.
+	MaxDeployments = 5
+	// MaxReasons is how many target health reason codes are kept.
+	MaxReasons = 5
+	// MaxStopped is how many stopped tasks are kept.
+	MaxStopped = 5
+	// MaxMissing is how many missing collectors are listed.
+	MaxMissing = 10
+	// MaxEvidenceText bounds every text of the evidence.
+	MaxEvidenceText = 300
+)
+
+// BoundEvidence returns ev within the bounds above: lists cut (newest or
+// most frequent first), texts cut to MaxEvidenceText bytes on one line.
+// It returns nil for nil.
+func BoundEvidence(ev *Evidence) *Evidence {
+	if ev == nil {
+		return nil
+	}
+	out := *ev
+	out.Reading, out.Favours = line(out.Reading), line(out.Favours)
+	out.Missing = nil
+	for _, m := range ev.Missing {
+		if len(out.Missing) == MaxMissing {
+			break
+		}
+		out.Missing = append(out.Missing, MissingEvidence{Collector: line(m.Collector), Reason: line(m.Reason)})
+	}
+	if ev.Pattern != nil {
+		p := *ev.Pattern
+		p.Source, p.Code = line(p.Source), line(p.Code)
+		out.Pattern = &p
+	}
+	if ev.Changes != nil {
+		c := Changes{Service: line(ev.Changes.Service)}
+		deps := append([]ECSDeployment(nil), ev.Changes.Deployments...)
+		sort.SliceStable(deps, func(i, j int) bool { return deps[i].CreatedAt.After(deps[j].CreatedAt) })
+		for _, d := range deps {
+			if len(c.Deployments) == MaxDeployments {
+				break
+			}
+			d.Status, d.Rollout, d.TaskDefinition = line(d.Status), line(d.Rollout), line(d.TaskDefinition)
+			c.Deployments = append(c.Deployments, d)
+		}
+		out.Changes = &c
+	}
+	if ev.Health != nil {
+		h := *ev.Health
+		h.TargetGroup, h.Service = line(h.TargetGroup), line(h.Service)
+		reasons := append([]ReasonCount(nil), ev.Health.Reasons...)
+		sort.SliceStable(reasons, func(i, j int) bool { return reasons[i].Count > reasons[j].Count })
+		h.Reasons = nil
+		for _, r := range reasons {
+			if len(h.Reasons) == MaxReasons {
+				break
+			}
+			h.Reasons = append(h.Reasons, ReasonCount{Reason: line(r.Reason), Count: r.Count})
+		}
+		h.Stopped = nil
+		for _, s := range ev.Health.Stopped {
+			if len(h.Stopped) == MaxStopped {
+				break
+			}
+			h.Stopped = append(h.Stopped, StoppedTask{Task: line(s.Task), Reason: line(s.Reason), ExitCodes: line(s.ExitCodes), StoppedAt: s.StoppedAt})
+		}
+		out.Health = &h
+	}
+	return &out
+}
+
+// line is s on one line within MaxEvidenceText bytes.
+func line(s string) string { return cut(strings.Join(strings.Fields(s), " "), MaxEvidenceText) }
+
+// Facts reduces the evidence to what steps' `when:` conditions name: the
+// 5xx source and code, the unhealthy targets and how long after the
+// service's last deployment the spike began. What was not gathered is
+// unknown (nil or empty). Nil evidence knows nothing.
+func (ev *Evidence) Facts() policy.Facts {
+	var f policy.Facts
+	if ev == nil {
+		return f
+	}
+	if ev.Pattern != nil {
+		f.Source, f.Code = ev.Pattern.Source, ev.Pattern.Code
+	}
+	if ev.Health != nil && ev.Health.TargetGroup != "" {
+		n := ev.Health.Unhealthy
+		f.UnhealthyTargets = &n
+	}
+	if last, ok := ev.Changes.LastChange(); ok && !last.CreatedAt.IsZero() {
+		f.Deploy = "task definition " + last.TaskDefinition
+		if ev.Pattern != nil && !ev.Pattern.StartedAt.IsZero() {
+			d := ev.Pattern.StartedAt.Sub(last.CreatedAt)
+			f.SinceDeploy = &d
+		}
+	}
+	return f
+}

@@ -1,0 +1,31 @@
+package wiring
+
+import (
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/medicbot/medic/internal/evidence"
+	"github.com/medicbot/medic/internal/policy"
+)
+
+// Collectors returns every evidence collector over awsCfg's clients
+// (emulator: CloudWatch speaks the query protocol, for moto). The alarm
+// function's role grants what each declares (internal/deploycheck).
+func Collectors(awsCfg aws.Config, emulator bool) []evidence.Collector {
+	cw := CloudWatch(awsCfg, emulator)
+	ecsc := ecs.NewFromConfig(awsCfg)
+	return []evidence.Collector{
+		evidence.NewPattern(cw),
+		evidence.NewChanges(ecsc),
+		evidence.NewHealth(elasticloadbalancingv2.NewFromConfig(awsCfg), ecsc, cw),
+	}
+}
+
+// Evidence returns the gatherer the alarm door runs when an incident
+// opens, and `medic simulate --evidence` runs on its own.
+func Evidence(awsCfg aws.Config, emulator bool, log *slog.Logger) *evidence.Gatherer {
+	return evidence.NewGatherer((*policy.Step).Render, log, Collectors(awsCfg, emulator)...)
+}
