@@ -654,10 +654,15 @@ func TestAlarmFunctionMayGatherEvidence(t *testing.T) {
 	if len(collectors) == 0 {
 		t.Fatal("wiring.Collectors returned no collector")
 	}
-	for _, c := range collectors {
-		if len(c.IAM()) == 0 {
-			t.Errorf("evidence collector %s declares no IAM action", c.Name())
+	declared := 0
+	defer func() {
+		if declared == 0 {
+			t.Error("no evidence collector declares an IAM action")
 		}
+	}()
+	for _, c := range collectors {
+		// Probes call no AWS API and declare nothing.
+		declared += len(c.IAM())
 		for _, perm := range c.IAM() {
 			for _, a := range perm.Actions {
 				granted := false

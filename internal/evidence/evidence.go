@@ -52,6 +52,10 @@ type Target struct {
 	// of the matched policies; empty when none names one.
 	Cluster string
 	Service string
+	// Probe is the first matched policy's probe; Upstreams the upstreams
+	// the matched policies name (by name, the first wins).
+	Probe     *policy.Probe
+	Upstreams []policy.Upstream
 }
 
 // ServiceName is cluster/service, "" when no service is known.
@@ -87,6 +91,22 @@ func TargetOf(a *alarm.Alarm, matched []*policy.Policy, render RenderFunc, now t
 		}
 		if t.TargetGroup == "" {
 			t.TargetGroup = m.Dimensions["TargetGroup"]
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range matched {
+		if p == nil {
+			continue
+		}
+		if t.Probe == nil && p.Probe != nil {
+			pr := *p.Probe
+			t.Probe = &pr
+		}
+		for _, u := range p.Upstreams {
+			if !seen[u.Name] && len(t.Upstreams) < store.MaxUpstreams {
+				seen[u.Name] = true
+				t.Upstreams = append(t.Upstreams, u)
+			}
 		}
 	}
 	for _, p := range matched {
@@ -219,6 +239,12 @@ func merge(ev, part *store.Evidence) {
 	}
 	if part.Health != nil {
 		ev.Health = part.Health
+	}
+	if part.Probe != nil {
+		ev.Probe = part.Probe
+	}
+	if part.Upstreams != nil {
+		ev.Upstreams = part.Upstreams
 	}
 }
 

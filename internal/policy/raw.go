@@ -21,18 +21,20 @@ type rawFile struct {
 }
 
 type rawPolicy struct {
-	Name        string       `yaml:"name" schema:"required;pattern=name" doc:"unique name: lower-case letters, digits and dashes"`
-	Description string       `yaml:"description" doc:"what the policy is for, shown on the Slack card"`
-	Runbook     string       `yaml:"runbook" schema:"format=uri" doc:"http(s) link to the runbook, shown on the Slack card"`
-	Enabled     *bool        `yaml:"enabled" doc:"false keeps the policy validated but never matched (default true)"`
-	Match       *rawMatch    `yaml:"match" schema:"required" doc:"which alarms the policy answers; every given field must hold, lists mean any of"`
-	Cooldown    string       `yaml:"cooldown" schema:"duration" doc:"after a step runs, do not act again on the same target for this long (default 15m; 0s turns it off)"`
-	MaxPerHour  *int         `yaml:"max_per_hour" schema:"min=0" doc:"at most this many executions of this policy per hour (default: the engine's cap)"`
-	OnRecovery  string       `yaml:"on_recovery" schema:"enum=on_recovery" doc:"undo: when the alarm returns to OK, undo the reversible steps that ran automatically"`
-	Slack       *rawSlack    `yaml:"slack" doc:"where the policy's cards go (default: medic's channel)"`
-	Approvers   stringList   `yaml:"approvers" schema:"pattern=approver" doc:"default approvers of required steps that list none: Slack user (U..., W...) or user-group (S...) IDs"`
-	Evidence    *rawEvidence `yaml:"evidence" doc:"how evidence (5xx pattern, recent changes, target and task health) is gathered when an incident opens"`
-	Steps       []rawStep    `yaml:"steps" schema:"required" doc:"the ladder: step n+1 is proposed if the alarm is still in ALARM after step n finished and step n+1's after elapsed"`
+	Name        string        `yaml:"name" schema:"required;pattern=name" doc:"unique name: lower-case letters, digits and dashes"`
+	Description string        `yaml:"description" doc:"what the policy is for, shown on the Slack card"`
+	Runbook     string        `yaml:"runbook" schema:"format=uri" doc:"http(s) link to the runbook, shown on the Slack card"`
+	Enabled     *bool         `yaml:"enabled" doc:"false keeps the policy validated but never matched (default true)"`
+	Match       *rawMatch     `yaml:"match" schema:"required" doc:"which alarms the policy answers; every given field must hold, lists mean any of"`
+	Cooldown    string        `yaml:"cooldown" schema:"duration" doc:"after a step runs, do not act again on the same target for this long (default 15m; 0s turns it off)"`
+	MaxPerHour  *int          `yaml:"max_per_hour" schema:"min=0" doc:"at most this many executions of this policy per hour (default: the engine's cap)"`
+	OnRecovery  string        `yaml:"on_recovery" schema:"enum=on_recovery" doc:"undo: when the alarm returns to OK, undo the reversible steps that ran automatically"`
+	Slack       *rawSlack     `yaml:"slack" doc:"where the policy's cards go (default: medic's channel)"`
+	Approvers   stringList    `yaml:"approvers" schema:"pattern=approver" doc:"default approvers of required steps that list none: Slack user (U..., W...) or user-group (S...) IDs"`
+	Evidence    *rawEvidence  `yaml:"evidence" doc:"how evidence (5xx pattern, recent changes, target and task health) is gathered when an incident opens"`
+	Probe       *rawProbe     `yaml:"probe" doc:"an HTTP request medic makes when an incident opens, to reproduce the error (status, headers, time to first byte)"`
+	Upstreams   []rawUpstream `yaml:"upstreams" doc:"dependencies medic probes when an incident opens"`
+	Steps       []rawStep     `yaml:"steps" schema:"required" doc:"the ladder: step n+1 is proposed if the alarm is still in ALARM after step n finished and step n+1's after elapsed"`
 }
 
 type rawMatch struct {
@@ -63,6 +65,18 @@ type rawStep struct {
 
 type rawEvidence struct {
 	Budget string `yaml:"budget" schema:"duration" doc:"how long the collectors may take before the card is posted with what is in (default 4s, at most 30s)"`
+}
+
+type rawProbe struct {
+	URL          string `yaml:"url" schema:"required;format=uri" doc:"http(s) URL to request; redirects to other hosts are not followed, link-local and metadata addresses are refused"`
+	Method       string `yaml:"method" schema:"enum=method" doc:"GET (default) or HEAD"`
+	ExpectStatus *int   `yaml:"expect_status" schema:"min=100" doc:"the status a healthy answer has (default 200)"`
+	Timeout      string `yaml:"timeout" schema:"duration" doc:"how long one attempt may take (default 2s, at most 10s)"`
+}
+
+type rawUpstream struct {
+	Name string `yaml:"name" schema:"required;pattern=name" doc:"the dependency's name, shown on the card"`
+	URL  string `yaml:"url" schema:"required;format=uri" doc:"http(s) URL to request (GET, 200 expected)"`
 }
 
 type rawWhen struct {
@@ -118,7 +132,8 @@ func kindName(n *yaml.Node) string {
 // rawFields lists the YAML field names of each raw type, by the name the
 // YAML library gives the type, for "unknown field" messages.
 var rawFields = yamlFieldsOf(reflect.TypeFor[rawFile](), reflect.TypeFor[rawPolicy](), reflect.TypeFor[rawMatch](),
-	reflect.TypeFor[rawSlack](), reflect.TypeFor[rawStep](), reflect.TypeFor[rawEvidence](), reflect.TypeFor[rawWhen]())
+	reflect.TypeFor[rawSlack](), reflect.TypeFor[rawStep](), reflect.TypeFor[rawEvidence](), reflect.TypeFor[rawWhen](),
+	reflect.TypeFor[rawProbe](), reflect.TypeFor[rawUpstream]())
 
 // yamlFieldsOf maps each struct type's name as the YAML library prints it
 // ("policy.rawStep") to its YAML field names, in declaration order.

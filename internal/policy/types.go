@@ -68,6 +68,10 @@ type Policy struct {
 	// EvidenceBudget is how long evidence may be gathered when an incident
 	// opens (evidence.budget); 0 means the engine's default.
 	EvidenceBudget time.Duration
+	// Probe is the HTTP request made at intake to reproduce the error;
+	// nil for none. Upstreams are the dependencies probed at intake.
+	Probe     *Probe
+	Upstreams []Upstream
 	// Enabled is false for a policy kept in the files but switched off:
 	// it is validated and listed but never matches.
 	Enabled bool
@@ -84,6 +88,20 @@ type Policy struct {
 	// when absent). OutsideDeployment names them.
 	pos                       int
 	accountsLine, regionsLine int
+}
+
+// Probe is an HTTP request medic makes when an incident opens.
+type Probe struct {
+	URL          string
+	Method       string        // GET or HEAD
+	ExpectStatus int           // the status of a healthy answer
+	Timeout      time.Duration // per attempt
+}
+
+// Upstream is a dependency medic probes when an incident opens.
+type Upstream struct {
+	Name string
+	URL  string
 }
 
 // Match is a policy's match block as written (patterns uncompiled). Empty

@@ -22,6 +22,7 @@ var enums = map[string][]string{
 	"approval":    {string(ApprovalAuto), string(ApprovalRequired), string(ApprovalShadow)},
 	"on_recovery": {OnRecoveryUndo},
 	"source":      {"elb", "target"},
+	"method":      {"GET", "HEAD"},
 }
 
 // patterns are the shapes of some string fields; validation and JSONSchema
@@ -112,6 +113,17 @@ func (v *validator) policy(p fieldPath, rp *rawPolicy) *Policy {
 		if pol.EvidenceBudget > MaxEvidenceBudget {
 			v.add(p.key("evidence").key("budget"), "must be at most %s (the card waits for it), got %s", MaxEvidenceBudget, rp.Evidence.Budget)
 		}
+	}
+	pol.Probe = v.probe(p.key("probe"), rp.Probe)
+	for i, u := range rp.Upstreams {
+		at := p.key("upstreams").at(i)
+		if !patterns["name"].MatchString(u.Name) {
+			v.add(at.key("name"), "must be lower-case letters, digits and dashes, got %q", u.Name)
+		}
+		if msg := ProbeURLProblem(u.URL); msg != "" {
+			v.add(at.key("url"), "%s", msg)
+		}
+		pol.Upstreams = append(pol.Upstreams, Upstream{Name: u.Name, URL: u.URL})
 	}
 	defaultApprovers := v.approvers(p.key("approvers"), rp.Approvers)
 	pol.Approvers = defaultApprovers

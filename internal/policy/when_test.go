@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -98,4 +99,36 @@ policies:
 		{9, "policies[0].steps[0].when.deploy_within", "must be a duration"},
 		{12, "policies[0].steps[1].when", "has no condition"},
 	})
+}
+
+func TestProbeAndUpstreamURLsAreChecked(t *testing.T) {
+	src := `version: 1
+policies:
+  - name: checkout
+    match: {alarm: x}
+    probe: {url: "http://169.254.169.254/latest/meta-data/", method: POST, timeout: 1m}
+    upstreams:
+      - {name: payments, url: "ftp://payments.internal/"}
+      - {name: ok, url: "https://inventory.internal/health"}
+    steps:
+      - action: ecs.restart
+        approval: auto
+`
+	_, err := policy.Parse("test.yaml", []byte(src), testCatalog)
+	checkProblems(t, err, "test.yaml", []problem{
+		{5, "policies[0].probe.url", "must not point at 169.254.169.254 (a link-local address"},
+		{5, "policies[0].probe.method", "must be GET or HEAD"},
+		{5, "policies[0].probe.timeout", "at most 10s"},
+		{7, "policies[0].upstreams[0].url", "must be an http(s) URL"},
+	})
+	good := strings.Replace(src, `{url: "http://169.254.169.254/latest/meta-data/", method: POST, timeout: 1m}`, `{url: "https://checkout.example.com/health", expect_status: 204}`, 1)
+	good = strings.Replace(good, "ftp://", "http://", 1)
+	set, err := policy.Parse("test.yaml", []byte(good), testCatalog)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	p := set.Policy("checkout")
+	if p.Probe == nil || p.Probe.Method != "GET" || p.Probe.ExpectStatus != 204 || p.Probe.Timeout != policy.DefaultProbeTimeout || len(p.Upstreams) != 2 {
+		t.Errorf("probe %+v, upstreams %+v", p.Probe, p.Upstreams)
+	}
 }

@@ -20,8 +20,28 @@ type Evidence struct {
 	// first.
 	Service     string
 	Deployments []DeploymentView
+	// Probe is the policy's HTTP probe; Upstreams the dependencies'.
+	Probe     *ProbeView
+	Upstreams []ProbeView
 	// Missing are the parts that were not gathered, with the reason.
 	Missing []MissingView
+}
+
+// ProbeView is one HTTP probe: how many attempts got the expected status,
+// each attempt, and the headers kept ("Server: awselb/2.0").
+type ProbeView struct {
+	Name, URL, Method string
+	Expect, OK        int
+	Attempts          []AttemptView
+	Headers           []string
+}
+
+// AttemptView is one request of a probe: status (0: none), time to first
+// byte, error.
+type AttemptView struct {
+	Status int
+	TTFB   time.Duration
+	Error  string
 }
 
 // PatternView is the 5xx pattern: sums over the window, the error rate
@@ -116,6 +136,12 @@ func evidenceText(e *Evidence) string {
 		}
 		lines = append(lines, "• Deployments of "+escape(e.Service)+": "+strings.Join(ds, "; "))
 	}
+	if e.Probe != nil {
+		lines = append(lines, "• Probe "+probeText(*e.Probe))
+	}
+	for _, u := range e.Upstreams {
+		lines = append(lines, "• Upstream *"+escape(u.Name)+"* "+probeText(u))
+	}
 	for _, m := range e.Missing {
 		lines = append(lines, "• _"+escape(m.Collector)+"_ unavailable: "+escape(m.Reason))
 	}
@@ -132,4 +158,25 @@ func window(d time.Duration) string {
 		return fmt.Sprintf("the last %d min", d/time.Minute)
 	}
 	return "the last " + d.String()
+}
+
+// probeText is "GET https://…: 0 of 3 as expected (200): 502 in 31ms, …;
+// Server: awselb/2.0".
+func probeText(p ProbeView) string {
+	var as []string
+	for _, a := range p.Attempts {
+		switch {
+		case a.Status == 0:
+			as = append(as, "no answer ("+escape(a.Error)+")")
+		case a.Error != "":
+			as = append(as, fmt.Sprintf("%d in %s (%s)", a.Status, a.TTFB.Round(time.Millisecond), escape(a.Error)))
+		default:
+			as = append(as, fmt.Sprintf("%d in %s", a.Status, a.TTFB.Round(time.Millisecond)))
+		}
+	}
+	s := fmt.Sprintf("%s `%s`: %d of %d as expected (%d): %s", escape(p.Method), escape(p.URL), p.OK, len(p.Attempts), p.Expect, strings.Join(as, ", "))
+	if len(p.Headers) > 0 {
+		s += "; " + escape(strings.Join(p.Headers, ", "))
+	}
+	return s
 }

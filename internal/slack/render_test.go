@@ -161,6 +161,12 @@ func TestRenderCardGolden(t *testing.T) {
 				Deployments: []slack.DeploymentView{
 					{Status: "PRIMARY", Rollout: "COMPLETED", TaskDefinition: "checkout:42", CreatedAt: t0.Add(-9 * time.Minute)},
 				},
+				Probe: &slack.ProbeView{URL: "https://checkout.example.com/health", Method: "GET", Expect: 200, OK: 1,
+					Attempts: []slack.AttemptView{{Status: 502, TTFB: 31 * time.Millisecond}, {Status: 200, TTFB: 12 * time.Millisecond},
+						{Status: 502, TTFB: 29 * time.Millisecond}},
+					Headers: []string{"Server: awselb/2.0"}},
+				Upstreams: []slack.ProbeView{{Name: "payments", URL: "http://payments.internal/health", Method: "GET", Expect: 200,
+					Attempts: []slack.AttemptView{{Error: "timed out"}}}},
 				Missing: []slack.MissingView{{Collector: "logs", Reason: "not configured"}},
 			}
 			s := scaleStep()

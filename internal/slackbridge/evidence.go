@@ -42,8 +42,26 @@ func EvidenceView(ev *store.Evidence) *slack.Evidence {
 			v.Deployments = append(v.Deployments, slack.DeploymentView{Status: d.Status, Rollout: d.Rollout, TaskDefinition: d.TaskDefinition, CreatedAt: d.CreatedAt})
 		}
 	}
+	if ev.Probe != nil {
+		pv := probeView(*ev.Probe)
+		v.Probe = &pv
+	}
+	for _, u := range ev.Upstreams {
+		v.Upstreams = append(v.Upstreams, probeView(u))
+	}
 	for _, m := range ev.Missing {
 		v.Missing = append(v.Missing, slack.MissingView{Collector: m.Collector, Reason: m.Reason})
+	}
+	return v
+}
+
+func probeView(p store.ProbeResult) slack.ProbeView {
+	v := slack.ProbeView{Name: p.Name, URL: p.URL, Method: p.Method, Expect: p.Expect, OK: p.OK}
+	for _, a := range p.Attempts {
+		v.Attempts = append(v.Attempts, slack.AttemptView{Status: a.Status, TTFB: a.TTFB, Error: a.Error})
+	}
+	for _, h := range p.Headers {
+		v.Headers = append(v.Headers, h.Name+": "+h.Value)
 	}
 	return v
 }

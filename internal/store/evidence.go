@@ -22,6 +22,10 @@ type Evidence struct {
 	Pattern    *Pattern      `json:"pattern,omitempty"`
 	Changes    *Changes      `json:"changes,omitempty"`
 	Health     *Health       `json:"health,omitempty"`
+	// Probe is the policy's own HTTP probe; Upstreams the probes of the
+	// dependencies it names.
+	Probe     *ProbeResult  `json:"probe,omitempty"`
+	Upstreams []ProbeResult `json:"upstreams,omitempty"`
 	// Missing names each collector that returned nothing, and why
 	// ("timed out after 4s", "access denied", "not configured").
 	Missing []MissingEvidence `json:"missing,omitempty"`
@@ -176,6 +180,14 @@ func BoundEvidence(ev *Evidence) *Evidence {
 		p.Source, p.Code = line(p.Source), line(p.Code)
 		out.Pattern = &p
 	}
+	if ev.Probe != nil {
+		p := boundProbe(*ev.Probe)
+		out.Probe = &p
+	}
+	out.Upstreams = nil
+	for _, u := range ev.Upstreams[:min(len(ev.Upstreams), MaxUpstreams)] {
+		out.Upstreams = append(out.Upstreams, boundProbe(u))
+	}
 	if ev.Changes != nil {
 		c := Changes{Service: line(ev.Changes.Service)}
 		deps := append([]ECSDeployment(nil), ev.Changes.Deployments...)
@@ -240,4 +252,55 @@ func (ev *Evidence) Facts() policy.Facts {
 		}
 	}
 	return f
+}
+
+// ProbeResult is what an HTTP probe of a URL found: a few attempts, the
+// headers that matter from the last answer.
+type ProbeResult struct {
+	// Name is the upstream's name; "" for the policy's own probe.
+	Name   string `json:"name,omitempty"`
+	URL    string `json:"url"`
+	Method string `json:"method"`
+	// Expect is the status of a healthy answer; OK counts the attempts
+	// that got it.
+	Expect   int            `json:"expect"`
+	OK       int            `json:"ok"`
+	Attempts []ProbeAttempt `json:"attempts,omitempty"`
+	Headers  []Header       `json:"headers,omitempty"`
+}
+
+// ProbeAttempt is one request of a probe.
+type ProbeAttempt struct {
+	// Status is 0 when no answer came; Error says why then.
+	Status int `json:"status,omitempty"`
+	// TTFB is the time to the first byte of the answer.
+	TTFB  time.Duration `json:"ttfb,omitempty"`
+	Error string        `json:"error,omitempty"`
+}
+
+// Header is one response header.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Bounds of probes.
+const (
+	// MaxUpstreams is how many upstream probes are kept.
+	MaxUpstreams = 5
+	// MaxProbeAttempts and MaxProbeHeaders bound one probe.
+	MaxProbeAttempts = 5
+	MaxProbeHeaders  = 8
+)
+
+func boundProbe(p ProbeResult) ProbeResult {
+	out := ProbeResult{Name: line(p.Name), URL: line(p.URL), Method: line(p.Method), Expect: p.Expect, OK: p.OK}
+	for _, a := range p.Attempts[:min(len(p.Attempts), MaxProbeAttempts)] {
+		a.Error = line(a.Error)
+		out.Attempts = append(out.Attempts, a)
+	}
+	for _, h := range p.Headers[:min(len(p.Headers), MaxProbeHeaders)] {
+		out.Headers = append(out.Headers, Header{Name: line(h.Name), Value: line(h.Value)})
+	}
+	return out
 }

@@ -21,6 +21,8 @@ func Collectors(awsCfg aws.Config, emulator bool) []evidence.Collector {
 		evidence.NewPattern(cw),
 		evidence.NewChanges(ecsc),
 		evidence.NewHealth(elasticloadbalancingv2.NewFromConfig(awsCfg), ecsc, cw),
+		evidence.NewProbe(),
+		evidence.NewUpstreams(),
 	}
 }
 
