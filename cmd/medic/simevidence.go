@@ -49,14 +49,10 @@ func simEvidence(ctx context.Context, g *evidence.Gatherer, a *alarm.Alarm, matc
 			break
 		}
 		m := &r.Matches[i]
-		m.Proposes = -1
-		for j, st := range p.Steps {
-			ok, why := st.When.Holds(facts)
-			if ok {
-				m.Proposes = j + 1
-				break
-			}
-			m.Skipped = append(m.Skipped, fmt.Sprintf("step %d (%s) skipped: %s", j+1, st.Action, why))
+		index, skipped := p.FirstStep(facts)
+		m.Proposes, m.Skipped = index+1, skipped
+		if index < 0 {
+			m.Proposes = -1
 		}
 	}
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/medicbot/medic/internal/alarm"
@@ -75,20 +74,12 @@ func (e *Engine) gatherEvidence(ctx context.Context, a *alarm.Alarm, matched []*
 }
 
 // firstStep is the ladder's first step of pol whose `when:` conditions
-// hold for the evidence (ev is called only when a step has conditions),
-// with why each step before it was skipped; -1 when no step's conditions
-// hold.
+// hold for the evidence (policy.FirstStep), with why each step before it
+// was skipped; -1 when none holds. It waits for the evidence (ev) only
+// when pol has conditions.
 func firstStep(pol *policy.Policy, ev func() *store.Evidence) (int, []string) {
-	var skipped []string
-	for i, st := range pol.Steps {
-		if st.When.IsZero() {
-			return i, skipped
-		}
-		ok, why := st.When.Holds(ev().Facts())
-		if ok {
-			return i, skipped
-		}
-		skipped = append(skipped, fmt.Sprintf("step %d (%s) skipped: %s", i+1, st.Action, why))
+	if !pol.HasConditions() {
+		return 0, nil
 	}
-	return -1, skipped
+	return pol.FirstStep(ev().Facts())
 }

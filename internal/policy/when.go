@@ -194,3 +194,25 @@ func (v *validator) when(p fieldPath, rw *rawWhen) *When {
 	}
 	return w
 }
+
+// HasConditions reports whether any step of p has `when:` conditions.
+func (p *Policy) HasConditions() bool {
+	return slices.ContainsFunc(p.Steps, func(st *Step) bool { return !st.When.IsZero() })
+}
+
+// FirstStep is the rule the engine, `medic simulate` and the fixtures
+// share: the index of p's first step whose `when:` conditions hold for f,
+// and why each step before it was skipped ("step 1 (ecs.scale) skipped:
+// unhealthy_targets == 0: 3 unhealthy"); -1 when no step's conditions
+// hold. A step without conditions always holds.
+func (p *Policy) FirstStep(f Facts) (int, []string) {
+	var skipped []string
+	for i, st := range p.Steps {
+		ok, why := st.When.Holds(f)
+		if ok {
+			return i, skipped
+		}
+		skipped = append(skipped, fmt.Sprintf("step %d (%s) skipped: %s", i+1, st.Action, why))
+	}
+	return -1, skipped
+}
