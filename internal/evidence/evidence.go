@@ -56,6 +56,8 @@ type Target struct {
 	// the matched policies name (by name, the first wins).
 	Probe     *policy.Probe
 	Upstreams []policy.Upstream
+	// Logs is the first matched policy's Logs Insights query.
+	Logs *policy.Logs
 }
 
 // ServiceName is cluster/service, "" when no service is known.
@@ -97,6 +99,10 @@ func TargetOf(a *alarm.Alarm, matched []*policy.Policy, render RenderFunc, now t
 	for _, p := range matched {
 		if p == nil {
 			continue
+		}
+		if t.Logs == nil && p.Logs != nil {
+			l := *p.Logs
+			t.Logs = &l
 		}
 		if t.Probe == nil && p.Probe != nil {
 			pr := *p.Probe
@@ -242,6 +248,9 @@ func merge(ev, part *store.Evidence) {
 	}
 	if part.Probe != nil {
 		ev.Probe = part.Probe
+	}
+	if part.Logs != nil {
+		ev.Logs = part.Logs
 	}
 	if part.Upstreams != nil {
 		ev.Upstreams = part.Upstreams

@@ -34,6 +34,7 @@ type rawPolicy struct {
 	Evidence    *rawEvidence  `yaml:"evidence" doc:"how evidence (5xx pattern, recent changes, target and task health) is gathered when an incident opens"`
 	Probe       *rawProbe     `yaml:"probe" doc:"an HTTP request medic makes when an incident opens, to reproduce the error (status, headers, time to first byte)"`
 	Upstreams   []rawUpstream `yaml:"upstreams" doc:"dependencies medic probes when an incident opens"`
+	Logs        *rawLogs      `yaml:"logs" doc:"a CloudWatch Logs Insights query medic runs when an incident opens; the top error patterns are shown"`
 	Steps       []rawStep     `yaml:"steps" schema:"required" doc:"the ladder: step n+1 is proposed if the alarm is still in ALARM after step n finished and step n+1's after elapsed"`
 }
 
@@ -72,6 +73,11 @@ type rawProbe struct {
 	Method       string `yaml:"method" schema:"enum=method" doc:"GET (default) or HEAD"`
 	ExpectStatus *int   `yaml:"expect_status" schema:"min=100" doc:"the status a healthy answer has (default 200)"`
 	Timeout      string `yaml:"timeout" schema:"duration" doc:"how long one attempt may take (default 2s, at most 10s)"`
+}
+
+type rawLogs struct {
+	Groups stringList `yaml:"groups" schema:"required" doc:"log group name(s) to query (at most 10)"`
+	Query  string     `yaml:"query" doc:"Logs Insights query (default: the lines that look like errors); medic groups the rows by message pattern"`
 }
 
 type rawUpstream struct {
@@ -133,7 +139,7 @@ func kindName(n *yaml.Node) string {
 // YAML library gives the type, for "unknown field" messages.
 var rawFields = yamlFieldsOf(reflect.TypeFor[rawFile](), reflect.TypeFor[rawPolicy](), reflect.TypeFor[rawMatch](),
 	reflect.TypeFor[rawSlack](), reflect.TypeFor[rawStep](), reflect.TypeFor[rawEvidence](), reflect.TypeFor[rawWhen](),
-	reflect.TypeFor[rawProbe](), reflect.TypeFor[rawUpstream]())
+	reflect.TypeFor[rawProbe](), reflect.TypeFor[rawUpstream](), reflect.TypeFor[rawLogs]())
 
 // yamlFieldsOf maps each struct type's name as the YAML library prints it
 // ("policy.rawStep") to its YAML field names, in declaration order.

@@ -72,6 +72,8 @@ type Policy struct {
 	// nil for none. Upstreams are the dependencies probed at intake.
 	Probe     *Probe
 	Upstreams []Upstream
+	// Logs is the Logs Insights query run at intake; nil for none.
+	Logs *Logs
 	// Enabled is false for a policy kept in the files but switched off:
 	// it is validated and listed but never matches.
 	Enabled bool
@@ -97,6 +99,21 @@ type Probe struct {
 	ExpectStatus int           // the status of a healthy answer
 	Timeout      time.Duration // per attempt
 }
+
+// Logs is a CloudWatch Logs Insights query medic runs when an incident
+// opens. Query "" means DefaultLogsQuery.
+type Logs struct {
+	Groups []string
+	Query  string
+}
+
+// DefaultLogsQuery selects the lines that look like errors; medic groups
+// them by message pattern and counts them.
+const DefaultLogsQuery = `fields @timestamp, @message | filter @message like /(?i)(error|exception|fatal|panic|timeout|refused)/ | sort @timestamp desc | limit 1000`
+
+// MaxLogGroups is how many log groups one query may name (the Logs
+// Insights limit is higher; medic keeps the query small).
+const MaxLogGroups = 10
 
 // Upstream is a dependency medic probes when an incident opens.
 type Upstream struct {

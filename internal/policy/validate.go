@@ -115,6 +115,18 @@ func (v *validator) policy(p fieldPath, rp *rawPolicy) *Policy {
 		}
 	}
 	pol.Probe = v.probe(p.key("probe"), rp.Probe)
+	if rp.Logs != nil {
+		pol.Logs = &Logs{Groups: slices.Clone(rp.Logs.Groups), Query: rp.Logs.Query}
+		switch {
+		case len(rp.Logs.Groups) == 0:
+			v.add(p.key("logs").key("groups"), "at least one log group is required")
+		case len(rp.Logs.Groups) > MaxLogGroups:
+			v.add(p.key("logs").key("groups"), "at most %d log groups, got %d", MaxLogGroups, len(rp.Logs.Groups))
+		}
+		if len(rp.Logs.Query) > 10000 {
+			v.add(p.key("logs").key("query"), "must be at most 10000 characters")
+		}
+	}
 	for i, u := range rp.Upstreams {
 		at := p.key("upstreams").at(i)
 		if !patterns["name"].MatchString(u.Name) {

@@ -23,6 +23,9 @@ type Evidence struct {
 	// Probe is the policy's HTTP probe; Upstreams the dependencies'.
 	Probe     *ProbeView
 	Upstreams []ProbeView
+	// Logs are the top log patterns with their counts ("×41 timeout …").
+	Logs     []string
+	LogsNote string // e.g. "1000 rows read of more"
 	// Missing are the parts that were not gathered, with the reason.
 	Missing []MissingView
 }
@@ -74,6 +77,9 @@ type DeploymentView struct {
 type MissingView struct {
 	Collector, Reason string
 }
+
+// maxCardLogPatterns is how many log patterns the card shows.
+const maxCardLogPatterns = 3
 
 // evidenceText renders the evidence as a section's mrkdwn.
 func evidenceText(e *Evidence) string {
@@ -141,6 +147,14 @@ func evidenceText(e *Evidence) string {
 	}
 	for _, u := range e.Upstreams {
 		lines = append(lines, "• Upstream *"+escape(u.Name)+"* "+probeText(u))
+	}
+	if len(e.Logs) > 0 {
+		top := e.Logs[:min(len(e.Logs), maxCardLogPatterns)]
+		s := "• Logs: " + escape(strings.Join(top, "; "))
+		if e.LogsNote != "" {
+			s += " (" + escape(e.LogsNote) + ")"
+		}
+		lines = append(lines, s)
 	}
 	for _, m := range e.Missing {
 		lines = append(lines, "• _"+escape(m.Collector)+"_ unavailable: "+escape(m.Reason))

@@ -2,6 +2,7 @@ package slackbridge
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/medicbot/medic/internal/slack"
 	"github.com/medicbot/medic/internal/store"
@@ -48,6 +49,17 @@ func EvidenceView(ev *store.Evidence) *slack.Evidence {
 	}
 	for _, u := range ev.Upstreams {
 		v.Upstreams = append(v.Upstreams, probeView(u))
+	}
+	if l := ev.Logs; l != nil {
+		for _, p := range l.Patterns {
+			v.Logs = append(v.Logs, fmt.Sprintf("×%d %s", p.Count, p.Pattern))
+		}
+		switch {
+		case l.Truncated:
+			v.LogsNote = fmt.Sprintf("the first rows of %d read", l.Rows)
+		case len(l.Patterns) == 0:
+			v.Logs = []string{fmt.Sprintf("no matching lines in %s", strings.Join(l.Groups, ", "))}
+		}
 	}
 	for _, m := range ev.Missing {
 		v.Missing = append(v.Missing, slack.MissingView{Collector: m.Collector, Reason: m.Reason})

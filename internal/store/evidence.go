@@ -26,6 +26,7 @@ type Evidence struct {
 	// dependencies it names.
 	Probe     *ProbeResult  `json:"probe,omitempty"`
 	Upstreams []ProbeResult `json:"upstreams,omitempty"`
+	Logs      *Logs         `json:"logs,omitempty"`
 	// Missing names each collector that returned nothing, and why
 	// ("timed out after 4s", "access denied", "not configured").
 	Missing []MissingEvidence `json:"missing,omitempty"`
@@ -180,6 +181,9 @@ func BoundEvidence(ev *Evidence) *Evidence {
 		p.Source, p.Code = line(p.Source), line(p.Code)
 		out.Pattern = &p
 	}
+	if ev.Logs != nil {
+		out.Logs = boundLogs(ev.Logs)
+	}
 	if ev.Probe != nil {
 		p := boundProbe(*ev.Probe)
 		out.Probe = &p
@@ -301,6 +305,41 @@ func boundProbe(p ProbeResult) ProbeResult {
 	}
 	for _, h := range p.Headers[:min(len(p.Headers), MaxProbeHeaders)] {
 		out.Headers = append(out.Headers, Header{Name: line(h.Name), Value: line(h.Value)})
+	}
+	return out
+}
+
+// Logs is what a Logs Insights query found: the error lines grouped by
+// message pattern, most frequent first.
+type Logs struct {
+	Groups []string  `json:"groups"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	// Rows is how many rows the query returned; Truncated is true when
+	// medic stopped reading them (rows or bytes bound).
+	Rows      int            `json:"rows"`
+	Truncated bool           `json:"truncated,omitempty"`
+	Patterns  []PatternCount `json:"patterns,omitempty"`
+}
+
+// PatternCount is how many log lines had one message pattern.
+type PatternCount struct {
+	Pattern string `json:"pattern"`
+	Count   int    `json:"count"`
+}
+
+// MaxLogPatterns is how many log patterns an incident keeps.
+const MaxLogPatterns = 10
+
+func boundLogs(l *Logs) *Logs {
+	out := &Logs{Start: l.Start, End: l.End, Rows: l.Rows, Truncated: l.Truncated}
+	for _, g := range l.Groups[:min(len(l.Groups), 10)] {
+		out.Groups = append(out.Groups, line(g))
+	}
+	ps := append([]PatternCount(nil), l.Patterns...)
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Count > ps[j].Count })
+	for _, p := range ps[:min(len(ps), MaxLogPatterns)] {
+		out.Patterns = append(out.Patterns, PatternCount{Pattern: line(p.Pattern), Count: p.Count})
 	}
 	return out
 }

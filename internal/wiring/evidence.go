@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
@@ -23,6 +24,7 @@ func Collectors(awsCfg aws.Config, emulator bool) []evidence.Collector {
 		evidence.NewHealth(elasticloadbalancingv2.NewFromConfig(awsCfg), ecsc, cw),
 		evidence.NewProbe(),
 		evidence.NewUpstreams(),
+		evidence.NewLogs(cloudwatchlogs.NewFromConfig(awsCfg)),
 	}
 }
 
