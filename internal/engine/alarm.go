@@ -70,7 +70,7 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		ExpiresAt: now.Add(e.cfg.Retention),
 	}
 	suspects := e.findSuspects(ctx, id, a, pols)
-	evidence := e.gatherEvidence(ctx, a, pols)
+	evidence, followEvidence := e.gatherEvidence(ctx, a, pols)
 	sw := e.readSwitch(ctx)
 	tx := &store.Tx{Now: now, Incidents: []store.IncidentWrite{{Incident: inc, Create: true}}}
 	tx.Audit = append(tx.Audit, store.AuditEntry{Incident: id, Event: "incident.opened", Who: Who,
@@ -115,6 +115,7 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		}
 		return Outcome{}, fmt.Errorf("handle alarm %s: record incident: %w", a.Name, err)
 	}
+	followEvidence(id)
 	e.log.InfoContext(ctx, "incident opened", slog.String("incident", id), slog.String("alarm", a.Name), slog.Int("proposals", len(props)))
 	return Outcome{Incident: inc, Proposals: props}, nil
 }

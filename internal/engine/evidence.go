@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/medicbot/medic/internal/alarm"
@@ -17,6 +19,15 @@ import (
 // arrived, naming what is missing and why.
 type EvidenceGatherer interface {
 	Gather(ctx context.Context, a *alarm.Alarm, matched []*policy.Policy, budget time.Duration) *store.Evidence
+}
+
+// LateEvidenceGatherer is an EvidenceGatherer that also sends what
+// arrives after the budget: the whole evidence again, updated, once per
+// late answer, on a buffered channel it closes when done;
+// *evidence.Gatherer implements it. The engine then stores each update on
+// the incident and updates the card.
+type LateEvidenceGatherer interface {
+	GatherLate(ctx context.Context, a *alarm.Alarm, matched []*policy.Policy, budget time.Duration) (*store.Evidence, <-chan *store.Evidence)
 }
 
 // DefaultEvidenceBudget bounds evidence gathering at intake when no
@@ -43,33 +54,88 @@ func (e *Engine) evidenceBudget(matched []*policy.Policy) time.Duration {
 }
 
 // gatherEvidence starts gathering a's evidence, in parallel with planning;
-// the function it returns waits for it (at most the budget and a little
-// grace). Without an EvidenceGatherer it gathers nothing (nil).
-func (e *Engine) gatherEvidence(ctx context.Context, a *alarm.Alarm, matched []*policy.Policy) func() *store.Evidence {
+// the first function it returns waits for it (at most the budget and a
+// little grace), the second follows late answers once the incident id is
+// recorded (call it only then). Without an EvidenceGatherer it gathers
+// nothing (nil).
+func (e *Engine) gatherEvidence(ctx context.Context, a *alarm.Alarm, matched []*policy.Policy) (func() *store.Evidence, func(id string)) {
 	if e.deps.Evidence == nil {
-		return func() *store.Evidence { return nil }
+		return func() *store.Evidence { return nil }, func(string) {}
 	}
 	budget := e.evidenceBudget(matched)
-	done := make(chan *store.Evidence, 1)
+	type answer struct {
+		ev   *store.Evidence
+		late <-chan *store.Evidence
+	}
+	done := make(chan answer, 1)
 	own := *a
 	start := e.now()
-	go func() { done <- e.deps.Evidence.Gather(ctx, &own, matched, budget) }()
-	var ev *store.Evidence
+	go func() {
+		if lg, ok := e.deps.Evidence.(LateEvidenceGatherer); ok {
+			ev, late := lg.GatherLate(ctx, &own, matched, budget)
+			done <- answer{ev, late}
+			return
+		}
+		done <- answer{ev: e.deps.Evidence.Gather(ctx, &own, matched, budget)}
+	}()
+	var ans answer
 	var waited bool
-	return func() *store.Evidence {
+	wait := func() *store.Evidence {
 		if waited {
-			return ev
+			return ans.ev
 		}
 		waited = true
 		t := time.NewTimer(budget + evidenceGrace)
 		defer t.Stop()
 		select {
-		case ev = <-done:
+		case ans = <-done:
 		case <-t.C:
-			ev = &store.Evidence{GatheredAt: start, Budget: budget,
+			ans.ev = &store.Evidence{GatheredAt: start, Budget: budget,
 				Missing: []store.MissingEvidence{{Collector: "all", Reason: "no answer within " + budget.String()}}}
 		}
-		return store.BoundEvidence(ev)
+		ans.ev = store.BoundEvidence(ans.ev)
+		return ans.ev
+	}
+	follow := func(id string) {
+		if !waited || ans.late == nil {
+			return
+		}
+		late := ans.late
+		ctx := context.WithoutCancel(ctx)
+		go func() {
+			for ev := range late {
+				e.lateEvidence(ctx, id, ev)
+			}
+		}()
+	}
+	return wait, follow
+}
+
+// lateEvidence stores evidence that arrived after the incident opened and
+// updates its card.
+func (e *Engine) lateEvidence(ctx context.Context, id string, ev *store.Evidence) {
+	log := e.log.With(slog.String("incident", id))
+	for attempt := range maxAttempts {
+		cur, err := e.deps.Store.Incident(ctx, id)
+		if err != nil {
+			log.WarnContext(ctx, "store late evidence", slog.Any("error", err))
+			return
+		}
+		now := e.now()
+		cur.Evidence = store.BoundEvidence(ev)
+		cur.UpdatedAt = now
+		tx := &store.Tx{Now: now, Incidents: []store.IncidentWrite{{Incident: cur}}}
+		e.oweCard(tx, NoticeUpdated, id, "", "", false)
+		err = e.commit(ctx, tx)
+		if err == nil || !errors.Is(err, store.ErrConflict) {
+			if err != nil {
+				log.WarnContext(ctx, "store late evidence", slog.Any("error", err))
+			}
+			return
+		}
+		if backoff(ctx, attempt) != nil {
+			return
+		}
 	}
 }
 

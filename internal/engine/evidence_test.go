@@ -159,3 +159,68 @@ func TestAGathererThatNeverAnswersDoesNotHoldTheCardPastTheBudget(t *testing.T) 
 		t.Errorf("evidence = %+v, want everything missing: no answer within 100ms", ev)
 	}
 }
+
+// lateGatherer answers at once and sends one late update.
+type lateGatherer struct {
+	first, later *store.Evidence
+	send         chan struct{}
+}
+
+func (g *lateGatherer) Gather(ctx context.Context, a *alarm.Alarm, m []*policy.Policy, b time.Duration) *store.Evidence {
+	return g.first
+}
+
+func (g *lateGatherer) GatherLate(context.Context, *alarm.Alarm, []*policy.Policy, time.Duration) (*store.Evidence, <-chan *store.Evidence) {
+	late := make(chan *store.Evidence, 1)
+	go func() {
+		<-g.send
+		late <- g.later
+		close(late)
+	}()
+	return g.first, late
+}
+
+func TestLateEvidenceIsStoredAndUpdatesTheCard(t *testing.T) {
+	pol := autoPolicy("checkout", "ecs.scale", requiredStep("ecs.scale", 1))
+	first := &store.Evidence{Missing: []store.MissingEvidence{{Collector: "health", Reason: "timed out after 4s"}}}
+	later := &store.Evidence{Health: &store.Health{TargetGroup: "checkout", Healthy: 2, Unhealthy: 1}}
+	g := &lateGatherer{first: first, later: later, send: make(chan struct{})}
+	f := newFixture(t, []*policy.Policy{pol}, []*action{{name: "ecs.scale", target: "ecs:prod/checkout"}},
+		withDeps(func(d *engine.Deps) { d.Evidence = g }))
+	out, err := f.e.HandleAlarm(ctx, newAlarm("checkout-5xx", f.clock.Now()))
+	if err != nil {
+		t.Fatalf("handle alarm: %v", err)
+	}
+	if ev := out.Incident.Evidence; ev == nil || ev.Health != nil || len(ev.Missing) != 1 {
+		t.Fatalf("evidence at intake = %+v, want health missing", ev)
+	}
+	close(g.send)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		inc, err := f.st.Incident(ctx, out.Incident.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inc.Evidence != nil && inc.Evidence.Health != nil {
+			if inc.Evidence.Health.Unhealthy != 1 || len(inc.Evidence.Missing) != 0 {
+				t.Errorf("late evidence stored as %+v", inc.Evidence)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the late evidence was never stored")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		n := f.notes.last()
+		if n.Kind == engine.NoticeUpdated && n.Incident.Evidence != nil && n.Incident.Evidence.Health != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the card was not updated with the late evidence; last notice %s", n.Kind)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/medicbot/medic/internal/alarm"
@@ -176,13 +175,39 @@ func (g *Gatherer) Collectors() []Collector { return g.collectors }
 // The result is bounded (store.BoundEvidence). It never fails: an
 // incident opens with whatever is known.
 func (g *Gatherer) Gather(ctx context.Context, a *alarm.Alarm, matched []*policy.Policy, budget time.Duration) *store.Evidence {
+	ev, _ := g.gather(ctx, a, matched, budget, false)
+	return ev
+}
+
+// LateLimit is how long collectors that missed the budget may still run
+// for GatherLate.
+const LateLimit = 30 * time.Second
+
+// GatherLate is Gather, except that collectors that miss the budget keep
+// running (until LateLimit): each answer that arrives after the budget
+// sends the whole evidence again, updated, on the channel, which is
+// buffered (an unread channel blocks nothing) and closed when every
+// collector has answered or LateLimit has passed.
+func (g *Gatherer) GatherLate(ctx context.Context, a *alarm.Alarm, matched []*policy.Policy, budget time.Duration) (*store.Evidence, <-chan *store.Evidence) {
+	return g.gather(ctx, a, matched, budget, true)
+}
+
+func (g *Gatherer) gather(ctx context.Context, a *alarm.Alarm, matched []*policy.Policy, budget time.Duration, late bool) (*store.Evidence, <-chan *store.Evidence) {
 	if budget <= 0 {
 		budget = DefaultBudget
 	}
 	start := g.now().UTC()
 	own := *a // collectors may outlive Gather
 	t := TargetOf(&own, matched, g.render, start)
-	ctx, cancel := context.WithTimeout(ctx, budget)
+	limit := budget
+	if late {
+		limit = max(LateLimit, budget)
+	}
+	if late {
+		// Late answers outlive the caller's request.
+		ctx = context.WithoutCancel(ctx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	type answer struct {
 		i   int
 		ev  *store.Evidence
@@ -198,38 +223,66 @@ func (g *Gatherer) Gather(ctx context.Context, a *alarm.Alarm, matched []*policy
 	got := make([]*answer, len(g.collectors))
 	timer := time.NewTimer(budget)
 	defer timer.Stop()
-	var once sync.Once
-	stop := func() { once.Do(cancel) }
-	defer stop()
+	received := 0
 wait:
-	for n := 0; n < len(g.collectors); n++ {
+	for received < len(g.collectors) {
 		select {
 		case ans := <-answers:
 			got[ans.i] = &ans
+			received++
 		case <-timer.C:
 			break wait
 		}
 	}
-	out := &store.Evidence{GatheredAt: start, Budget: budget}
-	for i, c := range g.collectors {
-		ans := got[i]
-		if ans == nil {
-			out.Missing = append(out.Missing, store.MissingEvidence{Collector: c.Name(), Reason: "timed out after " + budget.String()})
-			continue
-		}
-		if ans.err != nil {
-			reason := Reason(ans.err, budget)
-			out.Missing = append(out.Missing, store.MissingEvidence{Collector: c.Name(), Reason: reason})
-			if !errors.Is(ans.err, ErrNotConfigured) {
-				g.log.WarnContext(ctx, "evidence missing", slog.String("collector", c.Name()), slog.String("alarm", a.Name),
-					slog.String("reason", reason), slog.Any("error", ans.err))
+	snapshot := func() *store.Evidence {
+		out := &store.Evidence{GatheredAt: start, Budget: budget}
+		for i, c := range g.collectors {
+			ans := got[i]
+			switch {
+			case ans == nil:
+				out.Missing = append(out.Missing, store.MissingEvidence{Collector: c.Name(), Reason: "timed out after " + budget.String()})
+			case ans.err != nil:
+				out.Missing = append(out.Missing, store.MissingEvidence{Collector: c.Name(), Reason: Reason(ans.err, limit)})
+			default:
+				merge(out, ans.ev)
 			}
-			continue
 		}
-		merge(out, ans.ev)
+		out.Reading, out.Favours = Read(out, matched)
+		return store.BoundEvidence(out)
 	}
-	out.Reading, out.Favours = Read(out, matched)
-	return store.BoundEvidence(out)
+	logFailure := func(ans *answer) {
+		if ans.err != nil && !errors.Is(ans.err, ErrNotConfigured) {
+			g.log.WarnContext(ctx, "evidence missing", slog.String("collector", g.collectors[ans.i].Name()), slog.String("alarm", a.Name),
+				slog.String("reason", Reason(ans.err, limit)), slog.Any("error", ans.err))
+		}
+	}
+	for _, ans := range got {
+		if ans != nil {
+			logFailure(ans)
+		}
+	}
+	first := snapshot()
+	if !late || received == len(g.collectors) {
+		cancel()
+		return first, nil
+	}
+	updates := make(chan *store.Evidence, len(g.collectors)-received)
+	go func() {
+		defer close(updates)
+		defer cancel()
+		for received < len(g.collectors) {
+			select {
+			case ans := <-answers:
+				got[ans.i] = &ans
+				received++
+				logFailure(&ans)
+				updates <- snapshot()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return first, updates
 }
 
 // merge copies the parts part has into ev.

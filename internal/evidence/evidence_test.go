@@ -204,3 +204,32 @@ func TestReasonNamesTheDeniedCall(t *testing.T) {
 		t.Errorf("reason for an unknown error = %q, want failed", got)
 	}
 }
+
+func TestGatherLateSendsWhatArrivesAfterTheBudget(t *testing.T) {
+	g := evidence.NewGatherer(render, nil,
+		&stub{name: "pattern", ev: &store.Evidence{Pattern: &store.Pattern{Source: "target", Code: "5xx", ErrorRate: -1}}},
+		&stub{name: "health", delay: 300 * time.Millisecond, ev: &store.Evidence{Health: &store.Health{TargetGroup: "checkout", Unhealthy: 2}}},
+	)
+	start := time.Now()
+	first, late := g.GatherLate(context.Background(), anAlarm, nil, 100*time.Millisecond)
+	if took := time.Since(start); took > 250*time.Millisecond {
+		t.Errorf("GatherLate returned after %s, want about the 100ms budget", took)
+	}
+	if first.Health != nil || len(first.Missing) != 1 || first.Missing[0].Collector != "health" {
+		t.Fatalf("first = %+v, want health missing", first)
+	}
+	var updates []*store.Evidence
+	for ev := range late {
+		updates = append(updates, ev)
+	}
+	if len(updates) != 1 {
+		t.Fatalf("%d late updates, want 1", len(updates))
+	}
+	u := updates[0]
+	if u.Health == nil || u.Health.Unhealthy != 2 || u.Pattern == nil || len(u.Missing) != 0 {
+		t.Errorf("update = %+v, want the pattern kept, health added, nothing missing", u)
+	}
+	if u.Reading != "target 5xx, 2 of 2 targets unhealthy" {
+		t.Errorf("reading after the late answer = %q", u.Reading)
+	}
+}
