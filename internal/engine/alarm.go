@@ -98,6 +98,9 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 	}
 	inc.Suspects, inc.SuspectsNote = suspects()
 	inc.Evidence = evidence()
+	if entry, ok := evidenceAudit(id, "evidence.gathered", inc.Evidence); ok {
+		tx.Audit = append(tx.Audit, entry)
+	}
 	// What the new incident owes: its card, then what each proposal waits
 	// for (its execution, its expiry or the ladder's next step).
 	e.oweCard(tx, NoticeOpened, id, "", "alarm "+a.Name+" in ALARM", false)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/medicbot/medic/internal/alarm"
@@ -125,6 +126,9 @@ func (e *Engine) lateEvidence(ctx context.Context, id string, ev *store.Evidence
 		cur.Evidence = store.BoundEvidence(ev)
 		cur.UpdatedAt = now
 		tx := &store.Tx{Now: now, Incidents: []store.IncidentWrite{{Incident: cur}}}
+		if entry, ok := evidenceAudit(id, "evidence.late", cur.Evidence); ok {
+			tx.Audit = append(tx.Audit, entry)
+		}
 		e.oweCard(tx, NoticeUpdated, id, "", "", false)
 		err = e.commit(ctx, tx)
 		if err == nil || !errors.Is(err, store.ErrConflict) {
@@ -148,4 +152,26 @@ func firstStep(pol *policy.Policy, ev func() *store.Evidence) (int, []string) {
 		return 0, nil
 	}
 	return pol.FirstStep(ev().Facts())
+}
+
+// evidenceAudit is the audit entry that shows, in `medic audit`, what the
+// evidence said: the reading, what it favours and what is missing.
+func evidenceAudit(id, event string, ev *store.Evidence) (store.AuditEntry, bool) {
+	if ev == nil {
+		return store.AuditEntry{}, false
+	}
+	var parts []string
+	if ev.Reading != "" {
+		parts = append(parts, "reading: "+ev.Reading)
+	}
+	if ev.Favours != "" {
+		parts = append(parts, "favours "+ev.Favours)
+	}
+	for _, m := range ev.Missing {
+		parts = append(parts, m.Collector+" unavailable: "+m.Reason)
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "nothing to say")
+	}
+	return store.AuditEntry{Incident: id, Event: event, Who: Who, Why: strings.Join(parts, "; ")}, true
 }

@@ -139,6 +139,19 @@ func TestEvidenceIsGatheredOnceUnderThePolicyBudgetAndStoredForTheCard(t *testin
 	if n := g.calls.Load(); n != 1 {
 		t.Errorf("evidence gathered %d times after a vote and a redelivery, want once", n)
 	}
+	entries, err := f.e.Audit(ctx, store.AuditQuery{Incident: out.Incident.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said string
+	for _, e := range entries {
+		if e.Event == "evidence.gathered" {
+			said = e.Why
+		}
+	}
+	if !strings.Contains(said, "reading: ELB 502s, 3 of 6 targets unhealthy") {
+		t.Errorf("the audit's evidence entry says %q, want the reading", said)
+	}
 }
 
 func TestAGathererThatNeverAnswersDoesNotHoldTheCardPastTheBudget(t *testing.T) {
