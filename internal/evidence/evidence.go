@@ -305,6 +305,9 @@ func merge(ev, part *store.Evidence) {
 	if part.Logs != nil {
 		ev.Logs = part.Logs
 	}
+	if part.Graph != nil {
+		ev.Graph = part.Graph
+	}
 	if part.Upstreams != nil {
 		ev.Upstreams = part.Upstreams
 	}

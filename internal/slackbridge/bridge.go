@@ -67,6 +67,7 @@ func (n *Notifier) Notify(ctx context.Context, nt *engine.Notice) (store.Message
 			return ref, fmt.Errorf("post card for incident %s: %w", inc.ID, err)
 		}
 		ref = store.MessageRef{Channel: channel, TS: ts}
+		updateErr = n.threadEvidence(ctx, ref, inc)
 	} else if err := n.slack.UpdateCard(ctx, ref.Channel, ref.TS, card); err != nil {
 		updateErr = fmt.Errorf("update card of incident %s: %w", inc.ID, err)
 	}

@@ -1,6 +1,8 @@
 package slackbridge
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -76,4 +78,38 @@ func probeView(p store.ProbeResult) slack.ProbeView {
 		v.Headers = append(v.Headers, h.Name+": "+h.Value)
 	}
 	return v
+}
+
+// ImageUploader uploads an image into a thread; *slack.Client implements
+// it. A Poster that is not one gets no metric graph in its threads.
+type ImageUploader interface {
+	UploadImage(ctx context.Context, channel, threadTS, filename, title string, image []byte) error
+}
+
+// threadEvidence puts into a new card's thread what the card has no room
+// for: the log patterns with their counts and the metric graph gathered at
+// intake. It calls Slack only.
+func (n *Notifier) threadEvidence(ctx context.Context, ref store.MessageRef, inc *store.Incident) error {
+	ev := inc.Evidence
+	if ev == nil {
+		return nil
+	}
+	var errs []error
+	if ev.Logs != nil && len(ev.Logs.Patterns) > 0 {
+		var b strings.Builder
+		fmt.Fprintf(&b, "*Log patterns* in %s, %s to %s UTC:", escape(strings.Join(ev.Logs.Groups, ", ")),
+			ev.Logs.Start.UTC().Format("15:04"), ev.Logs.End.UTC().Format("15:04"))
+		for _, p := range ev.Logs.Patterns {
+			fmt.Fprintf(&b, "\n• ×%d `%s`", p.Count, escape(strings.ReplaceAll(p.Pattern, "`", "'")))
+		}
+		if _, err := n.slack.PostThread(ctx, ref.Channel, ref.TS, slack.TextMessage(b.String())); err != nil {
+			errs = append(errs, fmt.Errorf("post the log patterns of incident %s: %w", inc.ID, err))
+		}
+	}
+	if up, ok := n.slack.(ImageUploader); ok && len(ev.Graph) > 0 {
+		if err := up.UploadImage(ctx, ref.Channel, ref.TS, "5xx.png", "5xx of "+inc.Alarm.Name+" (last 30 min)", ev.Graph); err != nil {
+			errs = append(errs, fmt.Errorf("upload the metric graph of incident %s: %w", inc.ID, err))
+		}
+	}
+	return errors.Join(errs...)
 }

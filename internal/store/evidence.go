@@ -27,6 +27,9 @@ type Evidence struct {
 	Probe     *ProbeResult  `json:"probe,omitempty"`
 	Upstreams []ProbeResult `json:"upstreams,omitempty"`
 	Logs      *Logs         `json:"logs,omitempty"`
+	// Graph is a PNG of the pattern's metrics over the same window, for
+	// the incident's thread; at most MaxGraphBytes.
+	Graph []byte `json:"graph,omitempty"`
 	// Missing names each collector that returned nothing, and why
 	// ("timed out after 4s", "access denied", "not configured").
 	Missing []MissingEvidence `json:"missing,omitempty"`
@@ -154,6 +157,9 @@ const (
 	MaxReasons = 5
 	// MaxStopped is how many stopped tasks are kept.
 	MaxStopped = 5
+	// MaxGraphBytes bounds the metric graph image; a larger one is
+	// dropped and listed as missing.
+	MaxGraphBytes = 96 << 10
 	// MaxMissing is how many missing collectors are listed.
 	MaxMissing = 10
 	// MaxEvidenceText bounds every text of the evidence.
@@ -170,7 +176,12 @@ func BoundEvidence(ev *Evidence) *Evidence {
 	out := *ev
 	out.Reading, out.Favours = line(out.Reading), line(out.Favours)
 	out.Missing = nil
-	for _, m := range ev.Missing {
+	missing := ev.Missing
+	if len(ev.Graph) > MaxGraphBytes {
+		out.Graph = nil
+		missing = append(append([]MissingEvidence(nil), missing...), MissingEvidence{Collector: "graph", Reason: "image too large"})
+	}
+	for _, m := range missing {
 		if len(out.Missing) == MaxMissing {
 			break
 		}

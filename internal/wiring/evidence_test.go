@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+
 	"github.com/medicbot/medic/internal/config"
 	"github.com/medicbot/medic/internal/doors"
+	"github.com/medicbot/medic/internal/evidence"
 	"github.com/medicbot/medic/internal/slack/slacktesting"
 	"github.com/medicbot/medic/internal/testenv"
 	"github.com/medicbot/medic/internal/wiring"
@@ -35,7 +38,10 @@ func TestCardIsPostedWithEvidenceSoonAfterTheAlarmAgainstMoto(t *testing.T) {
 	cfg := &config.Config{StorePath: filepath.Join(t.TempDir(), "medic.db"), SlackAPIURL: sl.GetAPIURL(), SlackBotToken: "xoxb-test",
 		SlackChannel: "C0INCIDENTS", AWSEndpointURL: m.URL, MaxPerHour: 10}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := wiring.Build(ctx, cfg, m.Config, wiring.Options{Logger: log, Intake: true})
+	// Every collector: those moto serves, and the graph over a small local
+	// fake of GetMetricWidgetImage (moto lacks it).
+	collectors := append(wiring.Collectors(m.Config, true), evidence.NewGraph(widgetFake{}))
+	app, err := wiring.Build(ctx, cfg, m.Config, wiring.Options{Logger: log, Intake: true, Collectors: collectors})
 	if err != nil {
 		t.Fatalf("wire medic: %v", err)
 	}
@@ -65,11 +71,14 @@ func TestCardIsPostedWithEvidenceSoonAfterTheAlarmAgainstMoto(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev := inc.Evidence
-		if ev == nil || ev.Health == nil || ev.Changes == nil || ev.Pattern == nil {
+		if ev == nil || ev.Health == nil || ev.Changes == nil || ev.Pattern == nil || len(ev.Graph) == 0 {
 			t.Fatalf("alarm %d: evidence stored = %+v, want pattern, changes and health from moto", i, ev)
 		}
 	}
 	last := sl.Requests("chat.postMessage")[n-1]
+	if ups := sl.Requests(slacktesting.MethodFileUpload); len(ups) != n {
+		t.Errorf("%d metric graphs uploaded, want one per card (%d)", len(ups), n)
+	}
 	if !strings.Contains(string(last.BlocksJSON), "*Evidence*") || !strings.Contains(string(last.BlocksJSON), "Tasks of prod/checkout") {
 		t.Errorf("the card does not show the evidence:\n%s", last.BlocksJSON)
 	}
@@ -79,4 +88,11 @@ func TestCardIsPostedWithEvidenceSoonAfterTheAlarmAgainstMoto(t *testing.T) {
 	if p99 > 4*time.Second {
 		t.Errorf("p99 %s exceeds the 4s evidence budget", p99)
 	}
+}
+
+// widgetFake answers GetMetricWidgetImage with a small PNG.
+type widgetFake struct{}
+
+func (widgetFake) GetMetricWidgetImage(context.Context, *cloudwatch.GetMetricWidgetImageInput, ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricWidgetImageOutput, error) {
+	return &cloudwatch.GetMetricWidgetImageOutput{MetricWidgetImage: append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 20<<10)...)}, nil
 }

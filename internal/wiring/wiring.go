@@ -31,6 +31,7 @@ import (
 	"github.com/medicbot/medic/internal/config"
 	"github.com/medicbot/medic/internal/cwstate"
 	"github.com/medicbot/medic/internal/engine"
+	"github.com/medicbot/medic/internal/evidence"
 	"github.com/medicbot/medic/internal/killswitch"
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/slack"
@@ -69,6 +70,10 @@ type Options struct {
 	// doors (the Slack function, the executor) render cards from the
 	// records and never look deploys up.
 	Intake bool
+	// Collectors replaces the evidence collectors an Intake engine runs
+	// (tests: a local fake for a call the emulator lacks); nil means
+	// Collectors(awsCfg, emulator).
+	Collectors []evidence.Collector
 }
 
 // App is medic, built.
@@ -220,7 +225,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	// Evidence is gathered once, when the alarm door opens an incident.
 	var gatherer engine.EvidenceGatherer
 	if opts.Intake {
-		gatherer = Evidence(awsCfg, cfg.AWSEndpointURL != "", log)
+		gatherer = Evidence(awsCfg, cfg.AWSEndpointURL != "", log, opts.Collectors...)
 	}
 	eng, err := engine.New(engine.Config{MaxPerHour: cfg.MaxPerHour, Scope: Scope(cfg, awsCfg)}, engine.Deps{
 		Store:      app.Store,
