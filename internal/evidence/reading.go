@@ -38,6 +38,9 @@ func Read(ev *store.Evidence, matched []*policy.Policy) (reading, favours string
 		if len(h.Reasons) > 0 {
 			s += " (" + h.Reasons[0].Reason + ")"
 		}
+		if total == 0 {
+			s = "no targets registered in " + h.TargetGroup
+		}
 		parts = append(parts, s)
 	}
 	f := ev.Facts()

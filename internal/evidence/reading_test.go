@@ -72,3 +72,10 @@ func TestTheReadingLeavesOutWhatWasNotGathered(t *testing.T) {
 		t.Errorf("favours %q with no target health or deployments known", favours)
 	}
 }
+
+func TestTheReadingSaysWhenATargetGroupHasNoTargets(t *testing.T) {
+	reading, _ := evidence.Read(&store.Evidence{Health: &store.Health{TargetGroup: "checkout"}}, nil)
+	if reading != "no targets registered in checkout" {
+		t.Errorf("reading = %q", reading)
+	}
+}

@@ -156,8 +156,18 @@ func evidenceText(e *Evidence) string {
 		}
 		lines = append(lines, s)
 	}
+	// Collectors a policy did not ask for share one line; every other
+	// missing part says why on its own.
+	var unasked []string
 	for _, m := range e.Missing {
+		if strings.HasPrefix(m.Reason, "not configured") {
+			unasked = append(unasked, escape(m.Collector))
+			continue
+		}
 		lines = append(lines, "• _"+escape(m.Collector)+"_ unavailable: "+escape(m.Reason))
+	}
+	if len(unasked) > 0 {
+		lines = append(lines, "• _not configured_: "+strings.Join(unasked, ", "))
 	}
 	return strings.Join(lines, "\n")
 }

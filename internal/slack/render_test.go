@@ -167,8 +167,9 @@ func TestRenderCardGolden(t *testing.T) {
 					Headers: []string{"Server: awselb/2.0"}},
 				Upstreams: []slack.ProbeView{{Name: "payments", URL: "http://payments.internal/health", Method: "GET", Expect: 200,
 					Attempts: []slack.AttemptView{{Error: "timed out"}}}},
-				Logs:    []string{"×41 ERROR upstream payments timed out after Nms", "×7 ERROR pool exhausted <id>"},
-				Missing: []slack.MissingView{{Collector: "upstreams", Reason: "not configured: the policy names no upstreams"}},
+				Logs: []string{"×41 ERROR upstream payments timed out after Nms", "×7 ERROR pool exhausted <id>"},
+				Missing: []slack.MissingView{{Collector: "upstreams", Reason: "not configured: the policy names no upstreams"},
+					{Collector: "logs", Reason: "not configured: the policy has no logs query"}, {Collector: "graph", Reason: "timed out after 4s"}},
 			}
 			s := scaleStep()
 			s.ProposalID, s.Index, s.Action = "inc-1#1", 1, "ecs.rollback"
