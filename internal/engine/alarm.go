@@ -69,8 +69,12 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		UpdatedAt: now,
 		ExpiresAt: now.Add(e.cfg.Retention),
 	}
-	suspects := e.findSuspects(ctx, id, a, pols)
+	suspects := onceSuspects(e.findSuspects(ctx, id, a, pols))
 	evidence, followEvidence := e.gatherEvidence(ctx, a, pols)
+	facts := func() policy.Facts {
+		found, _ := suspects()
+		return store.FactsOf(evidence(), found)
+	}
 	sw := e.readSwitch(ctx)
 	tx := &store.Tx{Now: now, Incidents: []store.IncidentWrite{{Incident: inc, Create: true}}}
 	tx.Audit = append(tx.Audit, store.AuditEntry{Incident: id, Event: "incident.opened", Who: Who,
@@ -84,7 +88,7 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		if len(pol.Steps) == 0 {
 			continue
 		}
-		index, skipped := firstStep(pol, evidence)
+		index, skipped := firstStep(pol, facts)
 		if index < 0 {
 			tx.Audit = append(tx.Audit, store.AuditEntry{Incident: id, Event: "policy.skipped", Who: Who,
 				Why: "policy " + pol.Name + ": no step's when: conditions hold: " + strings.Join(skipped, "; ")})

@@ -144,14 +144,29 @@ func (e *Engine) lateEvidence(ctx context.Context, id string, ev *store.Evidence
 }
 
 // firstStep is the ladder's first step of pol whose `when:` conditions
-// hold for the evidence (policy.FirstStep), with why each step before it
-// was skipped; -1 when none holds. It waits for the evidence (ev) only
-// when pol has conditions.
-func firstStep(pol *policy.Policy, ev func() *store.Evidence) (int, []string) {
+// hold for the facts (policy.FirstStep), with why each step before it was
+// skipped; -1 when none holds. It asks for the facts (which wait for the
+// evidence and the suspect deploys) only when pol has conditions.
+func firstStep(pol *policy.Policy, facts func() policy.Facts) (int, []string) {
 	if !pol.HasConditions() {
 		return 0, nil
 	}
-	return pol.FirstStep(ev().Facts())
+	return pol.FirstStep(facts())
+}
+
+// onceSuspects makes the suspect-deploy answer readable more than once:
+// the steps' conditions and the incident both need it.
+func onceSuspects(wait func() ([]store.SuspectDeploy, string)) func() ([]store.SuspectDeploy, string) {
+	var found []store.SuspectDeploy
+	var note string
+	done := false
+	return func() ([]store.SuspectDeploy, string) {
+		if !done {
+			found, note = wait()
+			done = true
+		}
+		return found, note
+	}
 }
 
 // evidenceAudit is the audit entry that shows, in `medic audit`, what the

@@ -237,3 +237,29 @@ func TestLateEvidenceIsStoredAndUpdatesTheCard(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestAGitHubDeployJustBeforeTheSpikeCountsForDeployWithin(t *testing.T) {
+	pol := autoPolicy("checkout", "",
+		&policy.Step{Action: "ecs.scale", Approval: policy.ApprovalAuto, When: &policy.When{DeployWithin: 30 * time.Minute}},
+		&policy.Step{Action: "ecs.restart", Approval: policy.ApprovalAuto},
+	)
+	acts := []*action{{name: "ecs.scale", target: "ecs:prod/checkout"}, {name: "ecs.restart", target: "ecs:prod/checkout"}}
+	clk := newClock()
+	began := clk.Now().Add(-5 * time.Minute)
+	// The ECS deployment is two days old; GitHub deployed 10 minutes
+	// before the spike.
+	ev := &store.Evidence{Pattern: &store.Pattern{Source: "target", Code: "5xx", StartedAt: began},
+		Changes: &store.Changes{Deployments: []store.ECSDeployment{{TaskDefinition: "checkout:41", CreatedAt: began.Add(-48 * time.Hour)}}}}
+	fd := &finder{deploys: []store.SuspectDeploy{{SHA: "4f2a9c1d8e7b", DeployedAt: began.Add(-10 * time.Minute)}}}
+	f := newFixture(t, []*policy.Policy{pol}, acts, withDeps(func(d *engine.Deps) { d.Evidence = &gatherer{ev: ev}; d.Suspects = fd; d.Clock = clk }))
+	out, err := f.e.HandleAlarm(ctx, newAlarm("checkout-5xx", f.clock.Now()))
+	if err != nil || len(out.Proposals) != 1 {
+		t.Fatalf("handle alarm = %+v, %v", out, err)
+	}
+	if p := out.Proposals[0]; p.Step != 0 {
+		t.Errorf("proposed step %d (%s), skipped %q; want step 1: the GitHub deploy was 10m before the spike", p.Step+1, p.Action, p.Skipped)
+	}
+	if len(out.Incident.Suspects) != 1 || fd.calls.Load() != 1 {
+		t.Errorf("suspects stored %+v, looked up %d times; want the one deploy, looked up once", out.Incident.Suspects, fd.calls.Load())
+	}
+}

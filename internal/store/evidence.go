@@ -247,7 +247,12 @@ func line(s string) string { return cut(strings.Join(strings.Fields(s), " "), Ma
 // 5xx source and code, the unhealthy targets and how long after the
 // service's last deployment the spike began. What was not gathered is
 // unknown (nil or empty). Nil evidence knows nothing.
-func (ev *Evidence) Facts() policy.Facts {
+func (ev *Evidence) Facts() policy.Facts { return FactsOf(ev, nil) }
+
+// FactsOf is ev.Facts(), where the last deployment is the latest of the
+// ECS service's deployments and the suspect deploys (GitHub) that started
+// no later than the spike.
+func FactsOf(ev *Evidence, suspects []SuspectDeploy) policy.Facts {
 	var f policy.Facts
 	if ev == nil {
 		return f
@@ -259,11 +264,31 @@ func (ev *Evidence) Facts() policy.Facts {
 		n := ev.Health.Unhealthy
 		f.UnhealthyTargets = &n
 	}
+	var began time.Time
+	if ev.Pattern != nil {
+		began = ev.Pattern.StartedAt
+	}
 	if last, ok := ev.Changes.LastChange(); ok && !last.CreatedAt.IsZero() {
 		f.Deploy = "task definition " + last.TaskDefinition
-		if ev.Pattern != nil && !ev.Pattern.StartedAt.IsZero() {
-			d := ev.Pattern.StartedAt.Sub(last.CreatedAt)
+		if !began.IsZero() {
+			d := began.Sub(last.CreatedAt)
 			f.SinceDeploy = &d
+		}
+	}
+	if began.IsZero() {
+		return f
+	}
+	for _, s := range suspects {
+		if s.DeployedAt.IsZero() || s.DeployedAt.After(began) {
+			continue
+		}
+		d := began.Sub(s.DeployedAt)
+		if f.SinceDeploy == nil || *f.SinceDeploy < 0 || d < *f.SinceDeploy {
+			sha := s.SHA
+			if len(sha) > 7 {
+				sha = sha[:7]
+			}
+			f.SinceDeploy, f.Deploy = &d, "deploy "+sha
 		}
 	}
 	return f

@@ -77,3 +77,22 @@ func TestFactsOfTheEvidence(t *testing.T) {
 		t.Errorf("nil evidence knows %+v", f)
 	}
 }
+
+func TestFactsTakeTheLatestDeployBeforeTheSpikeFromECSOrGitHub(t *testing.T) {
+	began := time.Date(2026, 12, 3, 8, 14, 0, 0, time.UTC)
+	ev := &store.Evidence{Pattern: &store.Pattern{StartedAt: began},
+		Changes: &store.Changes{Deployments: []store.ECSDeployment{{TaskDefinition: "checkout:41", CreatedAt: began.Add(-48 * time.Hour)}}}}
+	suspects := []store.SuspectDeploy{
+		{SHA: "4f2a9c1d8e7b6a5f", DeployedAt: began.Add(-6 * time.Minute)},
+		{SHA: "after000", DeployedAt: began.Add(time.Minute)}, // after the spike: not its cause
+		{SHA: "nodate00"},
+	}
+	f := store.FactsOf(ev, suspects)
+	if f.SinceDeploy == nil || *f.SinceDeploy != 6*time.Minute || f.Deploy != "deploy 4f2a9c1" {
+		t.Errorf("facts = %+v (since %v), want the GitHub deploy 6m before the spike", f, f.SinceDeploy)
+	}
+	f = store.FactsOf(ev, nil)
+	if f.SinceDeploy == nil || *f.SinceDeploy != 48*time.Hour || f.Deploy != "task definition checkout:41" {
+		t.Errorf("facts without suspects = %+v, want the ECS deployment", f)
+	}
+}
