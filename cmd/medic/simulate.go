@@ -14,7 +14,9 @@ import (
 
 	"github.com/medicbot/medic/internal/alarm"
 	"github.com/medicbot/medic/internal/engine"
+	"github.com/medicbot/medic/internal/evidence"
 	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/internal/store"
 	"github.com/medicbot/medic/remediations"
 )
 
@@ -28,11 +30,15 @@ type simOutput struct {
 	Ignored  string      `json:"ignored,omitempty"`
 	Matches  []simMatch  `json:"matches"`
 	Alarms   []simResult `json:"alarms,omitempty"`
+	// Evidence is the first alarm's, with --evidence.
+	Evidence *store.Evidence `json:"evidence,omitempty"`
 }
 
 type simResult struct {
 	Alarm   *simAlarm  `json:"alarm"`
 	Matches []simMatch `json:"matches"`
+	// Evidence is set with --evidence.
+	Evidence *store.Evidence `json:"evidence,omitempty"`
 }
 
 type simAlarm struct {
@@ -60,6 +66,10 @@ type simMatch struct {
 	// Recovery what medic does when the alarm returns to OK.
 	OnBlocked string `json:"on_blocked"`
 	Recovery  string `json:"recovery"`
+	// With --evidence: the step (1-based) the evidence picks, -1 for
+	// none, and why the steps before it were skipped.
+	Proposes int      `json:"proposes,omitempty"`
+	Skipped  []string `json:"skipped,omitempty"`
 }
 
 type simStep struct {
@@ -90,7 +100,9 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 	file := fset.String("alarm", "", "alarm payload file: EventBridge event, SNS event or message, or alarm action payload (- for stdin)")
 	format := fset.String("format", "json", "output format: json or text")
 	withPlan := fset.Bool("plan", false, "also plan each matched step against the real AWS/GitHub state (reads only, changes nothing)")
-	endpoint := fset.String("endpoint-url", "", "with --plan: send every AWS call here (e.g. a moto server); default AWS_ENDPOINT_URL or AWS")
+	withEvidence := fset.Bool("evidence", false, "also gather the evidence the alarm function would (reads only) and say which step it picks")
+	budget := fset.Duration("budget", 0, "with --evidence: the time budget (default: the policies' evidence.budget, else 4s)")
+	endpoint := fset.String("endpoint-url", "", "with --plan or --evidence: send every AWS call here (e.g. a moto server); default AWS_ENDPOINT_URL or AWS")
 	if code, ok := parse(fset, args); !ok {
 		return code
 	}
@@ -136,6 +148,13 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 			return exitUsage
 		}
 	}
+	var gatherer *evidence.Gatherer
+	if *withEvidence {
+		if gatherer, err = evidenceGatherer(ctx, *endpoint); err != nil {
+			fmt.Fprintf(e.stderr, "medic simulate: --evidence: %s\n", oneLine(err))
+			return exitUsage
+		}
+	}
 	code = exitOK
 	for i, a := range alarms {
 		r := simResult{Alarm: newSimAlarm(a), Matches: []simMatch{}}
@@ -170,8 +189,11 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 			}
 			r.Matches = append(r.Matches, m)
 		}
+		if gatherer != nil && policy.ActsOn(a.State) && len(r.Matches) > 0 {
+			simEvidence(ctx, gatherer, a, set.Match(a), *budget, &r)
+		}
 		if i == 0 {
-			out.Alarm, out.Matches = r.Alarm, r.Matches
+			out.Alarm, out.Matches, out.Evidence = r.Alarm, r.Matches, r.Evidence
 		}
 		if len(alarms) > 1 {
 			out.Alarms = append(out.Alarms, r)
@@ -252,7 +274,7 @@ func printText(w io.Writer, out *simOutput) {
 	}
 	results := out.Alarms
 	if results == nil {
-		results = []simResult{{Alarm: out.Alarm, Matches: out.Matches}}
+		results = []simResult{{Alarm: out.Alarm, Matches: out.Matches, Evidence: out.Evidence}}
 	}
 	for i, r := range results {
 		if i > 0 {
@@ -272,8 +294,15 @@ func printText(w io.Writer, out *simOutput) {
 		case len(r.Matches) == 0:
 			fmt.Fprintln(w, "no policy matches")
 		}
+		printEvidence(w, r.Evidence)
 		for _, m := range r.Matches {
 			fmt.Fprintf(w, "policy %s (after a BLOCKED or EXPIRED step: %s)\n", m.Policy, m.OnBlocked)
+			if m.Proposes != 0 {
+				fmt.Fprintf(w, "  the evidence picks step %d\n", m.Proposes)
+				for _, sk := range m.Skipped {
+					fmt.Fprintf(w, "  %s\n", sk)
+				}
+			}
 			for j, s := range m.Steps {
 				when := "at once"
 				if j > 0 {

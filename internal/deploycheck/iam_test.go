@@ -12,6 +12,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/medicbot/medic/internal/wiring"
 	"github.com/medicbot/medic/remediations/builtin"
 )
 
@@ -364,6 +367,8 @@ func TestIAMMatchesTheRemediationsDocumentedLists(t *testing.T) {
 	type doc struct {
 		by    []string // the actions documenting it
 		onAny bool     // documented on "*"
+		// evidenceOnly: documented by evidence collectors alone.
+		evidenceOnly bool
 	}
 	documented := map[string]*doc{} // lower-case IAM action -> doc
 	canonical := map[string]string{}
@@ -388,6 +393,24 @@ func TestIAMMatchesTheRemediationsDocumentedLists(t *testing.T) {
 	if len(documented) == 0 {
 		t.Fatal("builtin.Catalog() documents no IAM action")
 	}
+	// The evidence collectors' reads count as documented too (only the
+	// alarm function calls them; TestAlarmFunctionMayGatherEvidence).
+	for _, c := range wiring.Collectors(aws.Config{Region: "us-east-1"}, false) {
+		for _, perm := range c.IAM() {
+			for _, a := range perm.Actions {
+				k := strings.ToLower(a)
+				d := documented[k]
+				if d == nil {
+					// Not a remediation's: the executor need not hold it.
+					d = &doc{evidenceOnly: true}
+					documented[k] = d
+					canonical[k] = a
+				}
+				d.by = append(d.by, "evidence "+c.Name())
+				d.onAny = d.onAny || perm.Resource == "*"
+			}
+		}
+	}
 	isRead := func(action string) bool {
 		_, op, _ := strings.Cut(action, ":")
 		return strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "List") || strings.HasPrefix(op, "Get")
@@ -404,7 +427,7 @@ func TestIAMMatchesTheRemediationsDocumentedLists(t *testing.T) {
 
 	exec := p.policies("ExecutorFunction")
 	for _, k := range actions {
-		if !holds(exec, canonical[k]) {
+		if !documented[k].evidenceOnly && !holds(exec, canonical[k]) {
 			t.Errorf("ExecutorFunction lacks %s, which %s document(s) (Schema().IAM)", canonical[k], strings.Join(documented[k].by, ", "))
 		}
 	}
@@ -623,6 +646,42 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// TestAlarmFunctionMayGatherEvidence checks that the alarm function, which
+// gathers evidence when it opens an incident, holds every IAM action each
+// evidence collector declares (IAM()), and no other function needs them.
+func TestAlarmFunctionMayGatherEvidence(t *testing.T) {
+	p := loadTemplateNodes(t)
+	sts := p.policies("AlarmFunction")
+	collectors := wiring.Collectors(aws.Config{Region: "us-east-1"}, false)
+	if len(collectors) == 0 {
+		t.Fatal("wiring.Collectors returned no collector")
+	}
+	declared := 0
+	defer func() {
+		if declared == 0 {
+			t.Error("no evidence collector declares an IAM action")
+		}
+	}()
+	for _, c := range collectors {
+		// Probes call no AWS API and declare nothing.
+		declared += len(c.IAM())
+		for _, perm := range c.IAM() {
+			for _, a := range perm.Actions {
+				granted := false
+				for _, s := range sts {
+					if s.grants(a) {
+						granted = true
+						break
+					}
+				}
+				if !granted {
+					t.Errorf("AlarmFunction lacks %s, which evidence collector %s declares (IAM())", a, c.Name())
+				}
+			}
+		}
+	}
 }
 
 // TestMaintenanceFunctionHasNoPolicies: the maintenance page function calls

@@ -196,6 +196,9 @@ type Config struct {
 	// SuspectTimeout bounds the suspect-deploy lookup at intake (default
 	// DefaultSuspectTimeout).
 	SuspectTimeout time.Duration
+	// EvidenceBudget bounds evidence gathering at intake when no matched
+	// policy sets evidence.budget (default DefaultEvidenceBudget).
+	EvidenceBudget time.Duration
 }
 
 func (c *Config) defaults() {
@@ -223,6 +226,9 @@ func (c *Config) defaults() {
 	if c.SuspectTimeout <= 0 {
 		c.SuspectTimeout = DefaultSuspectTimeout
 	}
+	if c.EvidenceBudget <= 0 {
+		c.EvidenceBudget = DefaultEvidenceBudget
+	}
 }
 
 // Deps are the engine's side effects. Store, Policies, Render, Actions and
@@ -231,7 +237,7 @@ func (c *Config) defaults() {
 // nil means the alarm's state cannot be read (nothing executes), Authorizer
 // nil allows nobody, Switch nil reads only the stored switch, Clock nil is
 // the system clock, Logger nil is slog.Default(), Suspects nil looks up no
-// suspect deploys.
+// suspect deploys, Evidence nil gathers no evidence.
 type Deps struct {
 	Store      Store
 	Policies   Matcher
@@ -248,6 +254,7 @@ type Deps struct {
 	Clock    Clock
 	Logger   *slog.Logger
 	Suspects SuspectFinder
+	Evidence EvidenceGatherer
 }
 
 // Engine is medic's decision core. It is safe for concurrent use.

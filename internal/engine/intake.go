@@ -69,7 +69,12 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		UpdatedAt: now,
 		ExpiresAt: now.Add(e.cfg.Retention),
 	}
-	suspects := e.findSuspects(ctx, id, a, pols)
+	suspects := onceSuspects(e.findSuspects(ctx, id, a, pols))
+	evidence, followEvidence := e.gatherEvidence(ctx, a, pols)
+	facts := func() policy.Facts {
+		found, _ := suspects()
+		return store.FactsOf(evidence(), found)
+	}
 	sw := e.readSwitch(ctx)
 	tx := &store.Tx{Now: now, Incidents: []store.IncidentWrite{{Incident: inc, Create: true}}}
 	tx.Audit = append(tx.Audit, store.AuditEntry{Incident: id, Event: "incident.opened", Who: Who,
@@ -83,12 +88,23 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		if len(pol.Steps) == 0 {
 			continue
 		}
-		p := e.propose(ctx, inc, pol, 0, sw)
+		index, skipped := firstStep(pol, facts)
+		if index < 0 {
+			tx.Audit = append(tx.Audit, store.AuditEntry{Incident: id, Event: "policy.skipped", Who: Who,
+				Why: "policy " + pol.Name + ": no step's when: conditions hold: " + strings.Join(skipped, "; ")})
+			continue
+		}
+		p := e.propose(ctx, inc, pol, index, sw)
+		p.Skipped = skipped
 		props = append(props, p)
 		tx.Proposals = append(tx.Proposals, store.ProposalWrite{Proposal: p, Create: true})
 		tx.Audit = append(tx.Audit, createdAudit(p))
 	}
 	inc.Suspects, inc.SuspectsNote = suspects()
+	inc.Evidence = evidence()
+	if entry, ok := evidenceAudit(id, "evidence.gathered", inc.Evidence); ok {
+		tx.Audit = append(tx.Audit, entry)
+	}
 	// What the new incident owes: its card, then what each proposal waits
 	// for (its execution, its expiry or the ladder's next step).
 	e.oweCard(tx, NoticeOpened, id, "", "alarm "+a.Name+" in ALARM", false)
@@ -106,6 +122,7 @@ func (e *Engine) HandleAlarm(ctx context.Context, a *alarm.Alarm) (Outcome, erro
 		}
 		return Outcome{}, fmt.Errorf("handle alarm %s: record incident: %w", a.Name, err)
 	}
+	followEvidence(id)
 	e.log.InfoContext(ctx, "incident opened", slog.String("incident", id), slog.String("alarm", a.Name), slog.Int("proposals", len(props)))
 	return Outcome{Incident: inc, Proposals: props}, nil
 }
@@ -121,6 +138,9 @@ func createdAudit(p *store.Proposal) store.AuditEntry {
 	why := p.Reason
 	if len(p.Warnings) > 0 {
 		why = strings.TrimPrefix(why+"; warnings: "+strings.Join(p.Warnings, "; "), "; ")
+	}
+	if len(p.Skipped) > 0 {
+		why = strings.TrimPrefix(why+"; "+strings.Join(p.Skipped, "; "), "; ")
 	}
 	return store.AuditEntry{Incident: p.Incident, Proposal: p.ID, Event: "proposal.created", To: p.State, Who: Who,
 		Why: why, Plan: p.Plan, Error: p.PlanError}

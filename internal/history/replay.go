@@ -58,6 +58,11 @@ type PolicyReplay struct {
 	// would have done first.
 	Action   string
 	Approval policy.Approval
+	// EvidenceGated is true when the policy's steps have when:
+	// conditions: alarm history holds no evidence, so the replay takes the
+	// step chosen when no condition holds (the first step without
+	// conditions; the first step when every step has some).
+	EvidenceGated bool
 	// RenderErrors counts matched state changes for which the first step's
 	// parameters could not be rendered: the engine cannot plan those and
 	// blocks them, so they neither fire nor start a cooldown.
@@ -130,7 +135,8 @@ func Run(records []Record, policies []*policy.Policy) *Replay {
 		pr.Policy, pr.Enabled, pr.Window = p.Name, p.Enabled, Window(p)
 		pr.Cooldown, pr.Cap = p.Cooldown, p.Cap()
 		if len(p.Steps) > 0 {
-			pr.Action, pr.Approval = p.Steps[0].Action, p.Steps[0].Approval
+			st := replayStep(p)
+			pr.Action, pr.Approval, pr.EvidenceGated = st.Action, st.Approval, p.HasConditions()
 		}
 		g[k] = guards{until: make(map[string]time.Time), hour: make(map[time.Time]int)}
 	}
@@ -152,11 +158,12 @@ func Run(records []Record, policies []*policy.Policy) *Replay {
 			action := ""
 			if len(p.Steps) > 0 {
 				var err error
-				if params, err = p.Steps[0].Render(a); err != nil {
+				st := replayStep(p)
+				if params, err = st.Render(a); err != nil {
 					pr.RenderErrors++
 					continue
 				}
-				action = p.Steps[0].Action
+				action = st.Action
 			}
 			target := targetKey(a, action, params)
 			hour := a.Timestamp.UTC().Truncate(time.Hour)
@@ -233,12 +240,25 @@ func (r *Replay) Policy(name string) *PolicyReplay {
 }
 
 // FirstStep renders what the policy would have done first: "ecs.scale
-// (auto)".
+// (auto)", with a note when when: conditions were not judged.
 func (p *PolicyReplay) FirstStep() string {
 	if p.Action == "" {
 		return "-"
 	}
+	if p.EvidenceGated {
+		return fmt.Sprintf("%s (%s; when: not judged, history holds no evidence)", p.Action, p.Approval)
+	}
 	return fmt.Sprintf("%s (%s)", p.Action, p.Approval)
+}
+
+// replayStep is the step a replay takes for p (len(p.Steps) > 0): the one
+// proposed when no evidence is known (policy.FirstStep), the first step
+// when none would be.
+func replayStep(p *policy.Policy) *policy.Step {
+	if i, _ := p.FirstStep(policy.Facts{}); i >= 0 {
+		return p.Steps[i]
+	}
+	return p.Steps[0]
 }
 
 // SelfResolvedText renders SelfResolved as "3 of 5 (60%)", or "-" when the

@@ -21,18 +21,22 @@ type rawFile struct {
 }
 
 type rawPolicy struct {
-	Name        string     `yaml:"name" schema:"required;pattern=name" doc:"unique name: lower-case letters, digits and dashes"`
-	Description string     `yaml:"description" doc:"what the policy is for, shown on the Slack card"`
-	Runbook     string     `yaml:"runbook" schema:"format=uri" doc:"http(s) link to the runbook, shown on the Slack card"`
-	Enabled     *bool      `yaml:"enabled" doc:"false keeps the policy validated but never matched (default true)"`
-	Match       *rawMatch  `yaml:"match" schema:"required" doc:"which alarms the policy answers; every given field must hold, lists mean any of"`
-	Cooldown    string     `yaml:"cooldown" schema:"duration" doc:"after a step runs, do not act again on the same target for this long (default 15m; 0s turns it off)"`
-	MaxPerHour  *int       `yaml:"max_per_hour" schema:"min=0" doc:"at most this many executions of this policy per hour (default: the engine's cap)"`
-	OnRecovery  string     `yaml:"on_recovery" schema:"enum=on_recovery" doc:"undo: when the alarm returns to OK, undo the reversible steps that ran automatically"`
-	OnBlocked   string     `yaml:"on_blocked" schema:"enum=on_blocked" doc:"what the ladder does after a step ends BLOCKED or EXPIRED: stop (the default; the audit trail records ladder.stopped and the card's thread says so) or continue (propose the next step after its after)"`
-	Slack       *rawSlack  `yaml:"slack" doc:"where the policy's cards go (default: medic's channel)"`
-	Approvers   stringList `yaml:"approvers" schema:"pattern=approver" doc:"default approvers of required steps that list none: Slack user (U..., W...) or user-group (S...) IDs"`
-	Steps       []rawStep  `yaml:"steps" schema:"required" doc:"the ladder: step n+1 is proposed if the alarm is still in ALARM after step n finished and step n+1's after elapsed"`
+	Name        string        `yaml:"name" schema:"required;pattern=name" doc:"unique name: lower-case letters, digits and dashes"`
+	Description string        `yaml:"description" doc:"what the policy is for, shown on the Slack card"`
+	Runbook     string        `yaml:"runbook" schema:"format=uri" doc:"http(s) link to the runbook, shown on the Slack card"`
+	Enabled     *bool         `yaml:"enabled" doc:"false keeps the policy validated but never matched (default true)"`
+	Match       *rawMatch     `yaml:"match" schema:"required" doc:"which alarms the policy answers; every given field must hold, lists mean any of"`
+	Cooldown    string        `yaml:"cooldown" schema:"duration" doc:"after a step runs, do not act again on the same target for this long (default 15m; 0s turns it off)"`
+	MaxPerHour  *int          `yaml:"max_per_hour" schema:"min=0" doc:"at most this many executions of this policy per hour (default: the engine's cap)"`
+	OnRecovery  string        `yaml:"on_recovery" schema:"enum=on_recovery" doc:"undo: when the alarm returns to OK, undo the reversible steps that ran automatically"`
+	OnBlocked   string        `yaml:"on_blocked" schema:"enum=on_blocked" doc:"what the ladder does after a step ends BLOCKED or EXPIRED: stop (the default; the audit trail records ladder.stopped and the card's thread says so) or continue (propose the next step after its after)"`
+	Slack       *rawSlack     `yaml:"slack" doc:"where the policy's cards go (default: medic's channel)"`
+	Approvers   stringList    `yaml:"approvers" schema:"pattern=approver" doc:"default approvers of required steps that list none: Slack user (U..., W...) or user-group (S...) IDs"`
+	Evidence    *rawEvidence  `yaml:"evidence" doc:"how evidence (5xx pattern, recent changes, target and task health) is gathered when an incident opens"`
+	Probe       *rawProbe     `yaml:"probe" doc:"an HTTP request medic makes when an incident opens, to reproduce the error (status, headers, time to first byte)"`
+	Upstreams   []rawUpstream `yaml:"upstreams" doc:"dependencies medic probes when an incident opens"`
+	Logs        *rawLogs      `yaml:"logs" doc:"a CloudWatch Logs Insights query medic runs when an incident opens; the top error patterns are shown"`
+	Steps       []rawStep     `yaml:"steps" schema:"required" doc:"the ladder: step n+1 is proposed if the alarm is still in ALARM after step n finished and step n+1's after elapsed"`
 }
 
 type rawMatch struct {
@@ -57,7 +61,36 @@ type rawStep struct {
 	Approvers stringList     `yaml:"approvers" schema:"pattern=approver" doc:"who may approve (required steps): Slack user (U..., W...) or user-group (S...) IDs; default the previous step's, then the policy's"`
 	Quorum    *int           `yaml:"quorum" schema:"min=1" doc:"distinct approvals needed (required steps; default 1)"`
 	Expires   string         `yaml:"expires" schema:"duration" doc:"how long the proposal waits for approval (required steps; default 30m)"`
+	When      *rawWhen       `yaml:"when" doc:"conditions over the evidence gathered at intake; the ladder proposes the first step whose conditions all hold (unknown evidence does not hold)"`
 	Params    map[string]any `yaml:"params" doc:"the action's parameters; string values may be Go templates over the alarm, e.g. {{ .Dimensions.ServiceName }}"`
+}
+
+type rawEvidence struct {
+	Budget string `yaml:"budget" schema:"duration" doc:"how long the collectors may take before the card is posted with what is in (default 4s, at most 30s)"`
+}
+
+type rawProbe struct {
+	URL          string `yaml:"url" schema:"required;format=uri" doc:"http(s) URL to request; redirects to other hosts are not followed, link-local and metadata addresses are refused"`
+	Method       string `yaml:"method" schema:"enum=method" doc:"GET (default) or HEAD"`
+	ExpectStatus *int   `yaml:"expect_status" schema:"min=100" doc:"the status a healthy answer has (default 200)"`
+	Timeout      string `yaml:"timeout" schema:"duration" doc:"how long one attempt may take (default 2s, at most 10s)"`
+}
+
+type rawLogs struct {
+	Groups stringList `yaml:"groups" schema:"required" doc:"log group name(s) to query (at most 10)"`
+	Query  string     `yaml:"query" doc:"Logs Insights query (default: the lines that look like errors); medic groups the rows by message pattern"`
+}
+
+type rawUpstream struct {
+	Name string `yaml:"name" schema:"required;pattern=name" doc:"the dependency's name, shown on the card"`
+	URL  string `yaml:"url" schema:"required;format=uri" doc:"http(s) URL to request (GET, 200 expected)"`
+}
+
+type rawWhen struct {
+	DeployWithin     string     `yaml:"deploy_within" schema:"duration" doc:"the spike began at most this long after the service's last deployment"`
+	UnhealthyTargets string     `yaml:"unhealthy_targets" schema:"pattern=count" doc:"unhealthy targets in the alarm's target group, e.g. \">= 1\" or \"0\" (operators >=, <=, >, <, ==)"`
+	Source           string     `yaml:"source" schema:"enum=source" doc:"where most 5xx came from: elb (the load balancer) or target (the tasks)"`
+	Code             stringList `yaml:"code" schema:"pattern=code" doc:"the dominant 5xx code(s): 502, 503, 504 (ELB) or 5xx (targets)"`
 }
 
 // stringList is a list of strings that may also be written as one string.
@@ -106,7 +139,8 @@ func kindName(n *yaml.Node) string {
 // rawFields lists the YAML field names of each raw type, by the name the
 // YAML library gives the type, for "unknown field" messages.
 var rawFields = yamlFieldsOf(reflect.TypeFor[rawFile](), reflect.TypeFor[rawPolicy](), reflect.TypeFor[rawMatch](),
-	reflect.TypeFor[rawSlack](), reflect.TypeFor[rawStep]())
+	reflect.TypeFor[rawSlack](), reflect.TypeFor[rawStep](), reflect.TypeFor[rawEvidence](), reflect.TypeFor[rawWhen](),
+	reflect.TypeFor[rawProbe](), reflect.TypeFor[rawUpstream](), reflect.TypeFor[rawLogs]())
 
 // yamlFieldsOf maps each struct type's name as the YAML library prints it
 // ("policy.rawStep") to its YAML field names, in declaration order.

@@ -48,6 +48,9 @@ const (
 	// PolicyMaxPerHour default). Policy review and history replays judge
 	// caps by it.
 	DefaultMaxPerHour = 3
+	// MaxEvidenceBudget bounds a policy's evidence.budget: the card waits
+	// for the evidence.
+	MaxEvidenceBudget = 30 * time.Second
 )
 
 // Set is a compiled, immutable set of policies. It is safe for concurrent use.
@@ -76,6 +79,15 @@ type Policy struct {
 	// steps that list none, and (with every step's approvers) who may undo
 	// an auto step.
 	Approvers []string
+	// EvidenceBudget is how long evidence may be gathered when an incident
+	// opens (evidence.budget); 0 means the engine's default.
+	EvidenceBudget time.Duration
+	// Probe is the HTTP request made at intake to reproduce the error;
+	// nil for none. Upstreams are the dependencies probed at intake.
+	Probe     *Probe
+	Upstreams []Upstream
+	// Logs is the Logs Insights query run at intake; nil for none.
+	Logs *Logs
 	// Enabled is false for a policy kept in the files but switched off:
 	// it is validated and listed but never matches.
 	Enabled bool
@@ -92,6 +104,35 @@ type Policy struct {
 	// when absent). OutsideDeployment names them.
 	pos                       int
 	accountsLine, regionsLine int
+}
+
+// Probe is an HTTP request medic makes when an incident opens.
+type Probe struct {
+	URL          string
+	Method       string        // GET or HEAD
+	ExpectStatus int           // the status of a healthy answer
+	Timeout      time.Duration // per attempt
+}
+
+// Logs is a CloudWatch Logs Insights query medic runs when an incident
+// opens. Query "" means DefaultLogsQuery.
+type Logs struct {
+	Groups []string
+	Query  string
+}
+
+// DefaultLogsQuery selects the lines that look like errors; medic groups
+// them by message pattern and counts them.
+const DefaultLogsQuery = `fields @timestamp, @message | filter @message like /(?i)(error|exception|fatal|panic|timeout|refused)/ | sort @timestamp desc | limit 1000`
+
+// MaxLogGroups is how many log groups one query may name (the Logs
+// Insights limit is higher; medic keeps the query small).
+const MaxLogGroups = 10
+
+// Upstream is a dependency medic probes when an incident opens.
+type Upstream struct {
+	Name string
+	URL  string
 }
 
 // Match is a policy's match block as written (patterns uncompiled). Empty
@@ -116,6 +157,8 @@ type Step struct {
 	Approvers []string      // Slack user IDs (U.../W...) or user-group IDs (S...)
 	Quorum    int           // distinct approvers needed; >= 1 when Approval is required
 	Expires   time.Duration // how long a proposal waits for approval
+	// When holds the step's conditions over the evidence; nil for none.
+	When *When
 
 	policy string              // owning policy's name, for errors
 	schema remediations.Schema // the action's schema, to type rendered params

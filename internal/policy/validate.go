@@ -22,6 +22,8 @@ var enums = map[string][]string{
 	"approval":    {string(ApprovalAuto), string(ApprovalRequired), string(ApprovalShadow)},
 	"on_recovery": {OnRecoveryUndo},
 	"on_blocked":  {OnBlockedStop, OnBlockedContinue},
+	"source":      {"elb", "target"},
+	"method":      {"GET", "HEAD"},
 }
 
 // patterns are the shapes of some string fields; validation and JSONSchema
@@ -30,6 +32,8 @@ var patterns = map[string]*regexp.Regexp{
 	"name":     regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`),
 	"channel":  regexp.MustCompile(`^[CG][A-Z0-9]{6,20}$`),
 	"approver": regexp.MustCompile(`^[UWS][A-Z0-9]{6,20}$`),
+	"count":    regexp.MustCompile(`^(>=|<=|>|<|==)?\s*([0-9]{1,6})$`),
+	"code":     regexp.MustCompile(`^(502|503|504|5xx)$`),
 }
 
 // maxNameLen keeps names usable in Slack action IDs and store keys.
@@ -113,6 +117,35 @@ func (v *validator) policy(p fieldPath, rp *rawPolicy) *Policy {
 		if !patterns["channel"].MatchString(rp.Slack.Channel) {
 			v.add(p.key("slack").key("channel"), "must be a Slack channel ID such as C0123ABCDE (names change, IDs do not), got %q", rp.Slack.Channel)
 		}
+	}
+	if rp.Evidence != nil {
+		pol.EvidenceBudget = v.duration(p.key("evidence").key("budget"), rp.Evidence.Budget, 0)
+		if pol.EvidenceBudget > MaxEvidenceBudget {
+			v.add(p.key("evidence").key("budget"), "must be at most %s (the card waits for it), got %s", MaxEvidenceBudget, rp.Evidence.Budget)
+		}
+	}
+	pol.Probe = v.probe(p.key("probe"), rp.Probe)
+	if rp.Logs != nil {
+		pol.Logs = &Logs{Groups: slices.Clone(rp.Logs.Groups), Query: rp.Logs.Query}
+		switch {
+		case len(rp.Logs.Groups) == 0:
+			v.add(p.key("logs").key("groups"), "at least one log group is required")
+		case len(rp.Logs.Groups) > MaxLogGroups:
+			v.add(p.key("logs").key("groups"), "at most %d log groups, got %d", MaxLogGroups, len(rp.Logs.Groups))
+		}
+		if len(rp.Logs.Query) > 10000 {
+			v.add(p.key("logs").key("query"), "must be at most 10000 characters")
+		}
+	}
+	for i, u := range rp.Upstreams {
+		at := p.key("upstreams").at(i)
+		if !patterns["name"].MatchString(u.Name) {
+			v.add(at.key("name"), "must be lower-case letters, digits and dashes, got %q", u.Name)
+		}
+		if msg := ProbeURLProblem(u.URL); msg != "" {
+			v.add(at.key("url"), "%s", msg)
+		}
+		pol.Upstreams = append(pol.Upstreams, Upstream{Name: u.Name, URL: u.URL})
 	}
 	defaultApprovers := v.approvers(p.key("approvers"), rp.Approvers)
 	pol.Approvers = defaultApprovers
@@ -200,6 +233,7 @@ func (v *validator) step(p fieldPath, i int, rs *rawStep, inherited []string) *S
 		}
 	}
 
+	st.When = v.when(p.key("when"), rs.When)
 	st.params, st.names = v.params(p.key("params"), rs.Params, schema, known)
 	return st
 }

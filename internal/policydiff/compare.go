@@ -239,6 +239,7 @@ func flatten(p *policy.Policy) map[string]string {
 		s := fmt.Sprintf("steps[%d].", i)
 		f[s+"action"] = st.Action
 		f[s+"approval"] = string(st.Approval)
+		f[s+"when"] = st.When.String()
 		if i > 0 {
 			f[s+"after"] = policy.FormatDuration(st.After)
 		}

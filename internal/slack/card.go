@@ -45,6 +45,8 @@ type Card struct {
 	// DeploysNote says why the suspect deploys could not be looked up
 	// (e.g. "GitHub timed out"); the card then says they are unavailable.
 	DeploysNote string
+	// Evidence is what medic gathered when the incident opened, optional.
+	Evidence *Evidence
 	// Steps are the remediation steps of the matched policy, in ladder
 	// order.
 	Steps []StepView
@@ -155,6 +157,9 @@ type StepView struct {
 	UndoAvailable bool
 	// ExpiresAt is when an unapproved proposal expires; zero for none.
 	ExpiresAt time.Time
+	// Skipped says why earlier steps were not proposed (their when:
+	// conditions did not hold), optional.
+	Skipped []string
 }
 
 // Change is one field a plan changes.

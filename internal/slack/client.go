@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -112,6 +113,28 @@ func (c *Client) UpdateCard(ctx context.Context, channel, ts string, card Card) 
 	msg := RenderCard(card)
 	return c.retry(ctx, "chat.update", channel, func() error {
 		_, _, _, err := c.api.UpdateMessageContext(ctx, channel, ts, msgOptions(msg)...)
+		return err
+	})
+}
+
+// Uploader uploads files; *slackapi.Client implements it. A Poster that
+// is not one cannot upload images.
+type Uploader interface {
+	UploadFileContext(ctx context.Context, params slackapi.UploadFileParameters) (*slackapi.FileSummary, error)
+}
+
+var _ Uploader = (*slackapi.Client)(nil)
+
+// UploadImage uploads an image into the thread of the message at
+// threadTS in channel (slack-go's files upload v2 flow).
+func (c *Client) UploadImage(ctx context.Context, channel, threadTS, filename, title string, image []byte) error {
+	up, ok := c.api.(Uploader)
+	if !ok {
+		return fmt.Errorf("upload %s to %s: the Slack client cannot upload files", filename, channel)
+	}
+	return c.retry(ctx, "files.upload", channel, func() error {
+		_, err := up.UploadFileContext(ctx, slackapi.UploadFileParameters{Channel: channel, ThreadTimestamp: threadTS,
+			Filename: filename, Title: title, FileSize: len(image), Reader: bytes.NewReader(image)})
 		return err
 	})
 }

@@ -114,6 +114,7 @@ type cardLayout struct {
 	fields   slackapi.Block // nil without fields
 	reason   slackapi.Block // nil without a reason
 	deploys  slackapi.Block // nil without deploys
+	evidence slackapi.Block // nil without evidence
 	footer   slackapi.Block // nil without an incident ID
 	steps    []renderedStep
 	awaiting int // steps of kindAwaiting
@@ -135,6 +136,9 @@ func newCardLayout(c Card) *cardLayout {
 		l.deploys = sectionBlock(deploysText(c.Deploys))
 	case c.DeploysNote != "":
 		l.deploys = contextBlock("*Suspect deploys* unavailable: " + escape(c.DeploysNote))
+	}
+	if c.Evidence != nil {
+		l.evidence = sectionBlock(evidenceText(c.Evidence))
 	}
 	if c.IncidentID != "" {
 		l.footer = contextBlock("incident `" + escape(c.IncidentID) + "`")
@@ -166,7 +170,7 @@ func (l *cardLayout) top() []slackapi.Block {
 
 // full shows everything.
 func (l *cardLayout) full() []slackapi.Block {
-	blocks := append(l.top(), nonNil(l.fields, l.reason, l.deploys)...)
+	blocks := append(l.top(), nonNil(l.fields, l.reason, l.evidence, l.deploys)...)
 	for _, s := range l.steps {
 		blocks = append(blocks, s.full()...)
 	}
@@ -176,7 +180,7 @@ func (l *cardLayout) full() []slackapi.Block {
 // collapsed shows each run of steps without buttons as lines in one
 // section; the rest as in full.
 func (l *cardLayout) collapsed() []slackapi.Block {
-	blocks := append(l.top(), nonNil(l.fields, l.reason, l.deploys)...)
+	blocks := append(l.top(), nonNil(l.fields, l.reason, l.evidence, l.deploys)...)
 	var run []string
 	flush := func() {
 		if len(run) > 0 {
@@ -258,7 +262,7 @@ func (l *cardLayout) lean() []slackapi.Block {
 
 	blocks := must
 	var optional []slackapi.Block
-	for _, b := range nonNil(l.reason, l.deploys, l.footer) {
+	for _, b := range nonNil(l.evidence, l.reason, l.deploys, l.footer) {
 		if space > 0 {
 			optional = append(optional, b)
 			space--
@@ -654,6 +658,9 @@ func stepContext(s StepView) string {
 	if !s.ExpiresAt.IsZero() && s.State == StateProposed && s.Mode == ModeRequired {
 		parts = append(parts, "expires "+slackDate(s.ExpiresAt))
 	}
+	if len(s.Skipped) > 0 {
+		parts = append(parts, "chosen by the evidence: "+escape(strings.Join(s.Skipped, "; ")))
+	}
 	return strings.Join(parts, " · ")
 }
 
@@ -841,6 +848,10 @@ func link(raw, text string) string {
 }
 
 // escape makes text safe for mrkdwn: Slack wants &, < and > escaped.
+// Escape makes text safe in mrkdwn (&, < and > escaped), for the callers
+// that compose a message of their own (the thread's log patterns).
+func Escape(s string) string { return escape(s) }
+
 func escape(s string) string {
 	return mrkdwnEscaper.Replace(s)
 }

@@ -145,6 +145,47 @@ func TestRenderCardGolden(t *testing.T) {
 			c.Steps = []slack.StepView{s}
 			return c
 		}},
+		{"evidence_chooses_rollback", func() slack.Card {
+			c := baseCard()
+			c.Class = "ELB 502"
+			cpu := 91.5
+			c.Evidence = &slack.Evidence{
+				Reading: "ELB 502s (12% of requests), 3 of 6 targets unhealthy (Target.ResponseCodeMismatch), began 4 min after task definition checkout:42",
+				Favours: "step 2 (ecs.rollback) of checkout-5xx, as deploy_within: 30m, unhealthy_targets: >= 1",
+				Pattern: &slack.PatternView{Window: 30 * time.Minute, ELB5xx: 217, ELB502: 212, ELB504: 5, Target5xx: 10, Requests: 1890,
+					ErrorRate: 227.0 / 1890, StartedAt: t0.Add(-5 * time.Minute)},
+				Health: &slack.HealthView{TargetGroup: "checkout", Healthy: 3, Unhealthy: 3, Reasons: []string{"Target.ResponseCodeMismatch ×3"},
+					Service: "prod/checkout", Running: 3, Desired: 6, Pending: 3, CPU: &cpu,
+					Stopped: []string{"abc123: Essential container in task exited (exit app=137)"}},
+				Service: "prod/checkout",
+				Deployments: []slack.DeploymentView{
+					{Status: "PRIMARY", Rollout: "COMPLETED", TaskDefinition: "checkout:42", CreatedAt: t0.Add(-9 * time.Minute)},
+				},
+				Probe: &slack.ProbeView{URL: "https://checkout.example.com/health", Method: "GET", Expect: 200, OK: 1,
+					Attempts: []slack.AttemptView{{Status: 502, TTFB: 31 * time.Millisecond}, {Status: 200, TTFB: 12 * time.Millisecond},
+						{Status: 502, TTFB: 29 * time.Millisecond}},
+					Headers: []string{"Server: awselb/2.0"}},
+				Upstreams: []slack.ProbeView{{Name: "payments", URL: "http://payments.internal/health", Method: "GET", Expect: 200,
+					Attempts: []slack.AttemptView{{Error: "timed out"}}}},
+				Logs: []string{"×41 ERROR upstream payments timed out after Nms", "×7 ERROR pool exhausted <id>"},
+				Missing: []slack.MissingView{{Collector: "upstreams", Reason: "not configured: the policy names no upstreams"},
+					{Collector: "logs", Reason: "not configured: the policy has no logs query"}, {Collector: "graph", Reason: "timed out after 4s"}},
+			}
+			s := scaleStep()
+			s.ProposalID, s.Index, s.Action = "inc-1#1", 1, "ecs.rollback"
+			s.Plan = "prod/checkout: task definition checkout:42 -> checkout:41"
+			s.Changes = nil
+			s.Skipped = []string{"step 1 (ecs.scale) skipped: unhealthy_targets == 0: 3 unhealthy"}
+			c.Steps = []slack.StepView{s}
+			return c
+		}},
+		{"evidence_timed_out", func() slack.Card {
+			c := baseCard()
+			c.Evidence = &slack.Evidence{Missing: []slack.MissingView{
+				{Collector: "pattern", Reason: "timed out after 4s"}, {Collector: "health", Reason: "access denied (elasticloadbalancing:DescribeTargetHealth)"}}}
+			c.Steps = []slack.StepView{scaleStep()}
+			return c
+		}},
 		{"deploys_unavailable", func() slack.Card {
 			c := baseCard()
 			c.Deploys = nil

@@ -70,6 +70,7 @@ func (n *Notifier) Notify(ctx context.Context, nt *engine.Notice) (store.Message
 			return ref, fmt.Errorf("post card for incident %s: %w", inc.ID, err)
 		}
 		ref = store.MessageRef{Channel: channel, TS: ts}
+		updateErr = n.threadEvidence(ctx, ref, inc)
 	} else if err := n.slack.UpdateCard(ctx, ref.Channel, ref.TS, card); err != nil {
 		updateErr = fmt.Errorf("update card of incident %s: %w", inc.ID, err)
 	}
@@ -114,6 +115,7 @@ func (n *Notifier) Card(nt *engine.Notice) slack.Card {
 			PRURL: d.PRURL, CompareURL: d.CompareURL})
 	}
 	card.DeploysNote = inc.SuspectsNote
+	card.Evidence = EvidenceView(inc.Evidence)
 	for _, p := range nt.Proposals {
 		card.Steps = append(card.Steps, StepView(p, nt.Undoable[p.ID]))
 	}
@@ -180,6 +182,7 @@ func StepView(p *store.Proposal, undoable bool) slack.StepView {
 		State:       stepState(p),
 		StateReason: p.Reason,
 		ExpiresAt:   p.ExpiresAt,
+		Skipped:     p.Skipped,
 	}
 	// UpdatedAt is when the proposal last moved: the approval that reached
 	// the quorum, the rejection, the claim, the outcome, the undo.

@@ -52,6 +52,9 @@ type Incident struct {
 	// be looked up (e.g. "GitHub timed out"); empty when the lookup
 	// succeeded or none was made.
 	SuspectsNote string `json:"suspects_note,omitempty"`
+	// Evidence is what the collectors found when the incident was opened
+	// (see BoundEvidence); nil when none were run.
+	Evidence *Evidence `json:"evidence,omitempty"`
 	// RecoveredBy is the dedup key of the OK state change that resolved it.
 	RecoveredBy string    `json:"recovered_by,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
@@ -106,7 +109,10 @@ type Proposal struct {
 	// plan); the card shows it struck through. Replans counts how often
 	// that happened.
 	StalePlan *remediations.Plan `json:"stale_plan,omitempty"`
-	Replans   int                `json:"replans,omitempty"`
+	// Skipped says why each earlier step of the ladder was not proposed:
+	// its `when:` conditions did not hold for the incident's evidence.
+	Skipped []string `json:"skipped,omitempty"`
+	Replans int      `json:"replans,omitempty"`
 	// Approval, Approvers and Quorum are copied from the policy step; an
 	// auto step, which has no approvers, gets its policy's (who may undo it).
 	Approval  policy.Approval `json:"approval"`

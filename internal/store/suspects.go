@@ -2,6 +2,7 @@ package store
 
 import (
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -21,6 +22,8 @@ type SuspectDeploy struct {
 	PRURL    string `json:"pr_url,omitempty"`
 	// CompareURL compares the commit with the one deployed before it.
 	CompareURL string `json:"compare_url,omitempty"`
+	// DeployedAt is when the deployment was created; zero when unknown.
+	DeployedAt time.Time `json:"deployed_at,omitzero"`
 }
 
 // Bounds of the suspect deploys kept on an incident: the record stays small

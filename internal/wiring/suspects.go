@@ -73,7 +73,7 @@ func (f *SuspectFinder) FindSuspects(ctx context.Context, a *alarm.Alarm, matche
 			author = d.Creator
 		}
 		out = append(out, store.SuspectDeploy{SHA: d.SHA, Author: author, PRNumber: d.PRNumber, PRTitle: d.PRTitle,
-			PRURL: d.PRURL, CompareURL: d.CompareURL})
+			PRURL: d.PRURL, CompareURL: d.CompareURL, DeployedAt: d.CreatedAt})
 	}
 	return out, nil
 }

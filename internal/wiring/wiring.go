@@ -31,6 +31,7 @@ import (
 	"github.com/medicbot/medic/internal/accounts"
 	"github.com/medicbot/medic/internal/config"
 	"github.com/medicbot/medic/internal/engine"
+	"github.com/medicbot/medic/internal/evidence"
 	"github.com/medicbot/medic/internal/killswitch"
 	"github.com/medicbot/medic/internal/localqueue"
 	"github.com/medicbot/medic/internal/policy"
@@ -76,6 +77,10 @@ type Options struct {
 	// doors (the Slack function, the executor) render cards from the
 	// records and never look deploys up.
 	Intake bool
+	// Collectors replaces the evidence collectors an Intake engine runs
+	// (tests: a local fake for a call the emulator lacks); nil means
+	// Collectors(awsCfg, emulator).
+	Collectors []evidence.Collector
 }
 
 // App is medic, built.
@@ -236,6 +241,11 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	if opts.Intake && gh != nil {
 		suspects = NewSuspectFinder(github.New(gh))
 	}
+	// Evidence is gathered once, when the alarm door opens an incident.
+	var gatherer engine.EvidenceGatherer
+	if opts.Intake {
+		gatherer = Evidence(awsCfg, cfg.AWSEndpointURL != "", log, opts.Collectors...)
+	}
 	eng, err := engine.New(engine.Config{MaxPerHour: cfg.MaxPerHour, Scope: Scope(cfg, awsCfg)}, engine.Deps{
 		Store:      app.Store,
 		Policies:   set,
@@ -250,6 +260,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		Clock:      opts.Clock,
 		Logger:     log,
 		Suspects:   suspects,
+		Evidence:   gatherer,
 	})
 	if err != nil {
 		return fail(err)

@@ -18,6 +18,18 @@
 //	  - name: the OK matches nothing
 //	    payload: {...}                         # or the payload inline (YAML or a JSON string)
 //	    expect: []
+//	  - name: a deploy just before the spike and failing targets: roll back
+//	    alarm: alarms/eventbridge-alb-target-5xx.json
+//	    evidence:                              # what the collectors would find (optional)
+//	      source: elb
+//	      code: "502"
+//	      unhealthy_targets: 3
+//	      deploy_before_spike: 4m              # the last deployment, this long before the spike began
+//	    expect: [{policy: checkout-target-5xx, action: ecs.rollback}]
+//
+// The action expected is that of the step the ladder proposes first: the
+// first whose `when:` conditions hold for the case's evidence
+// (policy.FirstStep); without evidence, conditions do not hold.
 //
 // An empty expect means that no policy may match; a payload that is not an
 // alarm state change (alarm.IgnoredError) matches nothing.
@@ -34,6 +46,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -75,8 +88,8 @@ type Result struct {
 	File string // the fixture file, relative to the policy directory
 	Name string // the case's name, or "case N"
 	Want []Expect
-	// Got lists what matched: each policy with its first step's action and
-	// rendered params.
+	// Got lists what matched: each policy with the action and rendered
+	// params of the step proposed first for the case's evidence.
 	Got []Expect
 	// Ignored is the reason the payload is not an alarm state change.
 	Ignored string
@@ -140,10 +153,41 @@ func show(v any) string {
 }
 
 type rawCase struct {
-	Name    string    `yaml:"name"`
-	Alarm   string    `yaml:"alarm"`
-	Payload yaml.Node `yaml:"payload"`
-	Expect  *[]Expect `yaml:"expect"`
+	Name     string    `yaml:"name"`
+	Alarm    string    `yaml:"alarm"`
+	Payload  yaml.Node `yaml:"payload"`
+	Evidence *Evidence `yaml:"evidence"`
+	Expect   *[]Expect `yaml:"expect"`
+}
+
+// Evidence is what a case says the collectors found, in the terms of
+// `when:` conditions (policy.Facts). Every field is optional: a missing
+// one is unknown.
+type Evidence struct {
+	Source           string `yaml:"source"`
+	Code             string `yaml:"code"`
+	UnhealthyTargets *int   `yaml:"unhealthy_targets"`
+	// DeployBeforeSpike is how long before the spike began the service's
+	// last deployment started, e.g. 4m.
+	DeployBeforeSpike string `yaml:"deploy_before_spike"`
+}
+
+// facts converts e; a malformed duration is an error.
+func (e *Evidence) facts() (policy.Facts, error) {
+	var f policy.Facts
+	if e == nil {
+		return f, nil
+	}
+	f.Source, f.Code, f.UnhealthyTargets = e.Source, e.Code, e.UnhealthyTargets
+	if e.DeployBeforeSpike != "" {
+		d, err := time.ParseDuration(e.DeployBeforeSpike)
+		if err != nil {
+			return f, fmt.Errorf("evidence.deploy_before_spike: %w", err)
+		}
+		f.SinceDeploy = &d
+		f.Deploy = "the last deployment"
+	}
+	return f, nil
 }
 
 type rawFixture struct {
@@ -250,7 +294,7 @@ func readFixture(fsys fs.FS, file string) ([]rawCase, policy.Errors) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return nil, policy.DecodeErrors(file, data, err, reflect.TypeFor[rawFixture](), reflect.TypeFor[rawCase](), reflect.TypeFor[Expect]())
+		return nil, policy.DecodeErrors(file, data, err, reflect.TypeFor[rawFixture](), reflect.TypeFor[rawCase](), reflect.TypeFor[Expect](), reflect.TypeFor[Evidence]())
 	}
 	single := f.Alarm != "" || f.Payload.Kind != 0 || f.Expect != nil
 	switch {
@@ -301,18 +345,28 @@ func runCase(fsys fs.FS, set *policy.Set, file string, i int, c rawCase) *Result
 		r.Err = fmt.Errorf("decode alarm: %w", err)
 		return r
 	}
+	facts, err := c.Evidence.facts()
+	if err != nil {
+		r.Err = err
+		return r
+	}
 	var errs []error
 	for _, a := range alarms {
 		for _, p := range set.Match(a) {
-			// The step the expectation in this place asks for (the first
-			// by default), so that a fixture can check a later step.
-			n := 1
-			if i := len(r.Got); i < len(r.Want) && r.Want[i].Policy == p.Name {
-				n = r.Want[i].step()
+			index, _ := p.FirstStep(facts)
+			if index < 0 {
+				r.Got = append(r.Got, Expect{Policy: p.Name, Action: "(no step: no when: holds)"})
+				continue
+			}
+			// The step the evidence picks, unless the expectation in this
+			// place names a step, so that a fixture can check a later one.
+			n, explicit := index+1, false
+			if i := len(r.Got); i < len(r.Want) && r.Want[i].Policy == p.Name && r.Want[i].Step > 0 {
+				n, explicit = r.Want[i].Step, true
 			}
 			if n > len(p.Steps) {
 				errs = append(errs, fmt.Errorf("policy %s has %d step(s); the fixture expects step %d", p.Name, len(p.Steps), n))
-				n = 1
+				n, explicit = index+1, false
 			}
 			st := p.Steps[n-1]
 			params, err := st.Render(a)
@@ -320,7 +374,7 @@ func runCase(fsys fs.FS, set *policy.Set, file string, i int, c rawCase) *Result
 				errs = append(errs, err)
 			}
 			got := Expect{Policy: p.Name, Action: st.Action, Params: params}
-			if n > 1 {
+			if explicit && n > 1 {
 				got.Step = n
 			}
 			r.Got = append(r.Got, got)

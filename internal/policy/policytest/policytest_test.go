@@ -103,7 +103,7 @@ func TestFixtureFileErrorsReadLikePolicyErrors(t *testing.T) {
         bogus: 1
 `, []string{`tests/case.yaml:6: cases[0].expect[0].bogus: unknown field "bogus" (known: policy, step, action, params)`}},
 		{"an unknown top-level field lists the single-case fields too", "alarm: alarms/a.json\nexpected: []\n",
-			[]string{`tests/case.yaml:2: expected: unknown field "expected" (known: name, alarm, payload, expect, cases)`}},
+			[]string{`tests/case.yaml:2: expected: unknown field "expected" (known: name, alarm, payload, evidence, expect, cases)`}},
 		{"every problem of the file, each with its line", `cases:
   - name: one
     alarmm: alarms/a.json
@@ -112,7 +112,7 @@ func TestFixtureFileErrorsReadLikePolicyErrors(t *testing.T) {
     alarm: alarms/a.json
     expect: {policy: checkout-restart}
 `, []string{
-			`tests/case.yaml:3: cases[0].alarmm: unknown field "alarmm" (known: name, alarm, payload, expect)`,
+			`tests/case.yaml:3: cases[0].alarmm: unknown field "alarmm" (known: name, alarm, payload, evidence, expect)`,
 			`tests/case.yaml:7: cases[1].expect: must be a list, got a mapping`,
 		}},
 		{"cases and a single case together", "alarm: alarms/a.json\nexpect: []\ncases: [{alarm: alarms/a.json, expect: []}]\n",
@@ -153,5 +153,63 @@ func TestFixtureFileErrorsReadLikePolicyErrors(t *testing.T) {
 				t.Errorf("Payloads problems = %v", perrs)
 			}
 		})
+	}
+}
+
+const ladder = `version: 1
+policies:
+  - name: checkout
+    match: {alarm: "checkout-*"}
+    steps:
+      - {action: ecs.restart, approval: auto, when: {unhealthy_targets: "0"}, params: {service: scale}}
+      - {action: ecs.restart, approval: auto, when: {deploy_within: 30m, unhealthy_targets: ">= 1"}, params: {service: rollback}}
+      - {action: ecs.restart, approval: auto, params: {service: restart}}
+`
+
+func TestFixtureEvidenceChoosesTheStep(t *testing.T) {
+	payload, err := os.ReadFile("../../alarm/testdata/eventbridge-alb-target-5xx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name     string
+		evidence string
+		want     string // the rendered service param of the step chosen
+	}{
+		{"healthy targets: the first step", "evidence: {unhealthy_targets: 0}\n", "scale"},
+		{"a recent deploy and unhealthy targets: the second", "evidence: {unhealthy_targets: 3, deploy_before_spike: 4m, source: elb, code: \"502\"}\n", "rollback"},
+		{"an old deploy: the unconditional third", "evidence: {unhealthy_targets: 3, deploy_before_spike: 2h}\n", "restart"},
+		{"no evidence holds no condition", "", "restart"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fixture := "alarm: alarms/a.json\n" + tc.evidence + "expect: [{policy: checkout, action: ecs.restart, params: {service: " + tc.want + "}}]\n"
+			fsys := fstest.MapFS{
+				"checkout.yaml":       {Data: []byte(ladder)},
+				"tests/alarms/a.json": {Data: payload},
+				"tests/case.yaml":     {Data: []byte(fixture)},
+			}
+			set, err := policy.Load(fsys, catalog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			results, err := policytest.Run(fsys, set)
+			if err != nil || len(results) != 1 {
+				t.Fatalf("run = %v, %v", results, err)
+			}
+			if r := results[0]; !r.Passed() {
+				t.Errorf("got %+v (err %v), want step with service %s", r.Got, r.Err, tc.want)
+			}
+		})
+	}
+	fsys := fstest.MapFS{
+		"checkout.yaml":       {Data: []byte(ladder)},
+		"tests/alarms/a.json": {Data: payload},
+		"tests/case.yaml":     {Data: []byte("alarm: alarms/a.json\nevidence: {deploy_before_spike: soon}\nexpect: []\n")},
+	}
+	set, _ := policy.Load(fsys, catalog)
+	results, _ := policytest.Run(fsys, set)
+	if len(results) != 1 || results[0].Err == nil || !strings.Contains(results[0].Err.Error(), "deploy_before_spike") {
+		t.Errorf("a malformed evidence duration: %+v, want the case to fail naming deploy_before_spike", results)
 	}
 }

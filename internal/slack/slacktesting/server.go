@@ -37,6 +37,12 @@ const (
 	MethodUpdate         = "chat.update"
 	MethodPostEphemeral  = "chat.postEphemeral"
 	MethodUserGroupUsers = "usergroups.users.list"
+	// The files upload v2 flow: getUploadURLExternal, a POST of the file
+	// to the URL it returns (recorded as MethodFileUpload with the file's
+	// size in Form "size"), then completeUploadExternal.
+	MethodGetUploadURL   = "files.getUploadURLExternal"
+	MethodFileUpload     = "upload"
+	MethodCompleteUpload = "files.completeUploadExternal"
 )
 
 // Request is one recorded Web API call.
@@ -185,6 +191,34 @@ func (s *Server) bind(c slacktest.Customize) {
 	c.Handle("/"+MethodUpdate, s.record(MethodUpdate, s.update))
 	c.Handle("/"+MethodPostEphemeral, s.record(MethodPostEphemeral, s.postEphemeral))
 	c.Handle("/"+MethodUserGroupUsers, s.record(MethodUserGroupUsers, s.userGroupUsers))
+	c.Handle("/"+MethodGetUploadURL, s.record(MethodGetUploadURL, s.getUploadURL))
+	c.Handle("/"+MethodCompleteUpload, s.record(MethodCompleteUpload, s.completeUpload))
+	c.Handle("/upload/", s.upload)
+}
+
+func (s *Server) getUploadURL(w http.ResponseWriter, form url.Values) {
+	id := "F" + strconv.Itoa(len(s.Requests(MethodGetUploadURL)))
+	writeJSON(w, map[string]any{"ok": true, "file_id": id, "upload_url": s.GetAPIURL() + "upload/" + id})
+}
+
+// upload takes the file itself (multipart) and records its name and size.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	f, h, err := r.FormFile("file")
+	if err != nil {
+		http.Error(w, "no file: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	n, _ := io.Copy(io.Discard, f)
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Method: MethodFileUpload, Form: url.Values{"filename": {h.Filename}, "size": {strconv.FormatInt(n, 10)}}})
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) completeUpload(w http.ResponseWriter, form url.Values) {
+	var files []map[string]any
+	_ = json.Unmarshal([]byte(form.Get("files")), &files)
+	writeJSON(w, map[string]any{"ok": true, "files": files})
 }
 
 type methodHandler func(w http.ResponseWriter, form url.Values)
