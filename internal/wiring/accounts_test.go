@@ -284,3 +284,78 @@ func TestOtherReadersGetTheAlarmsAccount(t *testing.T) {
 		})
 	}
 }
+
+// Evidence is gathered in the alarm's account and region too: the
+// recent-changes collector finds account B's prod/checkout (which account A
+// does not have), and with a role that cannot be assumed every collector is
+// missing, saying so, rather than reading medic's own account instead.
+func TestEvidenceIsGatheredInTheAlarmsAccount(t *testing.T) {
+	m := testenv.Moto(t)
+	b := assumeB(t, m.Config)
+	checkoutService(t, b)
+	al := alarmInB(t, b)
+
+	app, err := wiring.Build(context.Background(), memberConfig(t, m.URL), m.Config, wiring.Options{
+		Policies: fstest.MapFS{"checkout.yaml": {Data: []byte(memberPolicy)}}, Intake: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	t.Cleanup(func() { _ = app.Close() })
+	out, err := app.Engine.HandleAlarm(context.Background(), al)
+	if err != nil || out.Incident == nil {
+		t.Fatalf("handle alarm = %+v, %v", out, err)
+	}
+	inc, err := app.Store.Incident(context.Background(), out.Incident.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Evidence == nil || inc.Evidence.Changes == nil {
+		t.Fatalf("no recent changes in the evidence: %+v; account B's prod/checkout was not read", inc.Evidence)
+	}
+	for _, miss := range inc.Evidence.Missing {
+		if miss.Collector == "changes" {
+			t.Errorf("changes missing: %s", miss.Reason)
+		}
+	}
+}
+
+func TestEvidenceOfAnAccountMedicCannotEnterSaysWhy(t *testing.T) {
+	m := testenv.Moto(t)
+	al := alarmInB(t, assumeB(t, m.Config))
+	srv := httptest.NewServer(&deniedSTS{})
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_ENDPOINT_URL", m.URL)
+	t.Setenv("AWS_ENDPOINT_URL_STS", srv.URL)
+	t.Setenv("AWS_REGION", testenv.Region)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	awsCfg, err := wiring.AWSConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := wiring.Build(context.Background(), memberConfig(t, m.URL), awsCfg, wiring.Options{
+		Policies: fstest.MapFS{"checkout.yaml": {Data: []byte(memberPolicy)}}, Intake: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	t.Cleanup(func() { _ = app.Close() })
+	out, err := app.Engine.HandleAlarm(context.Background(), al)
+	if err != nil || out.Incident == nil {
+		t.Fatalf("handle alarm = %+v, %v", out, err)
+	}
+	inc, err := app.Store.Incident(context.Background(), out.Incident.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Evidence == nil || len(inc.Evidence.Missing) == 0 || inc.Evidence.Changes != nil || inc.Evidence.Health != nil {
+		t.Fatalf("evidence %+v: want every collector missing", inc.Evidence)
+	}
+	role := "arn:aws:iam::" + accountB + ":role/" + memberRole
+	for _, miss := range inc.Evidence.Missing {
+		if !strings.Contains(miss.Reason, role) {
+			t.Errorf("%s missing because %q; want the reason to name role %s", miss.Collector, miss.Reason, role)
+		}
+	}
+}

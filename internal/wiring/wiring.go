@@ -243,7 +243,11 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 	}
 	// Evidence is gathered once, when the alarm door opens an incident.
 	var gatherer engine.EvidenceGatherer
-	if opts.Intake {
+	switch {
+	case opts.Intake && rem.Provider != nil && opts.Collectors == nil:
+		// Many accounts: the collectors read the alarm's own account.
+		gatherer = memberEvidence{where: rem, emulator: cfg.AWSEndpointURL != "", log: log}
+	case opts.Intake:
 		gatherer = Evidence(awsCfg, cfg.AWSEndpointURL != "", log, opts.Collectors...)
 	}
 	eng, err := engine.New(engine.Config{MaxPerHour: cfg.MaxPerHour, Scope: Scope(cfg, awsCfg)}, engine.Deps{
