@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"gopkg.in/yaml.v3"
 
+	"github.com/medicbot/medic/internal/wiring"
 	"github.com/medicbot/medic/remediations/builtin"
 )
 
@@ -51,6 +53,9 @@ func TestMemberTemplateLintsClean(t *testing.T) {
 	}
 }
 
+// TestMemberRoleHoldsExactlyWhatTheRemediationsDocument: the member role
+// allows exactly the actions the remediations and the evidence collectors
+// list (plus the alarm-state re-check), scoped like the main template.
 func TestMemberRoleHoldsExactlyWhatTheRemediationsDocument(t *testing.T) {
 	member := loadTemplateFile(t, memberTemplate)
 	home := loadTemplateNodes(t)
@@ -63,6 +68,15 @@ func TestMemberRoleHoldsExactlyWhatTheRemediationsDocument(t *testing.T) {
 				if slices.Contains(homeOnly, a) {
 					continue
 				}
+				want[strings.ToLower(a)] = want[strings.ToLower(a)] || perm.Resource == "*"
+				canonical[strings.ToLower(a)] = a
+			}
+		}
+	}
+	// The evidence collectors read the alarm's account too.
+	for _, c := range wiring.Collectors(aws.Config{Region: "us-east-1"}, false) {
+		for _, perm := range c.IAM() {
+			for _, a := range perm.Actions {
 				want[strings.ToLower(a)] = want[strings.ToLower(a)] || perm.Resource == "*"
 				canonical[strings.ToLower(a)] = a
 			}
@@ -84,7 +98,7 @@ func TestMemberRoleHoldsExactlyWhatTheRemediationsDocument(t *testing.T) {
 			onAny, ok := want[k]
 			switch {
 			case !ok:
-				t.Errorf("MemberRole grants %s (statement %q), which no remediation documents and the re-check does not need", a, s.sid)
+				t.Errorf("MemberRole grants %s (statement %q), which no remediation or evidence collector documents and the re-check does not need", a, s.sid)
 			case s.onAnyResource() && !onAny:
 				t.Errorf(`MemberRole grants %s on "*" (statement %q), but it is documented on a resource: scope it`, a, s.sid)
 			}
