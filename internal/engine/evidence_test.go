@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -261,5 +262,37 @@ func TestAGitHubDeployJustBeforeTheSpikeCountsForDeployWithin(t *testing.T) {
 	}
 	if len(out.Incident.Suspects) != 1 || fd.calls.Load() != 1 {
 		t.Errorf("suspects stored %+v, looked up %d times; want the one deploy, looked up once", out.Incident.Suspects, fd.calls.Load())
+	}
+}
+
+// The ladder's later steps are chosen by the same rule: after step 1 runs,
+// the follow-up skips step 2, whose conditions the stored evidence does not
+// meet, for step 3, and says why.
+func TestTheLadderSkipsALaterStepWhoseConditionsDoNotHold(t *testing.T) {
+	pol := autoPolicy("checkout", "",
+		&policy.Step{Action: "ecs.scale", Approval: policy.ApprovalAuto},
+		&policy.Step{Action: "ecs.rollback", Approval: policy.ApprovalAuto, After: time.Minute, When: &policy.When{Op: "==", Unhealthy: 0}},
+		&policy.Step{Action: "ecs.restart", Approval: policy.ApprovalAuto, After: time.Minute},
+	)
+	acts := []*action{{name: "ecs.scale", target: "ecs:prod/checkout"}, {name: "ecs.rollback", target: "ecs:prod/checkout"},
+		{name: "ecs.restart", target: "ecs:prod/checkout"}}
+	g := &gatherer{}
+	f := newFixture(t, []*policy.Policy{pol}, acts, withDeps(func(d *engine.Deps) { d.Evidence = g }))
+	g.ev = spike(f.clock.Now())
+	pol.Cooldown = 0
+	out, err := f.e.HandleAlarm(ctx, newAlarm("checkout-5xx", f.clock.Now()))
+	if err != nil || len(out.Proposals) != 1 || out.Proposals[0].Step != 0 {
+		t.Fatalf("handle alarm = %+v, %v; want step 1 proposed", out, err)
+	}
+	f.drain(t, 10*time.Minute)
+	if _, err := f.st.Proposal(ctx, store.ProposalID(out.Incident.ID, "checkout", 1)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("step 2 was proposed although unhealthy_targets == 0 does not hold (3 unhealthy): %v", err)
+	}
+	p3 := f.proposal(t, store.ProposalID(out.Incident.ID, "checkout", 2))
+	if len(p3.Skipped) != 1 || !strings.Contains(p3.Skipped[0], "step 2 (ecs.rollback) skipped: unhealthy_targets == 0: 3 unhealthy") {
+		t.Errorf("step 3 skipped %q, want why step 2 was skipped", p3.Skipped)
+	}
+	if acts[1].applies.Load() != 0 || acts[2].applies.Load() != 1 {
+		t.Errorf("rollback applied %d times, restart %d; want 0 and 1", acts[1].applies.Load(), acts[2].applies.Load())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/medicbot/medic/internal/alarm"
 	"github.com/medicbot/medic/internal/policy"
@@ -62,6 +63,22 @@ func (e *Engine) followUp(ctx context.Context, m Message) error {
 	if index >= len(pol.Steps) {
 		return nil
 	}
+	// The later steps' when: conditions hold or not over the evidence
+	// stored on the incident at intake (and any that arrived late).
+	var skipped []string
+	if pol.HasConditions() {
+		var next int
+		next, skipped = pol.FirstStepFrom(index, store.FactsOf(inc.Evidence, inc.Suspects))
+		if next < 0 {
+			return e.stopLadder(ctx, inc, prev, "no later step's when: conditions hold: "+strings.Join(skipped, "; "))
+		}
+		if next != index {
+			if _, err := e.deps.Store.Proposal(ctx, store.ProposalID(inc.ID, prev.Policy, next)); err == nil {
+				return nil
+			}
+		}
+		index = next
+	}
 	var warn string
 	if e.deps.AlarmState == nil {
 		warn = "the alarm's current state cannot be read (no reader)"
@@ -71,6 +88,7 @@ func (e *Engine) followUp(ctx context.Context, m Message) error {
 		return e.stopLadder(ctx, inc, prev, fmt.Sprintf("alarm is %s now", state))
 	}
 	p := e.propose(ctx, inc, pol, index, e.readSwitch(ctx))
+	p.Skipped = skipped
 	if warn != "" {
 		// Proposed anyway: the executor re-checks and fails closed.
 		p.Warnings = append(p.Warnings, warn)

@@ -205,9 +205,14 @@ func (p *Policy) HasConditions() bool {
 // and why each step before it was skipped ("step 1 (ecs.scale) skipped:
 // unhealthy_targets == 0: 3 unhealthy"); -1 when no step's conditions
 // hold. A step without conditions always holds.
-func (p *Policy) FirstStep(f Facts) (int, []string) {
+func (p *Policy) FirstStep(f Facts) (int, []string) { return p.FirstStepFrom(0, f) }
+
+// FirstStepFrom is FirstStep among the steps from index from on: the rule
+// the ladder applies when it moves on to a later step.
+func (p *Policy) FirstStepFrom(from int, f Facts) (int, []string) {
 	var skipped []string
-	for i, st := range p.Steps {
+	for i := max(from, 0); i < len(p.Steps); i++ {
+		st := p.Steps[i]
 		ok, why := st.When.Holds(f)
 		if ok {
 			return i, skipped
