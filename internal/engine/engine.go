@@ -184,6 +184,9 @@ type Config struct {
 	// re-sends its pending queue messages, in case the first delivery
 	// failed to (default 30 seconds).
 	RepairAfter time.Duration
+	// WatchEvery is how often a watched step's exit condition is checked
+	// (default 1 minute; see Watcher).
+	WatchEvery time.Duration
 	// CardAlertAfter is how long a card may stay owed (Slack down, token
 	// revoked, channel archived) before operators are told through Ops
 	// (default 5 minutes).
@@ -220,6 +223,9 @@ func (c *Config) defaults() {
 	if c.RepairAfter <= 0 {
 		c.RepairAfter = 30 * time.Second
 	}
+	if c.WatchEvery <= 0 {
+		c.WatchEvery = time.Minute
+	}
 	if c.CardAlertAfter <= 0 {
 		c.CardAlertAfter = 5 * time.Minute
 	}
@@ -255,6 +261,9 @@ type Deps struct {
 	Logger   *slog.Logger
 	Suspects SuspectFinder
 	Evidence EvidenceGatherer
+	// Watcher checks when steps still in effect (maintenance) may end; nil
+	// watches nothing.
+	Watcher Watcher
 }
 
 // Engine is medic's decision core. It is safe for concurrent use.

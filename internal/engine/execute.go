@@ -280,6 +280,7 @@ func (e *Engine) finish(ctx context.Context, inc *store.Incident, p *store.Propo
 					tx.Cooldowns = []store.CooldownWrite{{Cooldown: store.Cooldown{Policy: q.Policy, Target: q.Target(), Until: tx.Now.Add(q.Cooldown)}}}
 				}
 				e.oweUpdate(tx, inc, q, outcomeSummary(q))
+				e.oweWatch(tx, q)
 			})
 		var ce *store.ConflictError
 		switch {

@@ -22,6 +22,9 @@ const (
 	KindExpire MessageKind = "expire"
 	// KindUndo: undo a SUCCEEDED reversible Proposal.
 	KindUndo MessageKind = "undo"
+	// KindWatch: check whether a SUCCEEDED Proposal still in effect (e.g.
+	// maintenance) may end (see Watcher).
+	KindWatch MessageKind = "watch"
 )
 
 // Message is one unit of deferred work, carried as JSON by the Queue.
@@ -44,7 +47,7 @@ func ParseMessage(body []byte) (Message, error) {
 		return Message{}, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
 	switch m.Kind {
-	case KindExecute, KindFollowUp, KindExpire, KindUndo:
+	case KindExecute, KindFollowUp, KindExpire, KindUndo, KindWatch:
 	default:
 		return Message{}, fmt.Errorf("%w: unknown kind %q", ErrInvalidMessage, m.Kind)
 	}
@@ -93,6 +96,8 @@ func (e *Engine) HandleMessage(ctx context.Context, m Message) error {
 		return e.expire(ctx, m)
 	case KindUndo:
 		return e.undo(ctx, m)
+	case KindWatch:
+		return e.watch(ctx, m)
 	}
 	return fmt.Errorf("%w: unknown kind %q", ErrInvalidMessage, m.Kind)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -43,6 +44,7 @@ import (
 	"github.com/medicbot/medic/internal/store/dynamostore"
 	"github.com/medicbot/medic/policies"
 	"github.com/medicbot/medic/remediations"
+	"github.com/medicbot/medic/remediations/alb"
 	"github.com/medicbot/medic/remediations/github"
 )
 
@@ -265,6 +267,7 @@ func Build(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Opti
 		Logger:     log,
 		Suspects:   suspects,
 		Evidence:   gatherer,
+		Watcher:    maintenanceWatch{check: alb.NewExitCheck(elasticloadbalancingv2.NewFromConfig(awsCfg), nil), provider: rem.Provider},
 	})
 	if err != nil {
 		return fail(err)

@@ -106,16 +106,12 @@
 // the evidence and how long the service has been in maintenance. A read
 // that fails is an error, never "holds".
 //
-// What the engine needs to act on it (internal/engine is not changed
-// here): for each incident with a SUCCEEDED alb.maintenance "on" step
-// whose result ExitOf accepts, call Check on the executor's sweep schedule
-// (every 5 minutes) and on each follow-up; store the last ExitStatus on the
-// step; when it holds, propose Undo of that step on the card ("maintenance
-// off: targetgroup/web: 3 of 3 healthy; probe 200 OK") to the step's
-// approvers, or, with Auto, enqueue the Undo as the engine does for
-// on_recovery: undo; and render "in maintenance for 1h35m" from Since on
-// every card update. IAM: elasticloadbalancing:DescribeTargetHealth for
-// the executor (already granted with the other reads).
+// The engine watches it (engine.Watcher, adapted in internal/wiring): a
+// step whose result ExitOf accepts owes a "watch" message every minute
+// while it stays SUCCEEDED; when Check holds, the card's thread proposes
+// ending it with Undo and says for how long it has been on, or, with
+// exit: auto, medic undoes it itself. IAM: elasticloadbalancing:
+// DescribeTargetHealth for the executor (granted with the other reads).
 //
 // # Maintenance off
 //
