@@ -46,6 +46,10 @@ type Notice struct {
 	// Undoable holds the IDs of the proposals that can be undone now
 	// (CanUndo): the card offers Undo on those and on no others.
 	Undoable map[string]bool
+	// InEffect holds the IDs of the SUCCEEDED proposals medic watches
+	// until they may end (maintenance, see Watcher): the card shows for
+	// how long each has been in effect.
+	InEffect map[string]bool
 }
 
 // sendCard shows an owed card notice, rendered from the records as they are
@@ -77,6 +81,12 @@ func (e *Engine) sendCard(ctx context.Context, incident string, cn cardNotice) e
 				n.Undoable = map[string]bool{}
 			}
 			n.Undoable[p.ID] = true
+		}
+		if e.deps.Watcher != nil && p.State == store.StateSucceeded && e.deps.Watcher.Watches(p.Result) {
+			if n.InEffect == nil {
+				n.InEffect = map[string]bool{}
+			}
+			n.InEffect[p.ID] = true
 		}
 	}
 	if cn.Timeline {

@@ -57,6 +57,9 @@ func TestAWatchedStepEndsOnItsExitCondition(t *testing.T) {
 			p := f.proposal(t, id)
 			events := events(f.audit(t, out.Incident.ID))
 			if !auto {
+				if !f.notes.last().InEffect[id] {
+					t.Error("the card is not told the step is in effect")
+				}
 				if p.State != store.StateSucceeded || maint.undos.Load() != 0 {
 					t.Fatalf("step %s, undone %d times: a person ends it", p.State, maint.undos.Load())
 				}

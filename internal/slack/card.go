@@ -118,6 +118,10 @@ type StepView struct {
 	// Plan says what will change, e.g. "prod/checkout: desired 4 -> 6
 	// tasks" (remediations.Plan.Summary).
 	Plan string
+	// InEffectSince, when set, is since when a step still in effect
+	// (maintenance, watched until it may end) has been on: the card shows
+	// for how long, as Slack counts it ("for 25 minutes").
+	InEffectSince time.Time
 	// StalePlan is the summary of an approved plan that went stale before it
 	// was applied; the card shows it struck through above the new Plan.
 	StalePlan string

@@ -574,6 +574,9 @@ func stateLine(c Card, s StepView) string {
 		if s.Result != "" {
 			line += ": " + escape(s.Result)
 		}
+		if !s.InEffectSince.IsZero() {
+			line += "\n:hourglass: in effect " + slackAgo(s.InEffectSince) + "; medic watches for when it may end"
+		}
 		return line
 	case StateFailed:
 		line := ":x: *Failed*" + at + reason
@@ -829,6 +832,11 @@ func mention(id string) string {
 }
 
 // slackDate renders t with Slack's date formatting, falling back to UTC.
+// slackAgo renders t as Slack's live relative time ("25 minutes ago").
+func slackAgo(t time.Time) string {
+	return fmt.Sprintf("since <!date^%d^{ago}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04:05 UTC"))
+}
+
 func slackDate(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time_secs}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04:05 UTC"))
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -508,4 +509,34 @@ func stepSection(t *testing.T, msg slack.Message) string {
 	}
 	t.Fatal("no step section")
 	return ""
+}
+
+// A step still in effect (maintenance that medic watches) says for how
+// long, in Slack's live relative time, next to its result and Undo.
+func TestRenderCardShowsHowLongAStepHasBeenInEffect(t *testing.T) {
+	s := scaleStep()
+	s.State, s.UndoAvailable = slack.StateSucceeded, true
+	since := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	s.InEffectSince = since
+	c := baseCard()
+	c.Steps = []slack.StepView{s}
+	text := func() string {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(slack.RenderCard(c).Blocks); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	raw := text()
+	want := fmt.Sprintf(`in effect since <!date^%d^{ago}|2026-12-03 09:00:00 UTC>`, since.Unix())
+	if !strings.Contains(raw, want) {
+		t.Errorf("the card does not say %q:\n%s", want, raw)
+	}
+	s.InEffectSince = time.Time{}
+	c.Steps = []slack.StepView{s}
+	if strings.Contains(text(), "in effect since") {
+		t.Error("a step not in effect says it is")
+	}
 }

@@ -117,7 +117,11 @@ func (n *Notifier) Card(nt *engine.Notice) slack.Card {
 	card.DeploysNote = inc.SuspectsNote
 	card.Evidence = EvidenceView(inc.Evidence)
 	for _, p := range nt.Proposals {
-		card.Steps = append(card.Steps, StepView(p, nt.Undoable[p.ID]))
+		v := StepView(p, nt.Undoable[p.ID])
+		if nt.InEffect[p.ID] {
+			v.InEffectSince = p.UpdatedAt // when it reached SUCCEEDED
+		}
+		card.Steps = append(card.Steps, v)
 	}
 	return card
 }
