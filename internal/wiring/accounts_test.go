@@ -295,21 +295,7 @@ func TestEvidenceIsGatheredInTheAlarmsAccount(t *testing.T) {
 	checkoutService(t, b)
 	al := alarmInB(t, b)
 
-	app, err := wiring.Build(context.Background(), memberConfig(t, m.URL), m.Config, wiring.Options{
-		Policies: fstest.MapFS{"checkout.yaml": {Data: []byte(memberPolicy)}}, Intake: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	t.Cleanup(func() { _ = app.Close() })
-	out, err := app.Engine.HandleAlarm(context.Background(), al)
-	if err != nil || out.Incident == nil {
-		t.Fatalf("handle alarm = %+v, %v", out, err)
-	}
-	inc, err := app.Store.Incident(context.Background(), out.Incident.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inc := intakeIncident(t, memberConfig(t, m.URL), m.Config, al)
 	if inc.Evidence == nil || inc.Evidence.Changes == nil {
 		t.Fatalf("no recent changes in the evidence: %+v; account B's prod/checkout was not read", inc.Evidence)
 	}
@@ -334,7 +320,23 @@ func TestEvidenceOfAnAccountMedicCannotEnterSaysWhy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := wiring.Build(context.Background(), memberConfig(t, m.URL), awsCfg, wiring.Options{
+	inc := intakeIncident(t, memberConfig(t, m.URL), awsCfg, al)
+	if inc.Evidence == nil || len(inc.Evidence.Missing) == 0 || inc.Evidence.Changes != nil || inc.Evidence.Health != nil {
+		t.Fatalf("evidence %+v: want every collector missing", inc.Evidence)
+	}
+	role := "arn:aws:iam::" + accountB + ":role/" + memberRole
+	for _, miss := range inc.Evidence.Missing {
+		if !strings.Contains(miss.Reason, role) {
+			t.Errorf("%s missing because %q; want the reason to name role %s", miss.Collector, miss.Reason, role)
+		}
+	}
+}
+
+// intakeIncident builds medic as the alarm door does (evidence gathered),
+// handles al and returns the incident it recorded.
+func intakeIncident(t *testing.T, cfg *config.Config, awsCfg aws.Config, al *alarm.Alarm) *store.Incident {
+	t.Helper()
+	app, err := wiring.Build(context.Background(), cfg, awsCfg, wiring.Options{
 		Policies: fstest.MapFS{"checkout.yaml": {Data: []byte(memberPolicy)}}, Intake: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -349,13 +351,5 @@ func TestEvidenceOfAnAccountMedicCannotEnterSaysWhy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inc.Evidence == nil || len(inc.Evidence.Missing) == 0 || inc.Evidence.Changes != nil || inc.Evidence.Health != nil {
-		t.Fatalf("evidence %+v: want every collector missing", inc.Evidence)
-	}
-	role := "arn:aws:iam::" + accountB + ":role/" + memberRole
-	for _, miss := range inc.Evidence.Missing {
-		if !strings.Contains(miss.Reason, role) {
-			t.Errorf("%s missing because %q; want the reason to name role %s", miss.Collector, miss.Reason, role)
-		}
-	}
+	return inc
 }
