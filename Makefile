@@ -25,12 +25,6 @@ tools: ## make sure moto_server and cfn-lint exist (installs the pinned versions
 	  for t in $$missing; do [ -x $(VENV)/bin/$$t ] || { echo "$$t still missing after installing requirements-dev.txt into $(VENV)"; exit 1; }; done; \
 	fi
 
-# The browser tests (internal/maintpage) call this target when they find no
-# Chromium; it installs Debian's package (needs root and the Debian mirrors).
-browser: ## make sure a headless Chromium exists (installs Debian's chromium package when missing)
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
-	  { echo "no chromium: installing Debian's chromium package"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
-
 test: tools browser ## run every test (unit and integration; starts moto_server itself)
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
@@ -50,13 +44,14 @@ bench: ## run the benchmarks with allocation figures
 demo: tools ## run the whole loop locally: moto + medic serve + a Slack test server, alarm -> approve -> ECS change (KEEP=1 keeps the console open)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(GO) run ./cmd/medic demo $(if $(KEEP),--keep)
 
-# The console's browser tests (internal/server) drive a headless Chromium
-# from the distribution's packages; they skip without one (and fail on CI).
-browser: ## make sure Chromium exists for the console's browser tests (apt-get install chromium when missing)
+# The browser tests (the maintenance page in internal/maintpage, the
+# console in internal/server) drive a headless Chromium from the
+# distribution's packages; they skip without one (and fail on CI).
+browser: ## make sure a headless Chromium exists (installs Debian's chromium package when missing)
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-	  echo "installing chromium (the console's browser tests need it)"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+	  echo "installing Debian's chromium package (the browser tests need it)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
 
 build: ## build every Lambda's bootstrap into .aws-sam/build-local/<name>/bootstrap
 	@for f in $(FUNCTIONS); do \
