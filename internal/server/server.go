@@ -275,12 +275,8 @@ func (s *Server) Run(ctx context.Context) error {
 	srv := s.httpServer(s.Handler())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(s.limit(ln)) }()
-	s.log.InfoContext(ctx, "medic serving", slog.String("addr", ln.Addr().String()),
-		slog.Int("max_conns", s.opts.MaxConns), slog.Duration("read_timeout", s.opts.ReadTimeout),
-		slog.Duration("write_timeout", s.opts.WriteTimeout), slog.Duration("idle_timeout", s.opts.IdleTimeout))
-	s.logWebhookAccess(ctx, ln.Addr().String())
-	s.log.InfoContext(ctx, "console", slog.String("url", "http://"+dialAddr(ln.Addr().String())+"/ui"),
-		slog.String("local_approvals", s.opts.LocalApprovals))
+	// The admin file first: "medic serving" means the operator commands
+	// can reach this server too.
 	if s.opts.AdminFile != "" {
 		info := AdminInfo{Addr: dialAddr(ln.Addr().String()), Token: s.adminToken, PID: os.Getpid()}
 		if err := writeAdminFile(s.opts.AdminFile, info); err != nil {
@@ -290,6 +286,12 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		defer s.removeAdminFile()
 	}
+	s.log.InfoContext(ctx, "medic serving", slog.String("addr", ln.Addr().String()),
+		slog.Int("max_conns", s.opts.MaxConns), slog.Duration("read_timeout", s.opts.ReadTimeout),
+		slog.Duration("write_timeout", s.opts.WriteTimeout), slog.Duration("idle_timeout", s.opts.IdleTimeout))
+	s.logWebhookAccess(ctx, ln.Addr().String())
+	s.log.InfoContext(ctx, "console", slog.String("url", "http://"+dialAddr(ln.Addr().String())+"/ui"),
+		slog.String("local_approvals", s.opts.LocalApprovals))
 	if s.opts.Ready != nil {
 		s.opts.Ready <- ln.Addr().String()
 	}
