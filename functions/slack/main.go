@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/medicbot/medic/internal/doors"
 	"github.com/medicbot/medic/internal/lambdamain"
 	"github.com/medicbot/medic/internal/wiring"
 )
@@ -22,5 +23,5 @@ func main() {
 	if app.Slack == nil || app.Config.SlackSigningSecret == "" {
 		lambdamain.Fail(log, errors.New("the Slack function needs SLACK_SIGNING_SECRET (or SLACK_SIGNING_SECRET_SECRET_ARN)"))
 	}
-	lambda.Start(app.Slack.HandleFunctionURL)
+	lambda.Start(doors.SlackLambda(app.Slack, app.Engine, log))
 }

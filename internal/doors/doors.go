@@ -35,7 +35,32 @@ const relayTimeout = 10 * time.Second
 // Relay sends what medic owes, at the tail of an invocation or on a timer;
 // failures are logged (what was not sent stays owed for the next relay).
 func Relay(ctx context.Context, eng Relayer, log *slog.Logger) engine.RelayResult {
-	ctx, cancel := context.WithTimeout(ctx, relayTimeout)
+	return relayWithin(ctx, eng, log, relayTimeout)
+}
+
+// slackRelayBudget bounds the relay at the tail of a Slack interaction:
+// Slack waits for the answer, which must come within 3 s.
+const slackRelayBudget = 300 * time.Millisecond
+
+// FunctionURLHandler answers a Lambda Function URL request;
+// *slack.Handler implements it.
+type FunctionURLHandler interface {
+	HandleFunctionURL(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error)
+}
+
+// SlackLambda is the Slack function's handler: the interaction, then, like
+// every invocation's tail, a relay of what medic owes, kept short (Slack
+// is waiting for the answer).
+func SlackLambda(h FunctionURLHandler, eng Relayer, log *slog.Logger) func(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+	return func(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+		resp, err := h.HandleFunctionURL(ctx, req)
+		relayWithin(ctx, eng, log, slackRelayBudget)
+		return resp, err
+	}
+}
+
+func relayWithin(ctx context.Context, eng Relayer, log *slog.Logger, d time.Duration) engine.RelayResult {
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	res, err := eng.Relay(ctx)
 	switch {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -111,5 +112,25 @@ func TestExecutorLambdaHandlesAnSQSBatchAfterASweep(t *testing.T) {
 	}
 	if eng.sweeps != 1 || len(eng.messages) != 1 || eng.messages[0].Proposal != "p1" {
 		t.Errorf("SQS batch: %d sweeps, messages %+v; want one sweep and message p1", eng.sweeps, eng.messages)
+	}
+}
+
+// fakeURL answers every Function URL request with 200.
+type fakeURL struct{ calls int }
+
+func (f *fakeURL) HandleFunctionURL(context.Context, events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+	f.calls++
+	return events.LambdaFunctionURLResponse{StatusCode: 200, Body: "ok"}, nil
+}
+
+// The Slack function's tail relays what medic owes too, after answering.
+func TestSlackLambdaAnswersThenRelays(t *testing.T) {
+	h, eng := &fakeURL{}, &fakeWork{}
+	resp, err := doors.SlackLambda(h, eng, slog.New(slog.NewTextHandler(io.Discard, nil)))(context.Background(), events.LambdaFunctionURLRequest{})
+	if err != nil || resp.StatusCode != 200 || resp.Body != "ok" || h.calls != 1 {
+		t.Fatalf("answer %+v, %v after %d calls; want the handler's 200", resp, err, h.calls)
+	}
+	if eng.relays != 1 {
+		t.Errorf("relayed %d times, want once at the tail", eng.relays)
 	}
 }
