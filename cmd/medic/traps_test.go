@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -198,5 +199,64 @@ func TestAuditSaysWhichIncidentsNobodyWasToldOf(t *testing.T) {
 	want := "NOT TOLD: the card of incident 0123456789abcdef is owed since " + now.Format(time.RFC3339) + " (3 failed attempts; last error: post card: channel_not_found)"
 	if got := strings.Join(strings.Fields(stdout.String()), " "); !strings.Contains(got, want) {
 		t.Errorf("audit lacks %q:\n%s", want, &stdout)
+	}
+}
+
+// The audit as `medic audit` writes it (the assertions of the engine's
+// former AuditCommand test, which the CLI replaced): the incident's
+// transitions with their results in text, not the pause, which belongs to
+// no incident; everything in the window as one JSON array; an unknown
+// format refused.
+func TestAuditShowsAnIncidentsTransitionsAsTextAndJSON(t *testing.T) {
+	storePath := filepath.Join(t.TempDir(), "medic.db")
+	st, err := boltstore.Open(storePath, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const inc, prop = "0123456789abcdef", "0123456789abcdef/checkout/0"
+	now := time.Now().UTC()
+	err = st.Commit(context.Background(), &store.Tx{Now: now, Audit: []store.AuditEntry{
+		{Incident: inc, Event: "incident.opened", Who: "medic", Why: "alarm checkout-5xx in ALARM"},
+		{Incident: inc, Proposal: prop, Event: "proposal.created", To: store.StateApproved, Who: "medic"},
+		{Incident: inc, Proposal: prop, Event: "proposal.executing", From: store.StateApproved, To: store.StateExecuting, Who: "medic"},
+		{Incident: inc, Proposal: prop, Event: "proposal.succeeded", From: store.StateExecuting, To: store.StateSucceeded, Who: "medic",
+			Result: &remediations.Result{Summary: "ecs:prod/checkout: desired 4 -> 6"}},
+		{Event: "switch.paused", Who: "U1", Why: "game day"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = st.Close()
+
+	var text, stderr bytes.Buffer
+	if code := run([]string{"audit", "--store", storePath, "--incident", inc}, nil, &text, &stderr); code != exitOK {
+		t.Fatalf("audit text: exit %d: %s", code, &stderr)
+	}
+	for _, want := range []string{"incident.opened", "proposal.succeeded", "APPROVED -> EXECUTING", "result: ecs:prod/checkout: desired 4 -> 6"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text audit lacks %q:\n%s", want, text.String())
+		}
+	}
+	if strings.Contains(text.String(), "switch.paused") {
+		t.Errorf("incident audit shows the pause:\n%s", text.String())
+	}
+
+	var js bytes.Buffer
+	if code := run([]string{"audit", "--store", storePath, "--since", "1h", "--format", "json"}, nil, &js, &stderr); code != exitOK {
+		t.Fatalf("audit json: exit %d: %s", code, &stderr)
+	}
+	var entries []store.AuditEntry
+	if err := json.Unmarshal(js.Bytes(), &entries); err != nil {
+		t.Fatalf("decode json audit: %v\n%s", err, js.String())
+	}
+	if len(entries) != 5 || entries[4].Event != "switch.paused" || entries[3].Result == nil {
+		t.Fatalf("json audit = %+v", entries)
+	}
+	if code := run([]string{"audit", "--store", storePath, "--format", "xml"}, nil, &js, &stderr); code == exitOK {
+		t.Fatal("unknown format accepted")
+	}
+	var empty bytes.Buffer
+	if err := writeAudit(&empty, nil, "json"); err != nil || strings.TrimSpace(empty.String()) != "[]" {
+		t.Fatalf("empty json = %q, %v", empty.String(), err)
 	}
 }
