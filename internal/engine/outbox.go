@@ -236,6 +236,8 @@ func (e *Engine) Relay(ctx context.Context) (RelayResult, error) {
 // owed for longer than Config.CardAlertAfter (each relay, so a metric can
 // stay raised; New names those not reported before), and returns them.
 func (e *Engine) alertStuckCards(ctx context.Context, now time.Time) []string {
+	// Read again: the claims and failures of this relay moved the entries'
+	// versions, and marking one alerted is conditional on its version.
 	owed, err := e.deps.Store.Owed(ctx, relayBatch)
 	if err != nil {
 		e.log.WarnContext(ctx, "check for stuck cards", slog.Any("error", err))
