@@ -6,68 +6,33 @@ import (
 	"flag"
 	"io/fs"
 	"os"
-	"path"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/medicbot/medic/internal/policy"
-	"github.com/medicbot/medic/internal/policy/policytest"
+	"github.com/medicbot/medic/internal/policysuite"
 	"github.com/medicbot/medic/policies"
 	"github.com/medicbot/medic/remediations/builtin"
 )
 
 var update = flag.Bool("update", false, "rewrite schema.json from the Go types and the built-in actions")
 
-// TestPoliciesAreValid is `medic policy lint` over the embedded policies.
-func TestPoliciesAreValid(t *testing.T) {
+// TestPolicies is `medic policy lint policies` and `medic policy test
+// policies` over the embedded (deployed) policies.
+func TestPolicies(t *testing.T) { policysuite.Run(t, policies.FS, ".") }
+
+// TestAFirstDeployChangesNothing keeps the deployed set what a first
+// deploy needs: every step of every policy is shadow-only (the examples
+// with teeth live in examples/).
+func TestAFirstDeployChangesNothing(t *testing.T) {
 	set, err := policy.Load(policies.FS, builtin.Catalog())
 	if err != nil {
 		t.Fatalf("the policies do not load:\n%v", err)
 	}
-	if len(set.Policies()) == 0 {
-		t.Fatal("no policies")
-	}
-}
-
-// TestFixtures is `medic policy test` over the embedded policies.
-func TestFixtures(t *testing.T) {
-	set, err := policy.Load(policies.FS, builtin.Catalog())
-	if err != nil {
-		t.Fatalf("the policies do not load:\n%v", err)
-	}
-	results, err := policytest.Run(policies.FS, set)
-	if err != nil {
-		t.Fatalf("fixtures:\n%v", err)
-	}
-	if len(results) == 0 {
-		t.Fatal("no fixtures under tests/")
-	}
-	for _, r := range results {
-		t.Run(r.File+"/"+r.Name, func(t *testing.T) {
-			if !r.Passed() {
-				t.Errorf("want %v\n got %v\n err %v\n%s", r.Want, r.Got, r.Err, strings.Join(r.ParamDiffs(), "\n"))
-			}
-		})
-	}
-}
-
-// TestEverythingIsEmbedded guards against policy files that exist on disk
-// but would not be in the binary (e.g. a .yml file: the embed pattern is
-// *.yaml).
-func TestEverythingIsEmbedded(t *testing.T) {
-	for _, dir := range []string{".", "tests", "tests/alarms"} {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range entries {
-			name := path.Join(dir, e.Name())
-			if e.IsDir() || dir == "." && !policy.IsPolicyFile(e.Name()) {
-				continue
-			}
-			if _, err := fs.Stat(policies.FS, name); err != nil {
-				t.Errorf("%s is on disk but not embedded (name it *.yaml)", name)
+	for _, p := range set.Policies() {
+		for _, st := range p.Steps {
+			if st.Approval != policy.ApprovalShadow {
+				t.Errorf("policies/%s: policy %s step %d (%s) is approval %s: the policies a fresh clone deploys only shadow (move it to examples/ or make it shadow)", p.File, p.Name, st.Index+1, st.Action, st.Approval)
 			}
 		}
 	}

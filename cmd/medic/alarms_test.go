@@ -35,6 +35,7 @@ func runMedic(args ...string) (code int, stdout, stderr string) {
 }
 
 func TestAlarmsWritesATemplateForThePoliciesTargetGroups(t *testing.T) {
+	embedExamples(t)
 	prod := alarmsEnv(t)
 	file := filepath.Join(t.TempDir(), "alarms.yaml")
 	code, _, stderr := runMedic("alarms", "--slo", "99.9", "--sns-topic", "arn:aws:sns:us-east-1:123456789012:medic-AlarmTopic", "--out", file)
@@ -77,6 +78,7 @@ func TestAlarmsWritesATemplateForThePoliciesTargetGroups(t *testing.T) {
 }
 
 func TestAlarmsApplyTwiceChangesNothing(t *testing.T) {
+	embedExamples(t)
 	alarmsEnv(t)
 	code, stdout, stderr := runMedic("alarms", "--apply", "--alb", "checkout-prod")
 	if code != exitOK || !strings.Contains(stdout, "7 alarm(s): 7 created, 0 updated, 0 unchanged") {
@@ -116,6 +118,7 @@ func TestAlarmsErrors(t *testing.T) {
 // policy check --aws warns about the policies no existing alarm can match,
 // and stops once `medic alarms --apply` has created the alarms they expect.
 func TestPolicyCheckWarnsAboutPoliciesNoAlarmMatches(t *testing.T) {
+	embedExamples(t)
 	alarmsEnv(t) // has one hand-made alarm, checkout-prod-target-5xx
 	t.Setenv("GITHUB_TOKEN", "")
 	t.Setenv("GITHUB_APP_ID", "")
@@ -142,7 +145,7 @@ func TestPolicyCheckWarnsAboutPoliciesNoAlarmMatches(t *testing.T) {
 			t.Errorf("before generating: warned about %s = %v, want %v\n%s", name, got[name], want, stderr)
 		}
 	}
-	if !strings.Contains(stderr, "policies/checkout.yaml:") {
+	if !strings.Contains(stderr, "examples/checkout.yaml:") {
 		t.Errorf("warnings do not name the policy file:\n%s", stderr)
 	}
 

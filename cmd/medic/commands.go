@@ -190,7 +190,7 @@ const embeddedNote = "embedded in this binary; give DIR to use policy files on d
 // policies when empty. name prefixes file names in messages.
 func policyDir(dir string) (fsys fs.FS, name string) {
 	if dir == "" {
-		return policies.FS, "policies"
+		return policies.FS, policies.Dir
 	}
 	return os.DirFS(dir), dir
 }

@@ -13,9 +13,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-const alarms = "../../policies/tests/alarms/"
+const alarms = "../../examples/tests/alarms/"
 
 func TestRun(t *testing.T) {
+	embedExamples(t)
 	cases := []struct {
 		name  string
 		args  []string
@@ -32,7 +33,7 @@ func TestRun(t *testing.T) {
 		{name: "help prints usage", args: []string{"help"}, code: 0, stdoutHas: []string{"medic policy test [DIR]"}},
 		{name: "an unknown command fails", args: []string{"policy", "frobnicate"}, code: 2, stderrLines: -1, stderrHas: []string{`unknown command "policy frobnicate"`}},
 
-		{name: "lint accepts the embedded policies", args: []string{"policy", "lint"}, code: 0, stdoutHas: []string{"policies: ", "policies OK"}},
+		{name: "lint accepts the embedded policies", args: []string{"policy", "lint"}, code: 0, stdoutHas: []string{"examples: ", "policies OK", "embedded in this binary"}},
 		{name: "lint reports every problem with file, line and path", args: []string{"policy", "lint", "testdata/bad"}, code: 1, stderrLines: 3,
 			stderrHas: []string{
 				"testdata/bad/bad.yaml:3: policies[0].name: must be lower-case",

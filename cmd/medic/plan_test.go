@@ -17,6 +17,7 @@ import (
 
 // simulate --plan reads the real state (moto here) and changes nothing.
 func TestSimulatePlanShowsWhatWouldChangeWithoutChangingIt(t *testing.T) {
+	embedExamples(t)
 	m := testenv.Moto(t)
 	ctx := context.Background()
 	prod, err := testenv.CreateProd(ctx, m.Config)
@@ -74,6 +75,7 @@ func TestSimulatePlanShowsWhatWouldChangeWithoutChangingIt(t *testing.T) {
 // An alarm from another region is planned nowhere: every client would read
 // (and, in the engine, change) the home region's resources of that name.
 func TestSimulatePlanRefusesAnAlarmFromAnotherRegion(t *testing.T) {
+	embedExamples(t)
 	m := testenv.Moto(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")

@@ -17,6 +17,7 @@ import (
 // policy check --aws looks the resources up in moto (ECS, ELBv2) and in an
 // httptest GitHub that knows one repository.
 func TestPolicyCheckFindsMissingResources(t *testing.T) {
+	embedExamples(t)
 	m := testenv.Moto(t)
 	prod, err := testenv.CreateProd(context.Background(), m.Config)
 	if err != nil {
@@ -101,6 +102,7 @@ policies:
 }
 
 func TestPolicyCheckWithoutGitHubCredentialSaysSo(t *testing.T) {
+	embedExamples(t)
 	m := testenv.Moto(t)
 	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": testenv.Region, "GITHUB_TOKEN": "", "GITHUB_APP_ID": ""} {
 		t.Setenv(k, v)
@@ -113,10 +115,10 @@ func TestPolicyCheckWithoutGitHubCredentialSaysSo(t *testing.T) {
 	}
 	// Line numbers of the embedded policies change with them: match any.
 	for _, want := range []string{
-		`policies/checkout.yaml:\d+: policies\[0\]\.steps\[1\]\.params\.repo: github repository acme/checkout: not checked \(no GitHub credential`,
-		`policies/checkout.yaml:\d+: policies\[0\]\.steps\[0\]\.params\.service: not checked \(templated: depends on the alarm\)`,
-		`policies/checkout.yaml:\d+: policies\[0\]\.steps\[2\]\.params: not checked \(no listener: resolved from the alarm's LoadBalancer dimension\)`,
-		`policies/payments.yaml:\d+: policies\[0\]\.steps\[0\]\.params\.service: ecs service payments-prod/payments-api: missing \(cluster payments-prod not found\)`,
+		`examples/checkout.yaml:\d+: policies\[0\]\.steps\[1\]\.params\.repo: github repository acme/checkout: not checked \(no GitHub credential`,
+		`examples/checkout.yaml:\d+: policies\[0\]\.steps\[0\]\.params\.service: not checked \(templated: depends on the alarm\)`,
+		`examples/checkout.yaml:\d+: policies\[0\]\.steps\[2\]\.params: not checked \(no listener: resolved from the alarm's LoadBalancer dimension\)`,
+		`examples/payments.yaml:\d+: policies\[0\]\.steps\[0\]\.params\.service: ecs service payments-prod/payments-api: missing \(cluster payments-prod not found\)`,
 	} {
 		if !regexp.MustCompile(want).MatchString(stdout.String()) {
 			t.Errorf("stdout does not match %s:\n%s", want, &stdout)

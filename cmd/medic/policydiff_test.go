@@ -20,7 +20,7 @@ func gitRepo(t *testing.T) string {
 		t.Fatalf("git is required: %v", err)
 	}
 	dir := t.TempDir()
-	if err := os.CopyFS(filepath.Join(dir, "policies"), os.DirFS("../../policies")); err != nil {
+	if err := os.CopyFS(filepath.Join(dir, "policies"), os.DirFS("../../examples")); err != nil {
 		t.Fatal(err)
 	}
 	gitIn(t, dir, "init", "-q")
@@ -196,7 +196,7 @@ func TestPolicyDiffBetweenTwoCommitsWithHistory(t *testing.T) {
 func TestPolicyDiffExitCodes(t *testing.T) {
 	repo := gitRepo(t)
 	notRepo := t.TempDir()
-	if err := os.CopyFS(filepath.Join(notRepo, "policies"), os.DirFS("../../policies")); err != nil {
+	if err := os.CopyFS(filepath.Join(notRepo, "policies"), os.DirFS("../../examples")); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -227,6 +227,7 @@ func TestPolicyDiffExitCodes(t *testing.T) {
 }
 
 func TestPolicyTestReplaysAHistory(t *testing.T) {
+	embedExamples(t)
 	hist := filepath.Join(t.TempDir(), "h.jsonl")
 	rec := `{"name":"checkout-prod-target-5xx","arn":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-prod-target-5xx","timestamp":"%s","old_state":"%s","new_state":"%s",` +
 		`"metrics":[{"namespace":"AWS/ApplicationELB","name":"HTTPCode_Target_5XX_Count","dimensions":{"LoadBalancer":"app/checkout-prod/50dc6c495c0c9188","TargetGroup":"targetgroup/checkout/73e2d6bc24d8a067"}}]}` + "\n"
@@ -297,7 +298,7 @@ func TestPolicyDiffBaseFromBeforeThePolicies(t *testing.T) {
 	}
 	gitIn(t, dir, "init", "-q")
 	commitAll(t, dir, "no policies yet")
-	if err := os.CopyFS(filepath.Join(dir, "policies"), os.DirFS("../../policies")); err != nil {
+	if err := os.CopyFS(filepath.Join(dir, "policies"), os.DirFS("../../examples")); err != nil {
 		t.Fatal(err)
 	}
 	commitAll(t, dir, "policies")

@@ -66,6 +66,7 @@ func reportStore(t *testing.T) (path, id string) {
 }
 
 func TestReportOfAnIncident(t *testing.T) {
+	embedExamples(t)
 	t.Setenv("MEDIC_TABLE", "")
 	path, id := reportStore(t)
 	code, stdout, stderr := runMedic("report", "--store", path, "--incident", id)

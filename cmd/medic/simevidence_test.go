@@ -17,6 +17,7 @@ import (
 // simulate --evidence runs the collectors against the real state (moto
 // here), prints what they found and which step the evidence picks.
 func TestSimulateEvidenceGathersWhatTheAlarmFunctionWould(t *testing.T) {
+	embedExamples(t)
 	m := testenv.Moto(t)
 	prod, err := testenv.CreateProd(context.Background(), m.Config)
 	if err != nil {

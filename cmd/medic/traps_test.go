@@ -17,6 +17,7 @@ import (
 // Each case is one trap of issue 19, with the message the user got before
 // (old) and what they get now.
 func TestTheCLIHasNoTraps(t *testing.T) {
+	embedExamples(t)
 	for _, k := range []string{"MEDIC_ACCOUNT_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "MEDIC_TABLE"} {
 		t.Setenv(k, "")
 	}

@@ -6,7 +6,7 @@
 // # Names
 //
 // Every generated alarm is named by one scheme, which the example policies
-// in policies/ match (policies_test checks it):
+// in examples/ match (generate_test checks it):
 //
 //	<lb>-elb-5xx-rate          ELB 5xx / requests (metric math), per load balancer
 //	<lb>-elb-502|503|504       ELB 502, 503, 504 counts, per load balancer

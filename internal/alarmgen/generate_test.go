@@ -10,9 +10,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/medicbot/medic/examples"
 	"github.com/medicbot/medic/internal/alarm"
 	"github.com/medicbot/medic/internal/policy"
-	"github.com/medicbot/medic/policies"
 	"github.com/medicbot/medic/remediations/builtin"
 )
 
@@ -203,7 +203,7 @@ func asAlarm(a Alarm) *alarm.Alarm {
 
 func examplePolicies(t *testing.T) *policy.Set {
 	t.Helper()
-	set, err := policy.Load(policies.FS, builtin.Catalog())
+	set, err := policy.Load(examples.FS, builtin.Catalog())
 	if err != nil {
 		t.Fatalf("load the example policies: %v", err)
 	}

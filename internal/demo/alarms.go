@@ -11,11 +11,11 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
+	"github.com/medicbot/medic/examples"
 	"github.com/medicbot/medic/internal/alarmgen"
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/testenv"
 	"github.com/medicbot/medic/internal/wiring"
-	"github.com/medicbot/medic/policies"
 	"github.com/medicbot/medic/remediations/builtin"
 )
 
@@ -28,7 +28,7 @@ const firstAlarm = "checkout-prod-checkout-target-5xx"
 // alarms for the target groups the embedded policies name. Without an SLO:
 // moto has no PutCompositeAlarm, which the burn-rate pairs need.
 func createAlarms(ctx context.Context, awsCfg aws.Config) ([]alarmgen.Alarm, []alarmgen.Change, error) {
-	set, err := policy.Load(policies.FS, builtin.Catalog())
+	set, err := policy.Load(examples.FS, builtin.Catalog())
 	if err != nil {
 		return nil, nil, fmt.Errorf("load the example policies: %w", err)
 	}

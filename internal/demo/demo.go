@@ -1,7 +1,7 @@
 // Package demo is `make demo`: medic's whole loop on a laptop with no AWS
 // account and no Slack workspace. It starts moto_server, creates a small
 // "prod" in it (VPC, ALB, listener, ECS service), starts `medic serve` with
-// the embedded example policies against moto and a local Slack test server,
+// the example policies (examples/) against moto and a local Slack test server,
 // creates the recommended alarms (`medic alarms --apply`), fires the
 // generated target 5xx rate alarm with a real-shaped EventBridge event,
 // shows the card, approves it as an allowed user, prints the service's
@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/medicbot/medic/examples"
 	"github.com/medicbot/medic/internal/alarmgen"
 	"github.com/medicbot/medic/internal/config"
 	"github.com/medicbot/medic/internal/server"
@@ -33,7 +34,7 @@ import (
 	"github.com/medicbot/medic/internal/wiring"
 )
 
-// The example policy's approvers (policies/checkout.yaml).
+// The example policy's approvers (examples/checkout.yaml).
 const (
 	approverGroup = "S0SREGROUP"
 	approver      = "U0ALICE"
@@ -107,7 +108,7 @@ func RunWith(ctx context.Context, out, logw io.Writer, opts Options) error {
 		AWSEndpointURL: moto.URL, MaxPerHour: 10, GitHubAPIURL: "http://127.0.0.1:1/",
 	}
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := wiring.Build(ctx, cfg, awsCfg, wiring.Options{Logger: log, Intake: true})
+	app, err := wiring.Build(ctx, cfg, awsCfg, wiring.Options{Logger: log, Intake: true, Policies: examples.FS})
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func RunWith(ctx context.Context, out, logw io.Writer, opts Options) error {
 	case err := <-served:
 		return fmt.Errorf("medic serve stopped: %w", err)
 	}
-	say("==> medic serve listening on %s with the embedded example policies", base)
+	say("==> medic serve listening on %s with the example policies (examples/)", base)
 	say("    console: %s/ui (incidents, cards as Slack shows them, audit, pause switch; approving as %s)", base, approver)
 
 	before, err := prod.DesiredCount(ctx, awsCfg)

@@ -51,7 +51,7 @@ func bootstrap(t testing.TB, name string) string {
 		bt := &buildTB{TB: t, dir: dir}
 		bins := make(map[string]string, len(mainPackages))
 		for name, pkg := range mainPackages {
-			bins[name] = testenv.BuildBootstrap(bt, pkg)
+			bins[name] = testenv.BuildBootstrap(bt, pkg, "medic_examples")
 		}
 		built.bins = bins
 	})

@@ -1,6 +1,7 @@
 // Package e2e tests medic the way AWS runs it: the three Lambda bootstraps
 // are built as the Makefile builds them (testenv.BuildBootstrap, once per
-// test binary), started as processes against a test Lambda Runtime API
+// test binary), with the medic_examples tag so they embed the example
+// policies of examples/ (the deployed set only shadows), started as processes against a test Lambda Runtime API
 // (testenv.NewLambdaRuntime), and given the environment template.yaml gives
 // them, read from the template itself so a renamed variable fails here
 // rather than in a deployment. AWS is a moto_server (DynamoDB table, SQS work

@@ -29,7 +29,7 @@ const (
 	signingSecret   = "e2e-signing-secret"
 	sreGroup        = "S0SREGROUP"
 	sreUser         = "U0SRE1"
-	// incidentChannel is where policies/checkout.yaml posts.
+	// incidentChannel is where examples/checkout.yaml posts.
 	incidentChannel = "C0123INCIDENTS"
 )
 

@@ -18,12 +18,12 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
+	"github.com/medicbot/medic/examples"
 	"github.com/medicbot/medic/internal/alarm"
 	"github.com/medicbot/medic/internal/engine"
 	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/store"
 	"github.com/medicbot/medic/internal/testenv"
-	"github.com/medicbot/medic/policies"
 	"github.com/medicbot/medic/remediations"
 	"github.com/medicbot/medic/remediations/builtin"
 )
@@ -80,7 +80,7 @@ func (s *ecsStack) setDesired(t *testing.T, cluster, service string, n int32) {
 func TestAnAlarmFromAnotherRegionIsProposedNowhereItCouldAct(t *testing.T) {
 	// The payments service exists in the home region (us-east-1), healthy.
 	s := newECSStack(t, "payments-prod", "payments-api", 3)
-	set, err := policy.Load(policies.FS, s.reg)
+	set, err := policy.Load(examples.FS, s.reg)
 	if err != nil {
 		t.Fatalf("load the shipped policies: %v", err)
 	}

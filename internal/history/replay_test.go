@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medicbot/medic/examples"
 	"github.com/medicbot/medic/internal/alarm"
 	"github.com/medicbot/medic/internal/policy"
-	"github.com/medicbot/medic/policies"
 	"github.com/medicbot/medic/remediations/builtin"
 )
 
@@ -27,7 +27,7 @@ func checkout(at time.Duration, old, new alarm.State) Record {
 
 func embedded(t *testing.T) *policy.Set {
 	t.Helper()
-	set, err := policy.Load(policies.FS, builtin.Catalog())
+	set, err := policy.Load(examples.FS, builtin.Catalog())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
+	"github.com/medicbot/medic/examples"
 	"github.com/medicbot/medic/internal/config"
 	"github.com/medicbot/medic/internal/doors"
 	"github.com/medicbot/medic/internal/evidence"
@@ -41,7 +42,7 @@ func TestCardIsPostedWithEvidenceSoonAfterTheAlarmAgainstMoto(t *testing.T) {
 	// Every collector: those moto serves, and the graph over a small local
 	// fake of GetMetricWidgetImage (moto lacks it).
 	collectors := append(wiring.Collectors(m.Config, true), evidence.NewGraph(widgetFake{}))
-	app, err := wiring.Build(ctx, cfg, m.Config, wiring.Options{Logger: log, Intake: true, Collectors: collectors})
+	app, err := wiring.Build(ctx, cfg, m.Config, wiring.Options{Logger: log, Intake: true, Collectors: collectors, Policies: examples.FS})
 	if err != nil {
 		t.Fatalf("wire medic: %v", err)
 	}
