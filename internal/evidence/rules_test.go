@@ -220,3 +220,30 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseRules: no rules file makes the parser or a reading panic, and
+// rules that load read any evidence.
+func FuzzParseRules(f *testing.F) {
+	shipped, err := os.ReadFile("readings.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(shipped))
+	f.Add("version: 1\nparts: [p]\nrules: [{name: a, part: p, when: {targets: \"> 2\"}, say: \"{{ .Targets }}\"}]\n")
+	f.Add("version: 1\nparts: [p]\nrules: [{name: a, part: p, say: \"{{ printf \\\"%d\\\" .Code }}\"}]\n")
+	began := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	evs := []*store.Evidence{nil, {}, {
+		Pattern: &store.Pattern{Source: "elb", Code: "502", ErrorRate: 0.3, StartedAt: began},
+		Health:  &store.Health{TargetGroup: "tg", Unhealthy: 1, Reasons: []store.ReasonCount{{Reason: "Target.Timeout", Count: 1}}},
+		Changes: &store.Changes{Deployments: []store.ECSDeployment{{TaskDefinition: "a:1", CreatedAt: began.Add(-time.Minute)}}},
+	}}
+	f.Fuzz(func(t *testing.T, src string) {
+		rules, err := evidence.ParseRules("f.yaml", []byte(src))
+		if err != nil {
+			return
+		}
+		for _, ev := range evs {
+			rules.Read(ev)
+		}
+	})
+}
