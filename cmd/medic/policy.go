@@ -142,6 +142,10 @@ func runPolicyTest(_ context.Context, e *env, args []string) int {
 		for _, d := range r.ParamDiffs() {
 			fmt.Fprintf(e.stdout, "      %s\n", d)
 		}
+		if !r.ReadingPassed() {
+			fmt.Fprintf(e.stdout, "      reading expected: %q\n", *r.WantReading)
+			fmt.Fprintf(e.stdout, "      reading got:      %q (rules: %s)\n", r.Reading, strings.Join(r.ReadingRules, ", "))
+		}
 	}
 	// A fixture file that cannot be read is not a failed case: its cases
 	// did not run at all.

@@ -246,3 +246,40 @@ func TestPolicyLintWarnsAboutOtherAccountsAndRegions(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyTestShowsAWrongReading: a fixture whose reading differs fails,
+// and the output shows the reading expected, the one got and the reading
+// rules that said it.
+func TestPolicyTestShowsAWrongReading(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "p")
+	if err := os.CopyFS(dir, os.DirFS("testdata/bad-fixture")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "tests", "bad.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	fixture := `cases:
+  - name: the card reads the evidence
+    alarm: alarm.json
+    evidence: {source: elb, code: "503", unhealthy_targets: 2, targets: 4}
+    reading: "ELB 502s"
+    expect: [{policy: checkout-restart, action: ecs.restart}]
+`
+	if err := os.WriteFile(filepath.Join(dir, "tests", "good.yaml"), []byte(fixture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"policy", "test", dir}, nil, &stdout, &stderr); code != exitFindings {
+		t.Errorf("exit %d, want 1; stderr %s", code, &stderr)
+	}
+	for _, want := range []string{
+		"FAIL  ",
+		`reading expected: "ELB 502s"`,
+		`reading got:      "ELB 503s, 2 of 4 targets unhealthy" (rules: elb-code, unhealthy-targets)`,
+		"1 of 1 fixture cases failed",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, &stdout)
+		}
+	}
+}

@@ -12,7 +12,12 @@
 // nothing here is called by a render.
 //
 // Read tells what the evidence suggests in one line and which step it
-// favours (reading.go): a reading, never a verdict.
+// favours (reading.go): a reading, never a verdict. The line comes from
+// reading rules, data built into the binary (readings.yaml, compiled by
+// ParseRules in rules.go): for each part of the line (pattern, targets,
+// change) the first rule whose when: conditions hold and whose evidence
+// was gathered says its clause. docs/readings.md describes the format and
+// testdata/readings/ holds the readings the shipped rules must give.
 package evidence
 
 import (

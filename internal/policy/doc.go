@@ -78,4 +78,13 @@
 //
 // JSONSchema describes the same format for editors; policies/schema.json is
 // generated from it.
+//
+// # Other files
+//
+// Other YAML files medic reads share this language rather than repeat it:
+// the reading rules of package evidence (docs/readings.md) write `when:`
+// blocks as Conditions, compiled by CompileConditions (the conditions of
+// steps plus targets, the registered targets), and templates over Values,
+// parsed by ParseTemplate with the syntax, functions and evaluator of
+// parameter templates.
 package policy

@@ -239,6 +239,8 @@ func typeName(x any) string {
 	switch x.(type) {
 	case *TemplateData:
 		return "the alarm"
+	case Values:
+		return "the view"
 	case nil:
 		return "nothing"
 	}
@@ -345,6 +347,17 @@ type paramTemplate struct {
 // parseTemplate parses text and checks that it uses only what the evaluator
 // supports, so that rendering can only fail on the alarm's values.
 func parseTemplate(name, text string) (*paramTemplate, error) {
+	return parseChecked(name, text, checker{field: checkAlarmField, supported: supported})
+}
+
+// checker is what a template may use besides the functions: the fields of
+// its dot, and what to say when it uses something else.
+type checker struct {
+	field     func(name string) error
+	supported string
+}
+
+func parseChecked(name, text string, c checker) (*paramTemplate, error) {
 	trees := make(map[string]*parse.Tree)
 	tree, err := parse.New(name).Parse(text, "{{", "}}", trees, parseFuncs)
 	if err != nil {
@@ -352,10 +365,10 @@ func parseTemplate(name, text string) (*paramTemplate, error) {
 	}
 	for _, t := range trees {
 		if t != tree {
-			return nil, errors.New("define and block are not supported: " + supported)
+			return nil, errors.New("define and block are not supported: " + c.supported)
 		}
 	}
-	if err := checkNode(tree.Root); err != nil {
+	if err := c.node(tree.Root); err != nil {
 		return nil, err
 	}
 	return &paramTemplate{tree: tree}, nil
@@ -372,11 +385,15 @@ func unsupported(what string) error {
 	return fmt.Errorf("%s is not supported: %s", what, supported)
 }
 
-func checkNode(n parse.Node) error {
+func (c checker) unsupported(what string) error {
+	return fmt.Errorf("%s is not supported: %s", what, c.supported)
+}
+
+func (c checker) node(n parse.Node) error {
 	switch n := n.(type) {
 	case *parse.ListNode:
-		for _, c := range n.Nodes {
-			if err := checkNode(c); err != nil {
+		for _, l := range n.Nodes {
+			if err := c.node(l); err != nil {
 				return err
 			}
 		}
@@ -384,31 +401,31 @@ func checkNode(n parse.Node) error {
 	case *parse.TextNode, *parse.CommentNode:
 		return nil
 	case *parse.ActionNode:
-		return checkPipe(n.Pipe)
+		return c.pipe(n.Pipe)
 	case *parse.IfNode:
-		if err := checkPipe(n.Pipe); err != nil {
+		if err := c.pipe(n.Pipe); err != nil {
 			return err
 		}
-		if err := checkNode(n.List); err != nil {
+		if err := c.node(n.List); err != nil {
 			return err
 		}
 		if n.ElseList != nil {
-			return checkNode(n.ElseList)
+			return c.node(n.ElseList)
 		}
 		return nil
 	case *parse.RangeNode:
-		return unsupported("range")
+		return c.unsupported("range")
 	case *parse.WithNode:
-		return unsupported("with")
+		return c.unsupported("with")
 	case *parse.TemplateNode:
-		return unsupported("template")
+		return c.unsupported("template")
 	}
-	return unsupported(fmt.Sprintf("{{%s}}", n))
+	return c.unsupported(fmt.Sprintf("{{%s}}", n))
 }
 
-func checkPipe(p *parse.PipeNode) error {
+func (c checker) pipe(p *parse.PipeNode) error {
 	if len(p.Decl) > 0 {
-		return unsupported("declaring variables")
+		return c.unsupported("declaring variables")
 	}
 	for i, cmd := range p.Cmds {
 		args := cmd.Args
@@ -417,13 +434,13 @@ func checkPipe(p *parse.PipeNode) error {
 			if i > 0 {
 				n++ // the value piped in
 			}
-			if err := checkCall(id.Ident, n); err != nil {
+			if err := c.call(id.Ident, n); err != nil {
 				return err
 			}
 			args = args[1:]
 		}
 		for _, arg := range args {
-			if err := checkArg(arg); err != nil {
+			if err := c.arg(arg); err != nil {
 				return err
 			}
 		}
@@ -431,11 +448,15 @@ func checkPipe(p *parse.PipeNode) error {
 	return nil
 }
 
-func checkCall(name string, n int) error {
+func (c checker) call(name string, n int) error {
 	f, ok := templateFuncs[name]
 	if !ok {
-		return unsupported(fmt.Sprintf("function %q", name))
+		return c.unsupported(fmt.Sprintf("function %q", name))
 	}
+	return checkArgCount(name, f, n)
+}
+
+func checkArgCount(name string, f templateFunc, n int) error {
 	if n < f.min || (f.max >= 0 && n > f.max) {
 		want := fmt.Sprint(f.min)
 		switch {
@@ -449,34 +470,34 @@ func checkCall(name string, n int) error {
 	return nil
 }
 
-func checkArg(arg parse.Node) error {
+func (c checker) arg(arg parse.Node) error {
 	switch a := arg.(type) {
 	case *parse.FieldNode:
-		return checkAlarmField(a.Ident[0])
+		return c.field(a.Ident[0])
 	case *parse.VariableNode:
 		if a.Ident[0] != "$" {
-			return unsupported("variable " + a.Ident[0])
+			return c.unsupported("variable " + a.Ident[0])
 		}
 		if len(a.Ident) > 1 {
-			return checkAlarmField(a.Ident[1])
+			return c.field(a.Ident[1])
 		}
 	case *parse.ChainNode:
-		return checkArg(a.Node)
+		return c.arg(a.Node)
 	case *parse.PipeNode:
-		return checkPipe(a)
+		return c.pipe(a)
 	case *parse.IdentifierNode:
 		// A function as an argument rather than a command is called
 		// without arguments.
-		return checkCall(a.Ident, 0)
+		return c.call(a.Ident, 0)
 	case *parse.NumberNode:
 		if a.IsComplex {
-			return unsupported("complex number " + a.Text)
+			return c.unsupported("complex number " + a.Text)
 		}
 	case *parse.NilNode:
-		return unsupported("nil")
+		return c.unsupported("nil")
 	case *parse.StringNode, *parse.BoolNode, *parse.DotNode:
 	default:
-		return unsupported(a.String())
+		return c.unsupported(a.String())
 	}
 	return nil
 }
@@ -491,6 +512,11 @@ func checkAlarmField(name string) error {
 // execute renders the template for data. When trial is set, a missing map
 // key reads as "", as it must on the sample alarm.
 func (t *paramTemplate) execute(data *TemplateData, trial bool) (string, error) {
+	return t.run(data, trial)
+}
+
+// run renders the template with dot set to data: a *TemplateData or Values.
+func (t *paramTemplate) run(data any, trial bool) (string, error) {
 	e := &evaluator{data: data, trial: trial}
 	if err := e.list(t.tree.Root); err != nil {
 		return "", err
@@ -499,7 +525,7 @@ func (t *paramTemplate) execute(data *TemplateData, trial bool) (string, error) 
 }
 
 type evaluator struct {
-	data  *TemplateData
+	data  any // *TemplateData or Values
 	trial bool
 	out   strings.Builder
 }
@@ -679,6 +705,11 @@ func (e *evaluator) field(recv any, name string) (any, error) {
 			return v, nil
 		}
 		return nil, fmt.Errorf("can't evaluate field %s in %s", name, alarmFields)
+	case Values:
+		if v, ok := r[name]; ok {
+			return v, nil
+		}
+		return nil, fmt.Errorf("can't evaluate field %s (fields: %s)", name, r.names())
 	case map[string]string:
 		v, ok := r[name]
 		if !ok && !e.trial {
@@ -761,7 +792,11 @@ func (e *evaluator) call(at parse.Node, name string, args []parse.Node, final an
 	if piped {
 		n++
 	}
-	if err := checkCall(name, n); err != nil {
+	f, ok := templateFuncs[name]
+	if !ok {
+		return nil, errAt(at, fmt.Errorf("function %q is not supported", name))
+	}
+	if err := checkArgCount(name, f, n); err != nil {
 		return nil, errAt(at, err)
 	}
 	if name == "and" || name == "or" {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Facts are what a step's `when:` conditions are judged against: the
@@ -18,8 +20,10 @@ type Facts struct {
 	// Code is the dominant code of that source: "502", "503", "504" or
 	// "5xx"; "" unknown.
 	Code string
-	// UnhealthyTargets counts the target group's unhealthy targets.
+	// UnhealthyTargets counts the target group's unhealthy targets;
+	// Targets all its registered targets, whatever their state.
 	UnhealthyTargets *int
+	Targets          *int
 	// SinceDeploy is how long after the service's last deployment the
 	// spike began (negative: the deployment came after it began).
 	SinceDeploy *time.Duration
@@ -39,11 +43,15 @@ type When struct {
 	// of Codes.
 	Source string
 	Codes  []string
+	// TargetsOp, when set: Targets TargetsOp TargetsCount. Only the
+	// conditions of other files than policies (CompileConditions) set it.
+	TargetsOp    string
+	TargetsCount int
 }
 
 // IsZero reports whether w has no condition.
 func (w *When) IsZero() bool {
-	return w == nil || (w.DeployWithin == 0 && w.Op == "" && w.Source == "" && len(w.Codes) == 0)
+	return w == nil || (w.DeployWithin == 0 && w.Op == "" && w.Source == "" && len(w.Codes) == 0 && w.TargetsOp == "")
 }
 
 // String gives the conditions as written, e.g. "deploy_within: 30m,
@@ -64,6 +72,9 @@ func (w *When) String() string {
 	}
 	if len(w.Codes) > 0 {
 		parts = append(parts, "code: "+strings.Join(w.Codes, "|"))
+	}
+	if w.TargetsOp != "" {
+		parts = append(parts, fmt.Sprintf("targets: %s %d", w.TargetsOp, w.TargetsCount))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -105,6 +116,14 @@ func (w *When) Holds(f Facts) (ok bool, why string) {
 			return false, "code: the dominant 5xx code is unknown"
 		case !slices.Contains(w.Codes, f.Code):
 			return false, fmt.Sprintf("code %s: the dominant code is %s", strings.Join(w.Codes, "|"), f.Code)
+		}
+	}
+	if w.TargetsOp != "" {
+		switch {
+		case f.Targets == nil:
+			return false, "targets: target health unknown"
+		case !compare(*f.Targets, w.TargetsOp, w.TargetsCount):
+			return false, fmt.Sprintf("targets %s %d: %d registered", w.TargetsOp, w.TargetsCount, *f.Targets)
 		}
 	}
 	return true, ""
@@ -152,6 +171,38 @@ func (v *validator) when(p fieldPath, rw *rawWhen) *When {
 	if rw == nil {
 		return nil
 	}
+	if rw.empty() {
+		v.add(p, "has no condition: give deploy_within, unhealthy_targets, source or code, or leave when out")
+		return nil
+	}
+	w := v.conditions(p, rw)
+	if w.IsZero() {
+		return nil // every condition was invalid, and said so
+	}
+	return w
+}
+
+func (rw *rawWhen) empty() bool {
+	return rw.DeployWithin == "" && strings.TrimSpace(rw.UnhealthyTargets) == "" && rw.Source == "" && len(rw.Code) == 0
+}
+
+// count compiles a count condition such as ">= 1" or "0".
+func (v *validator) count(p fieldPath, s string) (op string, n int) {
+	m := patterns["count"].FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		v.add(p, `must be a count with an optional operator such as ">= 1" or "0", got %q`, s)
+		return "", 0
+	}
+	op = m[1]
+	if op == "" {
+		op = "=="
+	}
+	n, _ = strconv.Atoi(m[2])
+	return op, n
+}
+
+// conditions compiles the conditions of rw that are given.
+func (v *validator) conditions(p fieldPath, rw *rawWhen) *When {
 	w := &When{}
 	if rw.DeployWithin != "" {
 		w.DeployWithin = v.duration(p.key("deploy_within"), rw.DeployWithin, 0)
@@ -159,17 +210,8 @@ func (v *validator) when(p fieldPath, rw *rawWhen) *When {
 			v.add(p.key("deploy_within"), "must be more than 0s")
 		}
 	}
-	if s := strings.TrimSpace(rw.UnhealthyTargets); s != "" {
-		m := patterns["count"].FindStringSubmatch(s)
-		if m == nil {
-			v.add(p.key("unhealthy_targets"), `must be a count with an optional operator such as ">= 1" or "0", got %q`, rw.UnhealthyTargets)
-		} else {
-			w.Op = m[1]
-			if w.Op == "" {
-				w.Op = "=="
-			}
-			w.Unhealthy, _ = strconv.Atoi(m[2])
-		}
+	if strings.TrimSpace(rw.UnhealthyTargets) != "" {
+		w.Op, w.Unhealthy = v.count(p.key("unhealthy_targets"), rw.UnhealthyTargets)
 	}
 	switch rw.Source {
 	case "", "elb", "target":
@@ -185,14 +227,46 @@ func (v *validator) when(p fieldPath, rw *rawWhen) *When {
 		}
 		w.Codes = append(w.Codes, c)
 	}
-	if rw.DeployWithin == "" && strings.TrimSpace(rw.UnhealthyTargets) == "" && rw.Source == "" && len(rw.Code) == 0 {
-		v.add(p, "has no condition: give deploy_within, unhealthy_targets, source or code, or leave when out")
-		return nil
-	}
-	if w.IsZero() {
-		return nil // every condition was invalid, and said so
-	}
 	return w
+}
+
+// Conditions is a `when:` block written in another YAML file than a policy
+// (the reading rules of package evidence): the conditions of steps, and
+// targets, the number of targets registered in the target group ("0": none).
+// Decode it strictly (yaml.v3 KnownFields) and compile it with
+// CompileConditions.
+type Conditions struct {
+	rawWhen `yaml:",inline"`
+	Targets string `yaml:"targets"`
+}
+
+// CompileConditions validates and compiles c, found at path at in file
+// (root is the file's YAML tree, for line numbers). Every problem is
+// returned at once, each naming file, line and path, as policy errors do.
+// A nil c compiles to nil, which always holds.
+func CompileConditions(file string, root *yaml.Node, at []any, c *Conditions) (*When, Errors) {
+	if c == nil {
+		return nil, nil
+	}
+	var v validator
+	p := fieldPath(at)
+	var w *When
+	if c.rawWhen.empty() && strings.TrimSpace(c.Targets) == "" {
+		v.add(p, "has no condition: give deploy_within, unhealthy_targets, targets, source or code, or leave when out")
+	} else {
+		w = v.conditions(p, &c.rawWhen)
+		if strings.TrimSpace(c.Targets) != "" {
+			w.TargetsOp, w.TargetsCount = v.count(p.key("targets"), c.Targets)
+		}
+	}
+	var errs Errors
+	for _, pe := range v.errs {
+		errs = append(errs, &Error{File: file, Line: LineOf(root, pe.path), Path: pe.path.String(), Msg: pe.msg})
+	}
+	if errs != nil {
+		return nil, errs
+	}
+	return w, nil
 }
 
 // HasConditions reports whether any step of p has `when:` conditions.

@@ -244,7 +244,7 @@ func BoundEvidence(ev *Evidence) *Evidence {
 func line(s string) string { return cut(strings.Join(strings.Fields(s), " "), MaxEvidenceText) }
 
 // Facts reduces the evidence to what steps' `when:` conditions name: the
-// 5xx source and code, the unhealthy targets and how long after the
+// 5xx source and code, the unhealthy and registered targets and how long after the
 // service's last deployment the spike began. What was not gathered is
 // unknown (nil or empty). Nil evidence knows nothing.
 func (ev *Evidence) Facts() policy.Facts { return FactsOf(ev, nil) }
@@ -260,9 +260,9 @@ func FactsOf(ev *Evidence, suspects []SuspectDeploy) policy.Facts {
 	if ev.Pattern != nil {
 		f.Source, f.Code = ev.Pattern.Source, ev.Pattern.Code
 	}
-	if ev.Health != nil && ev.Health.TargetGroup != "" {
-		n := ev.Health.Unhealthy
-		f.UnhealthyTargets = &n
+	if h := ev.Health; h != nil && h.TargetGroup != "" {
+		n, total := h.Unhealthy, h.Healthy+h.Unhealthy+h.Other
+		f.UnhealthyTargets, f.Targets = &n, &total
 	}
 	var began time.Time
 	if ev.Pattern != nil {

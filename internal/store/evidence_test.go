@@ -61,16 +61,16 @@ func TestBoundEvidenceKeepsTheRecordSmall(t *testing.T) {
 func TestFactsOfTheEvidence(t *testing.T) {
 	began := time.Date(2026, 12, 3, 8, 14, 0, 0, time.UTC)
 	ev := &store.Evidence{Pattern: &store.Pattern{Source: "elb", Code: "504", StartedAt: began},
-		Health: &store.Health{TargetGroup: "checkout", Unhealthy: 2},
+		Health: &store.Health{TargetGroup: "checkout", Healthy: 3, Unhealthy: 2, Other: 1},
 		Changes: &store.Changes{Deployments: []store.ECSDeployment{
 			{TaskDefinition: "checkout:41", CreatedAt: began.Add(-48 * time.Hour)}, {TaskDefinition: "checkout:42", CreatedAt: began.Add(-4 * time.Minute)}}}}
 	f := ev.Facts()
-	if f.Source != "elb" || f.Code != "504" || f.UnhealthyTargets == nil || *f.UnhealthyTargets != 2 ||
+	if f.Source != "elb" || f.Code != "504" || f.UnhealthyTargets == nil || *f.UnhealthyTargets != 2 || f.Targets == nil || *f.Targets != 6 ||
 		f.SinceDeploy == nil || *f.SinceDeploy != 4*time.Minute || f.Deploy != "task definition checkout:42" {
 		t.Errorf("facts = %+v", f)
 	}
-	if f := (&store.Evidence{Health: &store.Health{Service: "prod/checkout"}}).Facts(); f.UnhealthyTargets != nil {
-		t.Error("without a target group read, unhealthy targets must be unknown, not 0")
+	if f := (&store.Evidence{Health: &store.Health{Service: "prod/checkout"}}).Facts(); f.UnhealthyTargets != nil || f.Targets != nil {
+		t.Error("without a target group read, unhealthy and registered targets must be unknown, not 0")
 	}
 	var none *store.Evidence
 	if f := none.Facts(); f.Source != "" || f.SinceDeploy != nil {

@@ -26,10 +26,28 @@
 //	      unhealthy_targets: 3
 //	      deploy_before_spike: 4m              # the last deployment, this long before the spike began
 //	    expect: [{policy: checkout-target-5xx, action: ecs.rollback}]
+//	  - name: the card reads the evidence
+//	    alarm: alarms/eventbridge-alb-target-5xx.json
+//	    evidence:
+//	      source: elb
+//	      code: "502"
+//	      error_rate: 0.12                     # of requests (a fraction)
+//	      unhealthy_targets: 3
+//	      targets: 6                           # registered (default: unhealthy_targets)
+//	      reason: Target.ResponseCodeMismatch  # the unhealthy targets' top reason code
+//	      target_group: checkout               # default "the target group"
+//	      deploy_before_spike: 4m
+//	      task_definition: checkout:42         # of that deployment (default "unknown")
+//	    reading: "ELB 502s (12% of requests), 3 of 6 targets unhealthy (Target.ResponseCodeMismatch), began 4 min after task definition checkout:42"
+//	    expect: [{policy: checkout-target-5xx, action: ecs.rollback}]
 //
 // The action expected is that of the step the ladder proposes first: the
 // first whose `when:` conditions hold for the case's evidence
 // (policy.FirstStep); without evidence, conditions do not hold.
+//
+// reading (optional) is the line the card would read for the case's
+// evidence (evidence.Read with the shipped reading rules; see
+// docs/readings.md); it is checked whatever the alarm matched.
 //
 // An empty expect means that no policy may match; a payload that is not an
 // alarm state change (alarm.IgnoredError) matches nothing.
@@ -37,6 +55,7 @@ package policytest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,7 +70,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/evidence"
 	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/internal/store"
 )
 
 // Dir is where fixtures live inside a policy directory.
@@ -91,6 +112,12 @@ type Result struct {
 	// Got lists what matched: each policy with the action and rendered
 	// params of the step proposed first for the case's evidence.
 	Got []Expect
+	// WantReading is the reading the case expects, nil when it expects
+	// none; Reading is the one the evidence gave, and ReadingRules the
+	// reading rules that said its clauses.
+	WantReading  *string
+	Reading      string
+	ReadingRules []string
 	// Ignored is the reason the payload is not an alarm state change.
 	Ignored string
 	// Err is why the case could not run or a matched step failed to render.
@@ -99,7 +126,7 @@ type Result struct {
 
 // Passed reports whether the case ran and matched as expected.
 func (r *Result) Passed() bool {
-	if r.Err != nil || len(r.Got) != len(r.Want) {
+	if r.Err != nil || len(r.Got) != len(r.Want) || !r.ReadingPassed() {
 		return false
 	}
 	for i, w := range r.Want {
@@ -115,6 +142,10 @@ func (r *Result) Passed() bool {
 	}
 	return true
 }
+
+// ReadingPassed reports whether the reading is the one expected, or none
+// was.
+func (r *Result) ReadingPassed() bool { return r.WantReading == nil || *r.WantReading == r.Reading }
 
 // ParamDiffs names each expected param that differs from the rendered one,
 // policy by policy: `params of P step 1: service: expected "payments", got
@@ -157,37 +188,93 @@ type rawCase struct {
 	Alarm    string    `yaml:"alarm"`
 	Payload  yaml.Node `yaml:"payload"`
 	Evidence *Evidence `yaml:"evidence"`
+	Reading  *string   `yaml:"reading"`
 	Expect   *[]Expect `yaml:"expect"`
 }
 
 // Evidence is what a case says the collectors found, in the terms of
-// `when:` conditions (policy.Facts). Every field is optional: a missing
-// one is unknown.
+// `when:` conditions (policy.Facts) and of the reading's view. Every field
+// is optional: a missing one is unknown.
 type Evidence struct {
-	Source           string `yaml:"source"`
-	Code             string `yaml:"code"`
+	// Source (elb or target) and Code (502, 503, 504, 5xx) are where most
+	// 5xx came from and their dominant code; ErrorRate their share of
+	// requests, a fraction (0.12 reads "12%").
+	Source    string   `yaml:"source"`
+	Code      string   `yaml:"code"`
+	ErrorRate *float64 `yaml:"error_rate"`
+	// UnhealthyTargets and Targets count the target group's unhealthy and
+	// registered targets (Targets defaults to UnhealthyTargets); Reason is
+	// the unhealthy targets' most frequent reason code; TargetGroup names
+	// the group (default "the target group"). Giving any of them makes the
+	// target health known.
 	UnhealthyTargets *int   `yaml:"unhealthy_targets"`
+	Targets          *int   `yaml:"targets"`
+	Reason           string `yaml:"reason"`
+	TargetGroup      string `yaml:"target_group"`
 	// DeployBeforeSpike is how long before the spike began the service's
-	// last deployment started, e.g. 4m.
+	// last deployment started, e.g. 4m; TaskDefinition is that
+	// deployment's (default "unknown").
 	DeployBeforeSpike string `yaml:"deploy_before_spike"`
+	TaskDefinition    string `yaml:"task_definition"`
 }
 
-// facts converts e; a malformed duration is an error.
-func (e *Evidence) facts() (policy.Facts, error) {
-	var f policy.Facts
+// spikeStart is when a fixture's spike begins; only differences from it
+// matter.
+var spikeStart = time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// Gathered returns the evidence the collectors would have stored for e,
+// from which the reading and the facts of `when:` conditions are drawn as
+// for a real incident. Nil e gives empty evidence; a malformed duration or
+// a count out of range is an error naming the field.
+func (e *Evidence) Gathered() (*store.Evidence, error) {
+	ev := &store.Evidence{}
 	if e == nil {
-		return f, nil
+		return ev, nil
 	}
-	f.Source, f.Code, f.UnhealthyTargets = e.Source, e.Code, e.UnhealthyTargets
+	var since *time.Duration
 	if e.DeployBeforeSpike != "" {
 		d, err := time.ParseDuration(e.DeployBeforeSpike)
 		if err != nil {
-			return f, fmt.Errorf("evidence.deploy_before_spike: %w", err)
+			return nil, fmt.Errorf("evidence.deploy_before_spike: %w", err)
 		}
-		f.SinceDeploy = &d
-		f.Deploy = "the last deployment"
+		since = &d
 	}
-	return f, nil
+	if e.Source != "" || e.Code != "" || e.ErrorRate != nil || since != nil {
+		ev.Pattern = &store.Pattern{Source: e.Source, Code: e.Code, ErrorRate: -1, StartedAt: spikeStart}
+		if e.ErrorRate != nil {
+			if *e.ErrorRate < 0 || *e.ErrorRate > 1 {
+				return nil, fmt.Errorf("evidence.error_rate: must be a fraction from 0 to 1, got %g", *e.ErrorRate)
+			}
+			ev.Pattern.ErrorRate = *e.ErrorRate
+		}
+	}
+	if e.UnhealthyTargets != nil || e.Targets != nil || e.Reason != "" || e.TargetGroup != "" {
+		h := &store.Health{TargetGroup: cmp.Or(e.TargetGroup, "the target group")}
+		if e.UnhealthyTargets != nil {
+			h.Unhealthy = *e.UnhealthyTargets
+		}
+		total := h.Unhealthy
+		if e.Targets != nil {
+			total = *e.Targets
+		}
+		switch {
+		case h.Unhealthy < 0:
+			return nil, fmt.Errorf("evidence.unhealthy_targets: must be >= 0, got %d", h.Unhealthy)
+		case total < h.Unhealthy:
+			return nil, fmt.Errorf("evidence.targets: %d registered cannot hold %d unhealthy", total, h.Unhealthy)
+		}
+		h.Healthy = total - h.Unhealthy
+		if e.Reason != "" {
+			h.Reasons = []store.ReasonCount{{Reason: e.Reason, Count: h.Unhealthy}}
+		}
+		ev.Health = h
+	}
+	if since != nil {
+		ev.Changes = &store.Changes{Deployments: []store.ECSDeployment{{
+			Status: "PRIMARY", TaskDefinition: cmp.Or(e.TaskDefinition, "unknown"), CreatedAt: spikeStart.Add(-*since),
+		}}}
+	}
+	return ev, nil
 }
 
 type rawFixture struct {
@@ -330,6 +417,22 @@ func runCase(fsys fs.FS, set *policy.Set, file string, i int, c rawCase) *Result
 		return r
 	}
 	r.Want = *c.Expect
+	ev, err := c.Evidence.Gathered()
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	facts := ev.Facts()
+	if c.Reading != nil {
+		r.WantReading = c.Reading
+		rules, err := evidence.ShippedRules()
+		if err != nil {
+			r.Err = fmt.Errorf("reading rules: %w", err)
+			return r
+		}
+		got := rules.Read(ev)
+		r.Reading, r.ReadingRules = got.Line, got.Rules
+	}
 	payload, err := payloadOf(fsys, file, c)
 	if err != nil {
 		r.Err = err
@@ -343,11 +446,6 @@ func runCase(fsys fs.FS, set *policy.Set, file string, i int, c rawCase) *Result
 	}
 	if err != nil {
 		r.Err = fmt.Errorf("decode alarm: %w", err)
-		return r
-	}
-	facts, err := c.Evidence.facts()
-	if err != nil {
-		r.Err = err
 		return r
 	}
 	var errs []error

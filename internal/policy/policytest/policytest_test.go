@@ -103,7 +103,7 @@ func TestFixtureFileErrorsReadLikePolicyErrors(t *testing.T) {
         bogus: 1
 `, []string{`tests/case.yaml:6: cases[0].expect[0].bogus: unknown field "bogus" (known: policy, step, action, params)`}},
 		{"an unknown top-level field lists the single-case fields too", "alarm: alarms/a.json\nexpected: []\n",
-			[]string{`tests/case.yaml:2: expected: unknown field "expected" (known: name, alarm, payload, evidence, expect, cases)`}},
+			[]string{`tests/case.yaml:2: expected: unknown field "expected" (known: name, alarm, payload, evidence, reading, expect, cases)`}},
 		{"every problem of the file, each with its line", `cases:
   - name: one
     alarmm: alarms/a.json
@@ -112,7 +112,7 @@ func TestFixtureFileErrorsReadLikePolicyErrors(t *testing.T) {
     alarm: alarms/a.json
     expect: {policy: checkout-restart}
 `, []string{
-			`tests/case.yaml:3: cases[0].alarmm: unknown field "alarmm" (known: name, alarm, payload, evidence, expect)`,
+			`tests/case.yaml:3: cases[0].alarmm: unknown field "alarmm" (known: name, alarm, payload, evidence, reading, expect)`,
 			`tests/case.yaml:7: cases[1].expect: must be a list, got a mapping`,
 		}},
 		{"cases and a single case together", "alarm: alarms/a.json\nexpect: []\ncases: [{alarm: alarms/a.json, expect: []}]\n",
@@ -211,5 +211,70 @@ func TestFixtureEvidenceChoosesTheStep(t *testing.T) {
 	results, _ := policytest.Run(fsys, set)
 	if len(results) != 1 || results[0].Err == nil || !strings.Contains(results[0].Err.Error(), "deploy_before_spike") {
 		t.Errorf("a malformed evidence duration: %+v, want the case to fail naming deploy_before_spike", results)
+	}
+}
+
+func TestFixturesCheckTheReadingOfTheirEvidence(t *testing.T) {
+	payload, err := os.ReadFile("../../alarm/testdata/eventbridge-alb-target-5xx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const full = "evidence: {source: elb, code: \"502\", error_rate: 0.12, unhealthy_targets: 3, targets: 6, reason: Target.ResponseCodeMismatch, " +
+		"target_group: checkout, deploy_before_spike: 4m, task_definition: \"checkout:42\"}\n"
+	cases := []struct {
+		name    string
+		fixture string
+		passed  bool
+		reading string   // the reading got
+		rules   []string // the rules that said it
+		failed  bool     // the case could not run
+	}{
+		{name: "the expected reading passes, and the rules that said it are named",
+			fixture: full + "reading: \"ELB 502s (12% of requests), 3 of 6 targets unhealthy (Target.ResponseCodeMismatch), began 4 min after task definition checkout:42\"\n",
+			passed:  true, reading: "ELB 502s (12% of requests), 3 of 6 targets unhealthy (Target.ResponseCodeMismatch), began 4 min after task definition checkout:42",
+			rules: []string{"elb-code", "unhealthy-targets", "recent-deploy"}},
+		{name: "another reading fails the case though the match is right",
+			fixture: full + "reading: \"ELB 502s\"\n",
+			reading: "ELB 502s (12% of requests), 3 of 6 targets unhealthy (Target.ResponseCodeMismatch), began 4 min after task definition checkout:42",
+			rules:   []string{"elb-code", "unhealthy-targets", "recent-deploy"}},
+		{name: "what the case does not give is left out of the reading",
+			fixture: "evidence: {source: target, unhealthy_targets: 0, targets: 0, target_group: checkout}\nreading: \"target 5xx, no targets registered in checkout\"\n",
+			passed:  true, reading: "target 5xx, no targets registered in checkout", rules: []string{"target-5xx", "no-targets"}},
+		{name: "no evidence reads as nothing", fixture: "reading: \"\"\n", passed: true},
+		{name: "a case without reading does not check it", fixture: full, passed: true},
+		{name: "more unhealthy targets than targets fails the case", fixture: "evidence: {unhealthy_targets: 3, targets: 2}\nreading: \"\"\n", failed: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{
+				"checkout.yaml":       {Data: []byte(policies)},
+				"tests/alarms/a.json": {Data: payload},
+				"tests/case.yaml":     {Data: []byte("alarm: alarms/a.json\n" + tc.fixture + "expect: [{policy: checkout-restart, action: ecs.restart}]\n")},
+			}
+			set, err := policy.Load(fsys, catalog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			results, err := policytest.Run(fsys, set)
+			if err != nil || len(results) != 1 {
+				t.Fatalf("run = %v, %v", results, err)
+			}
+			r := results[0]
+			if r.Passed() != tc.passed || (r.Err != nil) != tc.failed {
+				t.Fatalf("passed = %v (err %v), want passed %v, failed %v; reading %q", r.Passed(), r.Err, tc.passed, tc.failed, r.Reading)
+			}
+			if tc.failed {
+				if !strings.Contains(r.Err.Error(), "evidence.targets") {
+					t.Errorf("err = %v, want it to name evidence.targets", r.Err)
+				}
+				return
+			}
+			if r.Reading != tc.reading || strings.Join(r.ReadingRules, ",") != strings.Join(tc.rules, ",") {
+				t.Errorf("reading = %q by %v, want %q by %v", r.Reading, r.ReadingRules, tc.reading, tc.rules)
+			}
+			if r.ReadingPassed() != tc.passed {
+				t.Errorf("ReadingPassed = %v, want %v", r.ReadingPassed(), tc.passed)
+			}
+		})
 	}
 }
