@@ -95,6 +95,7 @@ func TestPolicyDiff(t *testing.T) {
 	repo := gitRepo(t)
 	widen(t, repo)
 	head := filepath.Join(repo, "policies")
+	t.Chdir(repo) // --base is read from the repository holding the current directory
 
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"policy", "diff", "--base", "HEAD", "--head", head}, nil, &stdout, &stderr)
@@ -206,14 +207,14 @@ func TestPolicyDiffExitCodes(t *testing.T) {
 		stdoutHas string
 		stderrHas string
 	}{
-		{"unchanged policies exit 0", []string{"--base", "HEAD", "--head", filepath.Join(repo, "policies")}, exitOK, policydiff.HeadingNoChange, ""},
-		{"an unknown ref is an error", []string{"--base", "no-such-branch", "--head", filepath.Join(repo, "policies")}, exitUsage, "", `resolve git ref "no-such-branch": unknown revision`},
+		{"unchanged policies exit 0", []string{"--repo", repo, "--base", "HEAD", "--head", filepath.Join(repo, "policies")}, exitOK, policydiff.HeadingNoChange, ""},
+		{"an unknown ref is an error", []string{"--repo", repo, "--base", "no-such-branch", "--head", filepath.Join(repo, "policies")}, exitUsage, "", `resolve git ref "no-such-branch": unknown revision`},
 		{"a --head DIR outside any repository is compared with --repo's ref", []string{"--repo", repo, "--base", "HEAD", "--head", filepath.Join(notRepo, "policies")}, exitOK, policydiff.HeadingNoChange, ""},
 		{"--repo outside a repository is an error", []string{"--repo", notRepo, "--base", "HEAD", "--head", filepath.Join(repo, "policies")}, exitUsage, "", "not in a git repository"},
 		{"a --path the base lacks is an error naming it", []string{"--repo", repo, "--base", "HEAD", "--head", filepath.Join(notRepo, "policies"), "--path", "polices"}, exitUsage, "",
 			"--path polices: no such directory at HEAD"},
 		{"--base is required", []string{"--head", filepath.Join(repo, "policies")}, exitUsage, "", "--base REF is required"},
-		{"a missing history file is an error", []string{"--base", "HEAD", "--head", filepath.Join(repo, "policies"), "--history", filepath.Join(repo, "nope.jsonl")}, exitUsage, "", "open history"},
+		{"a missing history file is an error", []string{"--repo", repo, "--base", "HEAD", "--head", filepath.Join(repo, "policies"), "--history", filepath.Join(repo, "nope.jsonl")}, exitUsage, "", "open history"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
