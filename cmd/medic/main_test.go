@@ -63,7 +63,7 @@ func TestRun(t *testing.T) {
 		{name: "simulate of a payload that is not an alarm says why", args: []string{"simulate", "--alarm", alarms + "eventbridge-config-change.json"}, code: 0, golden: "simulate-ignored.json"},
 		{name: "simulate reports a step that cannot render", args: []string{"simulate", "--policies", "testdata/render-error", "--alarm", alarms + "eventbridge-alb-target-5xx.json"}, code: 1, golden: "simulate-render-error.json"},
 		{name: "simulate as text", args: []string{"simulate", "--format", "text", "--alarm", alarms + "eventbridge-alb-target-5xx.json"}, code: 0,
-			stdoutHas: []string{"alarm checkout-prod-target-5xx: ALARM (was OK)", "policy checkout-target-5xx", "1. ecs.scale", "service=checkout", "after 10m0s"}},
+			stdoutHas: []string{"alarm checkout-prod-target-5xx: ALARM (was OK)", "policy checkout-target-5xx", "1. ecs.rollback", "2. ecs.scale", "service=checkout", "after 10m0s"}},
 		{name: "simulate of malformed JSON fails with one line", args: []string{"simulate", "--alarm", "testdata/not-json.txt"}, code: 2, stderrLines: 1, stderrHas: []string{"medic simulate: testdata/not-json.txt: "}},
 		{name: "simulate of a missing file fails with one line", args: []string{"simulate", "--alarm", "testdata/missing.json"}, code: 2, stderrLines: 1, stderrHas: []string{"testdata/missing.json"}},
 		{name: "simulate needs --alarm", args: []string{"simulate"}, code: 2, stderrLines: 1, stderrHas: []string{"--alarm FILE is required"}},

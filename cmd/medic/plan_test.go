@@ -54,14 +54,22 @@ func TestSimulatePlanShowsWhatWouldChangeWithoutChangingIt(t *testing.T) {
 		t.Fatalf("matches = %+v", out.Matches)
 	}
 	steps := out.Matches[0].Steps
-	if steps[0].Plan == nil || steps[0].Plan.Summary != "prod/checkout: desired 4 -> 6 tasks" || steps[0].Plan.Target != "ecs:prod/checkout" {
-		t.Errorf("scale plan = %+v (error %q)", steps[0].Plan, steps[0].PlanError)
+	if len(steps) != 4 {
+		t.Fatalf("steps = %+v, want the four of checkout-target-5xx", steps)
+	}
+	// moto reports no running task, so the service's deployment is in
+	// progress: the rollback plans to change nothing, and says why.
+	if steps[0].Action != "ecs.rollback" || steps[0].Plan == nil || !strings.Contains(steps[0].Plan.Summary, "not rolling back from checkout:2") {
+		t.Errorf("rollback plan = %+v (error %q)", steps[0].Plan, steps[0].PlanError)
+	}
+	if steps[1].Plan == nil || steps[1].Plan.Summary != "prod/checkout: desired 4 -> 6 tasks" || steps[1].Plan.Target != "ecs:prod/checkout" {
+		t.Errorf("scale plan = %+v (error %q)", steps[1].Plan, steps[1].PlanError)
 	}
 	// github.rollback has no credential here; alb.maintenance asks for port
 	// 443, which the demo listener does not have: both are plan errors,
 	// reported per step, and make the exit status 1.
-	if steps[1].PlanError == "" || !strings.Contains(steps[2].PlanError, "443") {
-		t.Errorf("step errors = %q, %q", steps[1].PlanError, steps[2].PlanError)
+	if steps[2].PlanError == "" || !strings.Contains(steps[3].PlanError, "443") {
+		t.Errorf("step errors = %q, %q", steps[2].PlanError, steps[3].PlanError)
 	}
 	if code != exitFindings {
 		t.Errorf("exit = %d, want %d (plan errors are findings)", code, exitFindings)

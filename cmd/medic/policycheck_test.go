@@ -115,9 +115,9 @@ func TestPolicyCheckWithoutGitHubCredentialSaysSo(t *testing.T) {
 	}
 	// Line numbers of the embedded policies change with them: match any.
 	for _, want := range []string{
-		`examples/checkout.yaml:\d+: policies\[0\]\.steps\[1\]\.params\.repo: github repository acme/checkout: not checked \(no GitHub credential`,
+		`examples/checkout.yaml:\d+: policies\[0\]\.steps\[2\]\.params\.repo: github repository acme/checkout: not checked \(no GitHub credential`,
 		`examples/checkout.yaml:\d+: policies\[0\]\.steps\[0\]\.params\.service: not checked \(templated: depends on the alarm\)`,
-		`examples/checkout.yaml:\d+: policies\[0\]\.steps\[2\]\.params: not checked \(no listener: resolved from the alarm's LoadBalancer dimension\)`,
+		`examples/checkout.yaml:\d+: policies\[0\]\.steps\[3\]\.params: not checked \(no listener: resolved from the alarm's LoadBalancer dimension\)`,
 		`examples/payments.yaml:\d+: policies\[0\]\.steps\[0\]\.params\.service: ecs service payments-prod/payments-api: missing \(cluster payments-prod not found\)`,
 	} {
 		if !regexp.MustCompile(want).MatchString(stdout.String()) {

@@ -110,7 +110,7 @@ func TestPolicyDiff(t *testing.T) {
 			t.Fatalf("sections = %q\n%s", order, md)
 		}
 		for _, want := range []string{
-			"`checkout-target-5xx` steps[0].approval: ecs.scale becomes auto (was required)",
+			"`checkout-target-5xx` steps[1].approval: ecs.scale becomes auto (was required)",
 			"`checkout-target-5xx` max_per_hour: higher cap: 3 → 6 per hour",
 			"`checkout-target-5xx` cooldown: shorter cooldown: 30m → 10m",
 			"`checkout-target-5xx`: alarm `checkout-prod-target-5xx` would now run ecs.scale automatically",
@@ -123,9 +123,11 @@ func TestPolicyDiff(t *testing.T) {
 	})
 	t.Run("the alarms handled differently, from the fixtures", func(t *testing.T) {
 		// The hand-made alarm's three fixtures (EventBridge, SNS, alarm
-		// action) and the generated one's (medic alarms).
+		// action) and the generated one's (medic alarms): the one without
+		// evidence and the two whose evidence does not pick the rollback.
+		// The case whose evidence picks the rollback is unchanged.
 		rows := tableRows(body[policydiff.HeadingAlarms])
-		if len(rows) != 4 {
+		if len(rows) != 6 {
 			t.Fatalf("rows = %q", rows)
 		}
 		for _, r := range rows {
@@ -142,7 +144,7 @@ func TestPolicyDiff(t *testing.T) {
 		if _, ok := body[policydiff.HeadingRemoved]; ok {
 			t.Errorf("a removed section:\n%s", md)
 		}
-		if !strings.Contains(body[policydiff.HeadingChanged], "| `steps[0].approval` | `required` | `auto` |") {
+		if !strings.Contains(body[policydiff.HeadingChanged], "| `steps[1].approval` | `required` | `auto` |") {
 			t.Errorf("changed:\n%s", body[policydiff.HeadingChanged])
 		}
 	})
@@ -249,7 +251,7 @@ func TestPolicyTestReplaysAHistory(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
 	}
-	if !strings.Contains(stdout.String(), "| `checkout-target-5xx` | 3 | 2 | 1 (cooldown 30m) | 0 | ecs.scale (required) | 1 of 2 (50%) | 10m | 0 | checkout-prod-target-5xx |") {
+	if !strings.Contains(stdout.String(), "| `checkout-target-5xx` | 3 | 2 | 1 (cooldown 30m) | 0 | ecs.scale (required; when: not judged, history holds no evidence) | 1 of 2 (50%) | 10m | 0 | checkout-prod-target-5xx |") {
 		t.Errorf("stdout:\n%s", &stdout)
 	}
 }

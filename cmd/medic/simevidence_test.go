@@ -54,8 +54,11 @@ func TestSimulateEvidenceGathersWhatTheAlarmFunctionWould(t *testing.T) {
 	if ev.Pattern == nil {
 		t.Errorf("no pattern; missing: %+v", ev.Missing)
 	}
-	if len(out.Matches) == 0 || out.Matches[0].Proposes != 1 {
-		t.Errorf("matches = %+v, want the evidence to pick step 1 of a policy without conditions", out.Matches)
+	// No 5xx is recorded in moto and no target is unhealthy: the
+	// rollback's when: (a recent deployment and unhealthy targets) does
+	// not hold, and the ladder starts at step 2, ecs.scale.
+	if len(out.Matches) == 0 || out.Matches[0].Proposes != 2 {
+		t.Errorf("matches = %+v, want the evidence to skip the rollback and pick step 2", out.Matches)
 	}
 
 	stdout.Reset()

@@ -24,6 +24,9 @@ import (
 // checkout-target-5xx answers.
 const firstAlarm = "checkout-prod-checkout-target-5xx"
 
+// policyName is the example policy that answers firstAlarm.
+const policyName = "checkout-target-5xx"
+
 // createAlarms is `medic alarms --apply` against moto: the recommended
 // alarms for the target groups the embedded policies name. Without an SLO:
 // moto has no PutCompositeAlarm, which the burn-rate pairs need.

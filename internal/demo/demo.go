@@ -2,11 +2,14 @@
 // account and no Slack workspace. It starts moto_server, creates a small
 // "prod" in it (VPC, ALB, listener, ECS service), starts `medic serve` with
 // the example policies (examples/) against moto and a local Slack test server,
-// creates the recommended alarms (`medic alarms --apply`), fires the
-// generated target 5xx rate alarm with a real-shaped EventBridge event,
-// shows the card, approves it as an allowed user, prints the service's
-// desired count before and after, and, once the alarm is back to OK, the
-// incident report medic posts in the card's thread.
+// creates the recommended alarms (`medic alarms --apply`), deploys a new
+// task definition revision whose targets then fail their health checks
+// (evidence.go), fires the generated target 5xx rate alarm with a
+// real-shaped EventBridge event, shows the card with the evidence medic
+// gathered and the step that evidence picks (a rollback), approves it as
+// an allowed user, prints the service's task definition before and after,
+// and, once the alarm is back to OK, the incident report medic posts in
+// the card's thread.
 package demo
 
 import (
@@ -14,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -28,6 +32,7 @@ import (
 	"github.com/medicbot/medic/examples"
 	"github.com/medicbot/medic/internal/alarmgen"
 	"github.com/medicbot/medic/internal/config"
+	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/server"
 	"github.com/medicbot/medic/internal/slack/slacktesting"
 	"github.com/medicbot/medic/internal/testenv"
@@ -56,7 +61,9 @@ func RunWith(ctx context.Context, out, logw io.Writer, opts Options) error {
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 
 	say("==> starting moto_server (AWS APIs on 127.0.0.1)")
-	moto, err := testenv.StartMoto()
+	// moto reports this many running tasks for every service: prod's
+	// deployments complete, as ECS's would once its tasks run.
+	moto, err := testenv.StartMoto("MOTO_ECS_SERVICE_RUNNING=4")
 	if err != nil {
 		return fmt.Errorf("the demo needs moto_server (pip install 'moto[server]==5.2.1', or `make tools`): %w", err)
 	}
@@ -72,6 +79,11 @@ func RunWith(ctx context.Context, out, logw io.Writer, opts Options) error {
 	if err != nil {
 		return err
 	}
+	running, err := taskDefinition(ctx, awsCfg, prod)
+	if err != nil {
+		return err
+	}
+	say("    prod/checkout runs task definition %s", shortTaskDef(running))
 
 	say("==> medic alarms --apply: the recommended alarms for the target groups the example policies name")
 	alarms, changes, err := createAlarms(ctx, awsCfg)
@@ -108,7 +120,12 @@ func RunWith(ctx context.Context, out, logw io.Writer, opts Options) error {
 		AWSEndpointURL: moto.URL, MaxPerHour: 10, GitHubAPIURL: "http://127.0.0.1:1/",
 	}
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := wiring.Build(ctx, cfg, awsCfg, wiring.Options{Logger: log, Intake: true, Policies: examples.FS})
+	say("==> medic's evidence collectors run against moto, with two stand-ins for what moto cannot show:")
+	say("    - target health: the demo's stand-in for DescribeTargetHealth reports %d of %d targets unhealthy (%s);", unhealthyTargets, targets, unhealthyReason)
+	say("      moto reports every registered target healthy. Tasks, stopped tasks, CPU and memory are read from moto.")
+	say("    - deployments: moto keeps the service's first task definition on its deployment; the demo reads the")
+	say("      service's current one onto it, as ECS shows it. The deployment's time is moto's own.")
+	app, err := wiring.Build(ctx, cfg, awsCfg, wiring.Options{Logger: log, Intake: true, Policies: examples.FS, Collectors: collectors(awsCfg)})
 	if err != nil {
 		return err
 	}
@@ -133,11 +150,21 @@ func RunWith(ctx context.Context, out, logw io.Writer, opts Options) error {
 	say("==> medic serve listening on %s with the example policies (examples/)", base)
 	say("    console: %s/ui (incidents, cards as Slack shows them, audit, pause switch; approving as %s)", base, approver)
 
-	before, err := prod.DesiredCount(ctx, awsCfg)
+	say("\n==> a deploy: task definition checkout revision with image %s, and prod/checkout updated to it (real ECS calls in moto)", newImage)
+	from, to, err := deployNewRevision(ctx, awsCfg, prod)
 	if err != nil {
 		return err
 	}
-	say("\n    desired count of prod/checkout BEFORE: %d\n", before)
+	say("    %s -> %s", shortTaskDef(from), shortTaskDef(to))
+	say("==> its tasks answer 5xx: %d of %d requests in the last minute (the load balancer's metrics, put into moto's CloudWatch)", spike5xx, spikeRequests)
+	if err := putSpike(ctx, awsCfg, prod, time.Now()); err != nil {
+		return err
+	}
+	before, err := taskDefinition(ctx, awsCfg, prod)
+	if err != nil {
+		return err
+	}
+	say("\n    task definition of prod/checkout BEFORE: %s\n", shortTaskDef(before))
 
 	say("==> the generated alarm %s (5xx rate, metric math) goes to ALARM: POST %s/alarms (EventBridge event)", fired.Name, base)
 	if err := send(ctx, awsCfg, base, *fired, "ALARM"); err != nil {
@@ -149,6 +176,9 @@ func RunWith(ctx context.Context, out, logw io.Writer, opts Options) error {
 		return err
 	}
 	say("\n==> the card medic posted to Slack:\n%s", indent(card))
+	if err := explain(say, card, app.Policies.Policies()); err != nil {
+		return err
+	}
 
 	say("==> %s (in %s) clicks Approve: a signed Slack block_actions request to %s/slack/actions", approver, approverGroup, base)
 	req := slacktesting.SignedClick(base+"/slack/actions", signing, time.Now(), slacktesting.Click{
@@ -168,7 +198,7 @@ func RunWith(ctx context.Context, out, logw io.Writer, opts Options) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for after == before && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		if after, err = prod.DesiredCount(ctx, awsCfg); err != nil {
+		if after, err = taskDefinition(ctx, awsCfg, prod); err != nil {
 			return err
 		}
 	}
@@ -176,9 +206,9 @@ func RunWith(ctx context.Context, out, logw io.Writer, opts Options) error {
 	if updated != "" {
 		say("\n==> the card after the approval:\n%s", indent(updated))
 	}
-	say("    desired count of prod/checkout AFTER:  %d\n", after)
+	say("    task definition of prod/checkout AFTER:  %s\n", shortTaskDef(after))
 	if after == before {
-		return errors.New("the approved scale-out did not change the service within 20s; see the log above")
+		return errors.New("the approved step did not change the service's task definition within 20s; see the log above")
 	}
 
 	say("==> the 5xx rate falls: %s goes back to OK", fired.Name)
@@ -190,7 +220,7 @@ func RunWith(ctx context.Context, out, logw io.Writer, opts Options) error {
 		return err
 	}
 	say("\n==> the incident report medic posted in the card's thread:\n%s\n", indent(report))
-	say("==> done: generated alarm -> card -> approval -> ECS change -> recovery -> report, all through medic's real code paths.")
+	say("==> done: deploy -> generated alarm -> evidence -> card -> approval -> rollback -> recovery -> report, all through medic's real code paths.")
 	if opts.Keep {
 		say("\n==> medic serve keeps running: open %s/ui (approving as %s). POST more alarms to %s/alarms. Ctrl-C stops it.", base, approver, base)
 		<-ctx.Done()
@@ -318,4 +348,45 @@ func blocksText(blocks []slackapi.Block) string {
 
 func indent(s string) string {
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+// explain narrates, from the card, what the evidence says and the step it
+// picked, and, by the ladder's own rule (policy.FirstStep), what the
+// policy would have proposed without that evidence.
+func explain(say func(string, ...any), card string, pols []*policy.Policy) error {
+	reading, favours := "", ""
+	for _, l := range strings.Split(card, "\n") {
+		if _, r, ok := strings.Cut(l, "_reading, not a verdict_: "); ok {
+			reading = r
+		}
+		if f, ok := strings.CutPrefix(l, "• Evidence favours "); ok {
+			favours = f
+		}
+	}
+	if reading == "" || favours == "" {
+		return fmt.Errorf("the card shows no reading or no favoured step:\n%s", card)
+	}
+	say("==> what the evidence says, from the card:")
+	say("    reading: %s", html.UnescapeString(reading))
+	say("    favours: %s", html.UnescapeString(favours))
+	for _, p := range pols {
+		if p.Name != policyName {
+			continue
+		}
+		i, skipped := p.FirstStep(policy.Facts{})
+		if i < 0 {
+			return fmt.Errorf("policy %s proposes no step without evidence", p.Name)
+		}
+		say("    without that evidence: %s; the ladder would propose step %d (%s)", strings.Join(skipped, "; "), i+1, p.Steps[i].Action)
+		return nil
+	}
+	return fmt.Errorf("no policy %s in the embedded policies", policyName)
+}
+
+// shortTaskDef is family:revision from a task definition ARN.
+func shortTaskDef(arn string) string {
+	if i := strings.LastIndex(arn, "/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
 }

@@ -15,8 +15,11 @@ import (
 	"github.com/medicbot/medic/internal/testenv"
 )
 
-// The demo is the README's "run it" command; it must keep working.
-func TestDemoScalesTheServiceAfterApproval(t *testing.T) {
+// The demo is the README's "run it" command; it must keep working. Its
+// prod has a task definition deployed a moment before the alarm and
+// unhealthy targets: the card shows that evidence, and the step it picks,
+// the rollback, is the one proposed and approved.
+func TestDemoRollsBackTheDeployTheEvidencePoints(t *testing.T) {
 	probe, err := testenv.StartMoto()
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -29,15 +32,39 @@ func TestDemoScalesTheServiceAfterApproval(t *testing.T) {
 	if err := Run(context.Background(), &out, io.Discard); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
+	card := section(out.String(), "==> the card medic posted to Slack:", "==> what the evidence says")
 	for _, want := range []string{
-		"desired count of prod/checkout BEFORE: 4",
+		// The evidence: the unhealthy targets, the task definition change
+		// and the spike, and the reading that puts them together.
+		"• Targets of checkout: 1 healthy, 2 unhealthy (Target.ResponseCodeMismatch ×2)",
+		"• Deployments of prod/checkout: `checkout:3` primary completed since ",
+		"target 42 of 600 requests (7.0%)",
+		"_reading, not a verdict_: target 5xx (7.0% of requests), 2 of 3 targets unhealthy (Target.ResponseCodeMismatch), began under a minute after task definition checkout:3",
+		// The step it picks is the one proposed, with its plan.
+		"• Evidence favours step 1 (ecs.rollback) of checkout-target-5xx, as deploy_within: 30m, unhealthy_targets: &gt;= 1",
+		"*Step 1 · `ecs.rollback`* · approval required",
+		"*Plan*: prod/checkout: task definition checkout:3 -&gt; checkout:2",
 		"[Approve] [Reject]",
+	} {
+		if !strings.Contains(card, want) {
+			t.Errorf("the card lacks %q:\n%s", want, card)
+		}
+	}
+	if strings.Contains(card, "`ecs.scale`") {
+		t.Errorf("the card proposes ecs.scale, which the evidence did not pick:\n%s", card)
+	}
+	for _, want := range []string{
+		"checkout:2 -> checkout:3",
+		"task definition of prod/checkout BEFORE: checkout:3",
+		"demo's stand-in for DescribeTargetHealth reports 2 of 3 targets unhealthy",
+		"    favours: step 1 (ecs.rollback) of checkout-target-5xx, as deploy_within: 30m, unhealthy_targets: >= 1",
+		"without that evidence: step 1 (ecs.rollback) skipped: deploy_within: no deployment time or spike start known; the ladder would propose step 2 (ecs.scale)",
 		"approved by <@U0ALICE>",
-		"desired count of prod/checkout AFTER:  6",
+		"task definition of prod/checkout AFTER:  checkout:2",
 		"created   checkout-prod-checkout-target-5xx",
 		"the generated alarm checkout-prod-checkout-target-5xx (5xx rate, metric math) goes to ALARM",
 		"*Incident report* · alarm `checkout-prod-checkout-target-5xx`",
-		"• *checkout-target-5xx step 1* `ecs.scale`: succeeded",
+		"• *checkout-target-5xx step 1* `ecs.rollback`: succeeded",
 		"recovered: alarm checkout-prod-checkout-target-5xx back to OK",
 		"    console: http://127.0.0.1:",
 		"make demo KEEP=1 keeps medic serve and its console at http://127.0.0.1:",
@@ -46,6 +73,17 @@ func TestDemoScalesTheServiceAfterApproval(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// section is the part of out from the line starting with from up to the
+// one starting with to ("" when from is absent).
+func section(out, from, to string) string {
+	_, rest, ok := strings.Cut(out, from)
+	if !ok {
+		return ""
+	}
+	s, _, _ := strings.Cut(rest, to)
+	return s
 }
 
 // syncBuffer is a bytes.Buffer safe to read while the demo writes it.

@@ -316,6 +316,8 @@ func merge(ev, part *store.Evidence) {
 	if part.Upstreams != nil {
 		ev.Upstreams = part.Upstreams
 	}
+	// The parts a collector could not read, while it read others.
+	ev.Missing = append(ev.Missing, part.Missing...)
 }
 
 // Reason says in a few words, for the card, why a collector returned

@@ -3,6 +3,7 @@ package evidence_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +232,24 @@ func TestGatherLateSendsWhatArrivesAfterTheBudget(t *testing.T) {
 	}
 	if u.Reading != "target 5xx, 2 of 2 targets unhealthy" {
 		t.Errorf("reading after the late answer = %q", u.Reading)
+	}
+}
+
+// A collector that read some parts and not others returns both: the
+// gatherer keeps its part next to the missing ones, not only the
+// collectors that failed outright.
+func TestTheGathererKeepsThePartsACollectorCouldNotRead(t *testing.T) {
+	part := &store.Evidence{Health: &store.Health{TargetGroup: "checkout", Unhealthy: 1},
+		Missing: []store.MissingEvidence{{Collector: "health: stopped tasks", Reason: "access denied (ecs:ListTasks)"}}}
+	g := evidence.NewGatherer(render, nil,
+		&stub{name: "health", ev: part},
+		&stub{name: "changes", err: context.DeadlineExceeded, delay: time.Millisecond})
+	ev := g.Gather(context.Background(), anAlarm, nil, time.Second)
+	want := []store.MissingEvidence{
+		{Collector: "health: stopped tasks", Reason: "access denied (ecs:ListTasks)"},
+		{Collector: "changes", Reason: "timed out after 1s"},
+	}
+	if ev.Health == nil || !slices.Equal(ev.Missing, want) {
+		t.Errorf("health %+v, missing %+v; want the health and missing %+v", ev.Health, ev.Missing, want)
 	}
 }

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -41,7 +42,9 @@ const UtilisationWindow = 10 * time.Minute
 // healthy and unhealthy targets with reason codes, the service's running,
 // desired and pending tasks, its last stopped tasks (stop reason, exit
 // codes) and its CPU and memory utilisation. Parts it cannot read are left
-// out; it fails only when it can read nothing.
+// out and listed in the evidence's Missing ("health: stopped tasks",
+// "access denied (ecs:ListTasks)"); it fails only when it can read
+// nothing.
 type Health struct {
 	elb TargetHealthAPI
 	ecs TasksAPI
@@ -72,11 +75,16 @@ func (h *Health) Collect(ctx context.Context, t *Target) (*store.Evidence, error
 	out := &store.Health{Service: t.ServiceName()}
 	var svc *ecstypes.Service
 	var errs []error
+	var missing []store.MissingEvidence
+	failed := func(part string, err error) {
+		errs = append(errs, err)
+		missing = append(missing, partMissing("health: "+part, err))
+	}
 	tgARN := t.TargetGroupARN()
 	if t.ServiceName() != "" {
 		s, err := describeService(ctx, h.ecs, t)
 		if err != nil {
-			errs = append(errs, err)
+			failed("service", err)
 		} else {
 			svc = s
 			out.Running, out.Desired, out.Pending = int(s.RunningCount), int(s.DesiredCount), int(s.PendingCount)
@@ -92,15 +100,15 @@ func (h *Health) Collect(ctx context.Context, t *Target) (*store.Evidence, error
 	}
 	if tgARN != "" {
 		if err := h.targets(ctx, tgARN, out); err != nil {
-			errs = append(errs, err)
+			failed("targets", err)
 		}
 	}
 	if svc != nil {
 		if err := h.stopped(ctx, t, out); err != nil {
-			errs = append(errs, err)
+			failed("stopped tasks", err)
 		}
 		if err := h.utilisation(ctx, t, out); err != nil {
-			errs = append(errs, err)
+			failed("CPU and memory", err)
 		}
 	}
 	if tgARN == "" && t.ServiceName() == "" {
@@ -109,7 +117,21 @@ func (h *Health) Collect(ctx context.Context, t *Target) (*store.Evidence, error
 	if svc == nil && out.TargetGroup == "" && len(errs) > 0 {
 		return nil, errs[0]
 	}
-	return &store.Evidence{Health: out}, nil
+	return &store.Evidence{Health: out, Missing: missing}, nil
+}
+
+// partMissing names a part of a collector's evidence that could not be
+// read, and why: "access denied (ecs:ListTasks)", "timed out", "AWS
+// answered ThrottlingException", or the error.
+func partMissing(part string, err error) store.MissingEvidence {
+	reason := Reason(err, 0)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		reason = "timed out"
+	case reason == "failed":
+		reason = "error: " + err.Error()
+	}
+	return store.MissingEvidence{Collector: part, Reason: reason}
 }
 
 // targets counts the target group's targets by state and reason.

@@ -138,7 +138,7 @@ func TestReplayMarkdown(t *testing.T) {
 		}
 	}
 	got := rows["checkout-target-5xx"]
-	if want := []string{"`checkout-target-5xx`", "1", "1", "0", "0", "ecs.scale (required)", "1 of 1 (100%)", "10m", "0", "checkout-prod-target-5xx"}; !slices.Equal(got, want) {
+	if want := []string{"`checkout-target-5xx`", "1", "1", "0", "0", "ecs.scale (required; when: not judged, history holds no evidence)", "1 of 1 (100%)", "10m", "0", "checkout-prod-target-5xx"}; !slices.Equal(got, want) {
 		t.Errorf("checkout row = %q\n%s", got, b.String())
 	}
 	if len(rows) != len(embedded(t).Policies()) {

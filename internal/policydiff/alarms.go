@@ -11,17 +11,26 @@ import (
 )
 
 // outcomes is what the policies do first for a: each matching policy with
-// its first step, in declaration order.
-func outcomes(ps []*policy.Policy, a *alarm.Alarm) []Outcome {
+// the step the ladder proposes first for the facts (policy.FirstStep: the
+// first whose `when:` conditions hold), in declaration order.
+func outcomes(ps []*policy.Policy, a *alarm.Alarm, facts policy.Facts) []Outcome {
 	var out []Outcome
 	for _, p := range ps {
 		if !p.Matches(a) || len(p.Steps) == 0 {
 			continue
 		}
-		out = append(out, Outcome{Policy: p.Name, Action: p.Steps[0].Action, Approval: p.Steps[0].Approval})
+		i, _ := p.FirstStep(facts)
+		if i < 0 {
+			out = append(out, Outcome{Policy: p.Name, Action: noStepHolds})
+			continue
+		}
+		out = append(out, Outcome{Policy: p.Name, Action: p.Steps[i].Action, Approval: p.Steps[i].Approval})
 	}
 	return out
 }
+
+// noStepHolds is the Action of an outcome where no step's `when:` holds.
+const noStepHolds = "(no step: no when: holds)"
 
 // outcomesText renders outcomes in one line, "no match" when empty.
 func outcomesText(os []Outcome) string {
@@ -59,7 +68,7 @@ func compareAlarms(samples []Sample, base, head []*policy.Policy) []AlarmChange 
 	index := make(map[key]int)
 	var out []AlarmChange
 	for _, s := range samples {
-		b, h := outcomes(base, s.Alarm), outcomes(head, s.Alarm)
+		b, h := outcomes(base, s.Alarm, s.Facts), outcomes(head, s.Alarm, s.Facts)
 		bt, ht := outcomesText(b), outcomesText(h)
 		if bt == ht {
 			continue

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 
 	"github.com/medicbot/medic/internal/alarm"
+	"github.com/medicbot/medic/internal/policy"
 	"github.com/medicbot/medic/internal/policy/policytest"
 )
 
@@ -16,6 +17,10 @@ type Sample struct {
 	// for a fixture, SourceHistory for a recorded state change.
 	Source string
 	Alarm  *alarm.Alarm
+	// Facts are the evidence the fixture case gives, which steps' `when:`
+	// conditions are judged against; zero (nothing known) for recorded
+	// state changes, whose evidence history does not hold.
+	Facts policy.Facts
 }
 
 // SourceHistory is the Source of samples from a history file.
@@ -41,7 +46,7 @@ func FixtureSamples(fsys fs.FS) ([]Sample, []error) {
 			continue
 		}
 		for _, a := range alarms {
-			out = append(out, Sample{Source: source, Alarm: a})
+			out = append(out, Sample{Source: source, Alarm: a, Facts: p.Facts})
 		}
 	}
 	return out, problems

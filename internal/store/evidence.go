@@ -251,7 +251,7 @@ func (ev *Evidence) Facts() policy.Facts { return FactsOf(ev, nil) }
 
 // FactsOf is ev.Facts(), where the last deployment is the latest of the
 // ECS service's deployments and the suspect deploys (GitHub) that started
-// no later than the spike.
+// no later than the spike's first metric period.
 func FactsOf(ev *Evidence, suspects []SuspectDeploy) policy.Facts {
 	var f policy.Facts
 	if ev == nil {
@@ -265,13 +265,25 @@ func FactsOf(ev *Evidence, suspects []SuspectDeploy) policy.Facts {
 		f.UnhealthyTargets, f.Targets = &n, &total
 	}
 	var began time.Time
+	var period time.Duration
 	if ev.Pattern != nil {
-		began = ev.Pattern.StartedAt
+		began, period = ev.Pattern.StartedAt, ev.Pattern.Period
+	}
+	// since is how long after the deployment at the spike began. The
+	// spike's start is the start of a metric period: a deployment within
+	// that period cannot be ordered against it at the metrics'
+	// resolution, and counts as just before (0), not as after.
+	since := func(at time.Time) time.Duration {
+		d := began.Sub(at)
+		if d < 0 && period > 0 && at.Before(began.Add(period)) {
+			d = 0
+		}
+		return d
 	}
 	if last, ok := ev.Changes.LastChange(); ok && !last.CreatedAt.IsZero() {
 		f.Deploy = "task definition " + last.TaskDefinition
 		if !began.IsZero() {
-			d := began.Sub(last.CreatedAt)
+			d := since(last.CreatedAt)
 			f.SinceDeploy = &d
 		}
 	}
@@ -279,10 +291,13 @@ func FactsOf(ev *Evidence, suspects []SuspectDeploy) policy.Facts {
 		return f
 	}
 	for _, s := range suspects {
-		if s.DeployedAt.IsZero() || s.DeployedAt.After(began) {
+		if s.DeployedAt.IsZero() {
 			continue
 		}
-		d := began.Sub(s.DeployedAt)
+		d := since(s.DeployedAt)
+		if d < 0 {
+			continue
+		}
 		if f.SinceDeploy == nil || *f.SinceDeploy < 0 || d < *f.SinceDeploy {
 			sha := s.SHA
 			if len(sha) > 7 {

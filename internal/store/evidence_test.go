@@ -96,3 +96,39 @@ func TestFactsTakeTheLatestDeployBeforeTheSpikeFromECSOrGitHub(t *testing.T) {
 		t.Errorf("facts without suspects = %+v, want the ECS deployment", f)
 	}
 }
+
+// The spike's start is the start of a metric period: a deployment at
+// 08:14:30 and 5xx from 08:14:40 show as a spike that began at 08:14:00.
+// Within that first period the deployment counts as just before the
+// spike, not after it; a period later it is after.
+func TestADeploymentInTheSpikesFirstPeriodCountsAsJustBefore(t *testing.T) {
+	began := time.Date(2026, 12, 3, 8, 14, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		at     time.Time
+		period time.Duration
+		want   time.Duration
+	}{
+		{"30s into the spike's 1 min period: just before", began.Add(30 * time.Second), time.Minute, 0},
+		{"a period later: after the spike began", began.Add(90 * time.Second), time.Minute, -90 * time.Second},
+		{"the period unknown: after", began.Add(30 * time.Second), 0, -30 * time.Second},
+		{"before the spike: as it was", began.Add(-4 * time.Minute), time.Minute, 4 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := &store.Evidence{Pattern: &store.Pattern{StartedAt: began, Period: tc.period},
+				Changes: &store.Changes{Deployments: []store.ECSDeployment{{TaskDefinition: "checkout:3", CreatedAt: tc.at}}}}
+			f := ev.Facts()
+			if f.SinceDeploy == nil || *f.SinceDeploy != tc.want {
+				t.Errorf("ECS deployment: since = %v, want %v", f.SinceDeploy, tc.want)
+			}
+			ev.Changes = nil
+			f = store.FactsOf(ev, []store.SuspectDeploy{{SHA: "4f2a9c1d8e7b", DeployedAt: tc.at}})
+			switch {
+			case tc.want < 0 && f.SinceDeploy != nil:
+				t.Errorf("GitHub deploy after the spike's first period taken as its cause: since %v", *f.SinceDeploy)
+			case tc.want >= 0 && (f.SinceDeploy == nil || *f.SinceDeploy != tc.want):
+				t.Errorf("GitHub deploy: since = %v, want %v", f.SinceDeploy, tc.want)
+			}
+		})
+	}
+}

@@ -140,8 +140,10 @@ func (p *MotoProcess) Config(ctx context.Context) (aws.Config, error) {
 
 // StartMoto starts a moto_server on a free 127.0.0.1 port and waits until
 // it answers. The server dies with this process; call Stop to end it
-// sooner.
-func StartMoto() (*MotoProcess, error) {
+// sooner. env adds KEY=VALUE settings to the server's environment (e.g.
+// MOTO_ECS_SERVICE_RUNNING, the running task count moto reports for every
+// ECS service; unset, 0, so every deployment stays IN_PROGRESS).
+func StartMoto(env ...string) (*MotoProcess, error) {
 	bin, args, err := motoCommand()
 	if err != nil {
 		return nil, err
@@ -152,6 +154,9 @@ func StartMoto() (*MotoProcess, error) {
 	}
 	args = append(args, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd := exec.Command(bin, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	out := &lockedBuffer{}
 	cmd.Stdout = out
 	cmd.Stderr = out

@@ -322,6 +322,9 @@ type Payload struct {
 	File string // the fixture file, relative to the policy directory
 	Name string // the case's name, or "case N"
 	Data []byte
+	// Facts are the case's evidence, as steps' `when:` conditions see it;
+	// zero (nothing known) when the case gives none.
+	Facts policy.Facts
 }
 
 // Payloads reads the alarm payload of every fixture case under tests/ in
@@ -357,7 +360,12 @@ func Payloads(fsys fs.FS) ([]Payload, []error) {
 				problems = append(problems, fmt.Errorf("%s: %s: %w", file, name, err))
 				continue
 			}
-			out = append(out, Payload{File: file, Name: name, Data: data})
+			ev, err := c.Evidence.Gathered()
+			if err != nil {
+				problems = append(problems, fmt.Errorf("%s: %s: %w", file, name, err))
+				continue
+			}
+			out = append(out, Payload{File: file, Name: name, Data: data, Facts: ev.Facts()})
 		}
 	}
 	return out, problems
