@@ -8,8 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/medicbot/medic/internal/doors"
+	"github.com/medicbot/medic/internal/policy"
 )
 
 const root = "../.."
@@ -155,5 +159,48 @@ func TestExecutorSweepsOnASchedule(t *testing.T) {
 	}
 	if len(found) != 1 {
 		t.Errorf("ExecutorFunction has %d Schedule events (%v), want one: stale leases must be swept without traffic", len(found), found)
+	}
+}
+
+// TestTheAlarmFunctionHasTimeForLateEvidence: the alarm function posts its
+// card within the evidence budget, then waits for late evidence
+// (doors.LateEvidenceWait) and relays what it owes. Its timeout must fit
+// the largest budget a policy may set, the wait and the relay, or late
+// answers are cut off by Lambda instead of updating the card.
+func TestTheAlarmFunctionHasTimeForLateEvidence(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Globals struct {
+			Function struct {
+				Timeout int `yaml:"Timeout"`
+			} `yaml:"Function"`
+		} `yaml:"Globals"`
+		Resources struct {
+			AlarmFunction struct {
+				Properties struct {
+					Timeout int `yaml:"Timeout"`
+				} `yaml:"Properties"`
+			} `yaml:"AlarmFunction"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(raw, &tpl); err != nil {
+		t.Fatalf("parse template.yaml: %v", err)
+	}
+	timeout := tpl.Resources.AlarmFunction.Properties.Timeout
+	if timeout == 0 {
+		timeout = tpl.Globals.Function.Timeout
+	}
+	// The late wait starts after intake (at most the budget) and ends
+	// LateEvidenceWait after gathering began at the latest; the relay
+	// after it takes up to 10 s; 5 s for the rest of intake.
+	need := policy.MaxEvidenceBudget + 10*time.Second + 5*time.Second
+	if wait := doors.LateEvidenceWait + 10*time.Second + 5*time.Second; wait > need {
+		need = wait
+	}
+	if got := time.Duration(timeout) * time.Second; got < need {
+		t.Errorf("AlarmFunction Timeout = %s, want at least %s (evidence budget or late wait, relay, intake)", got, need)
 	}
 }

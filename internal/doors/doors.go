@@ -216,12 +216,54 @@ func alarmLogAttrs(a *alarm.Alarm, o AlarmOutcome) []any {
 func AlarmLambda(eng AlarmEngine, log *slog.Logger) func(ctx context.Context, payload json.RawMessage) (AlarmResult, error) {
 	return func(ctx context.Context, payload json.RawMessage) (AlarmResult, error) {
 		res, err := Alarms(ctx, eng, log, payload)
+		waitLateEvidence(ctx, eng, log)
 		Relay(ctx, eng, log)
 		if errors.Is(err, ErrBadPayload) {
 			log.ErrorContext(ctx, "alarm payload rejected", slog.Any("error", err))
 			return res, nil
 		}
 		return res, err
+	}
+}
+
+// LateWaiter waits for the evidence that arrives after an incident's card
+// was posted (engine.WaitLateEvidence).
+type LateWaiter interface {
+	WaitLateEvidence(ctx context.Context) error
+}
+
+// LateEvidenceWait bounds how long the alarm function waits, after
+// handling its alarms, for evidence that missed the budget: the
+// collectors stop by then themselves (evidence.LateLimit, 30 s after
+// gathering began). The card went out on time; the wait lets late answers
+// update it before Lambda freezes the environment, which would leave them
+// unsent.
+const LateEvidenceWait = 30 * time.Second
+
+// lateMargin is what the wait leaves of the invocation for the relay
+// after it.
+const lateMargin = relayTimeout + 2*time.Second
+
+// waitLateEvidence waits (at most LateEvidenceWait, and never into the
+// last lateMargin of the invocation) for eng's late evidence, when eng
+// gathers any.
+func waitLateEvidence(ctx context.Context, eng AlarmEngine, log *slog.Logger) {
+	w, ok := eng.(LateWaiter)
+	if !ok {
+		return
+	}
+	limit := LateEvidenceWait
+	if dl, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(dl)-lateMargin)
+	}
+	if limit <= 0 {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	if err := w.WaitLateEvidence(wctx); err != nil {
+		log.WarnContext(ctx, "late evidence still arriving when the alarm function had to return: the card keeps what came in",
+			slog.Duration("waited", limit), slog.Any("error", err))
 	}
 }
 

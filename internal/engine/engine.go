@@ -74,6 +74,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/medicbot/medic/internal/alarm"
@@ -271,6 +272,9 @@ type Engine struct {
 	cfg  Config
 	deps Deps
 	log  *slog.Logger
+	// late counts the goroutines storing late evidence (evidence.go);
+	// WaitLateEvidence waits for them.
+	late sync.WaitGroup
 }
 
 // New returns an engine. It reports missing required dependencies.

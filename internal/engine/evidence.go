@@ -103,13 +103,34 @@ func (e *Engine) gatherEvidence(ctx context.Context, a *alarm.Alarm, matched []*
 		}
 		late := ans.late
 		ctx := context.WithoutCancel(ctx)
+		e.late.Add(1)
 		go func() {
+			defer e.late.Done()
 			for ev := range late {
 				e.lateEvidence(ctx, id, ev)
 			}
 		}()
 	}
 	return wait, follow
+}
+
+// WaitLateEvidence waits until every late evidence answer of the
+// incidents this engine opened is stored and its card update sent (or
+// owed), or until ctx is done (its error). A Lambda invocation calls it
+// before it returns: once it returns the environment freezes, and late
+// answers would wait for the next invocation, or never come.
+func (e *Engine) WaitLateEvidence(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		e.late.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // lateEvidence stores evidence that arrived after the incident opened and

@@ -296,3 +296,50 @@ func TestTheLadderSkipsALaterStepWhoseConditionsDoNotHold(t *testing.T) {
 		t.Errorf("rollback applied %d times, restart %d; want 0 and 1", acts[1].applies.Load(), acts[2].applies.Load())
 	}
 }
+
+// The alarm Lambda returns only after WaitLateEvidence: late answers must
+// be stored and on the card by then, because Lambda freezes the process.
+func TestWaitLateEvidenceReturnsOnceLateEvidenceIsStored(t *testing.T) {
+	pol := autoPolicy("checkout", "ecs.scale", requiredStep("ecs.scale", 1))
+	first := &store.Evidence{Missing: []store.MissingEvidence{{Collector: "health", Reason: "timed out after 4s"}}}
+	later := &store.Evidence{Health: &store.Health{TargetGroup: "checkout", Healthy: 2, Unhealthy: 1}}
+	g := &lateGatherer{first: first, later: later, send: make(chan struct{})}
+	f := newFixture(t, []*policy.Policy{pol}, []*action{{name: "ecs.scale", target: "ecs:prod/checkout"}},
+		withDeps(func(d *engine.Deps) { d.Evidence = g }))
+	out, err := f.e.HandleAlarm(ctx, newAlarm("checkout-5xx", f.clock.Now()))
+	if err != nil {
+		t.Fatalf("handle alarm: %v", err)
+	}
+
+	// Nothing late has come: the wait ends with its context.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	err = f.e.WaitLateEvidence(short)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitLateEvidence with a late answer outstanding = %v, want the context's deadline", err)
+	}
+
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		close(g.send)
+	}()
+	if err := f.e.WaitLateEvidence(ctx); err != nil {
+		t.Fatalf("WaitLateEvidence: %v", err)
+	}
+	// No polling: by the time the wait returns, the record and the card
+	// have the late answer.
+	inc, err := f.st.Incident(ctx, out.Incident.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Evidence == nil || inc.Evidence.Health == nil || inc.Evidence.Health.Unhealthy != 1 {
+		t.Errorf("after the wait the incident's evidence is %+v, want the late health", inc.Evidence)
+	}
+	if n := f.notes.last(); n.Kind != engine.NoticeUpdated || n.Incident.Evidence == nil || n.Incident.Evidence.Health == nil {
+		t.Errorf("after the wait the last card notice is %s without the late health", n.Kind)
+	}
+	// Once everything is in, the wait returns at once.
+	if err := f.e.WaitLateEvidence(ctx); err != nil {
+		t.Errorf("a second wait: %v", err)
+	}
+}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -18,6 +20,7 @@ import (
 	"github.com/medicbot/medic/internal/doors"
 	"github.com/medicbot/medic/internal/evidence"
 	"github.com/medicbot/medic/internal/slack/slacktesting"
+	"github.com/medicbot/medic/internal/store"
 	"github.com/medicbot/medic/internal/testenv"
 	"github.com/medicbot/medic/internal/wiring"
 )
@@ -96,4 +99,84 @@ type widgetFake struct{}
 
 func (widgetFake) GetMetricWidgetImage(context.Context, *cloudwatch.GetMetricWidgetImageInput, ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricWidgetImageOutput, error) {
 	return &cloudwatch.GetMetricWidgetImageOutput{MetricWidgetImage: append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 20<<10)...)}, nil
+}
+
+// TestTheAlarmFunctionUpdatesTheCardWithLateEvidence: in Lambda nothing
+// runs once the handler returns, so evidence that misses the budget must
+// reach the record and the card within the invocation. Wired as the alarm
+// function against moto, with the health collector slowed past a 300 ms
+// budget: the card is posted without target health, and by the time the
+// handler returns (no waiting in the test) the card has been updated with
+// it.
+func TestTheAlarmFunctionUpdatesTheCardWithLateEvidence(t *testing.T) {
+	m := testenv.Moto(t)
+	ctx := context.Background()
+	prod, err := testenv.CreateProd(ctx, m.Config)
+	if err != nil {
+		t.Fatalf("create prod in moto: %v", err)
+	}
+	sl := slacktesting.New(t)
+	cfg := &config.Config{StorePath: filepath.Join(t.TempDir(), "medic.db"), SlackAPIURL: sl.GetAPIURL(), SlackBotToken: "xoxb-test",
+		SlackChannel: "C0INCIDENTS", AWSEndpointURL: m.URL, MaxPerHour: 10}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var collectors []evidence.Collector
+	for _, c := range wiring.Collectors(m.Config, true) {
+		if c.Name() == "health" {
+			c = slowCollector{Collector: c, delay: 800 * time.Millisecond}
+		}
+		collectors = append(collectors, c)
+	}
+	src, err := fs.ReadFile(examples.FS, "checkout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withBudget := strings.Replace(string(src), "  - name: checkout-target-5xx\n", "  - name: checkout-target-5xx\n    evidence: {budget: 300ms}\n", 1)
+	app, err := wiring.Build(ctx, cfg, m.Config, wiring.Options{Logger: log, Intake: true, Collectors: collectors,
+		Policies: fstest.MapFS{"checkout.yaml": {Data: []byte(withBudget)}}})
+	if err != nil {
+		t.Fatalf("wire medic: %v", err)
+	}
+	defer app.Close()
+	if app.LocalQueue != nil {
+		defer app.LocalQueue.Close(ctx)
+	}
+	lctx, cancel := context.WithTimeout(ctx, 60*time.Second) // the template's Timeout
+	defer cancel()
+	res, err := doors.AlarmLambda(app.Engine, log)(lctx, json.RawMessage(prod.AlarmEvent("ALARM", time.Now().Add(-time.Minute))))
+	if err != nil || len(res.Alarms) != 1 || res.Alarms[0].Incident == "" {
+		t.Fatalf("alarm: %+v, %v", res, err)
+	}
+	posts := sl.Requests("chat.postMessage")
+	if len(posts) != 1 || !strings.Contains(string(posts[0].BlocksJSON), "health") {
+		t.Fatalf("want one card posted naming health as missing; got %d: %+v", len(posts), posts)
+	}
+	if strings.Contains(string(posts[0].BlocksJSON), "Targets of") {
+		t.Fatalf("the first card already has target health: the collector was not late")
+	}
+	updates := sl.Requests("chat.update")
+	if len(updates) == 0 || !strings.Contains(string(updates[len(updates)-1].BlocksJSON), "Targets of") {
+		t.Fatalf("when the handler returned the card had not been updated with the late target health (%d updates)", len(updates))
+	}
+	inc, err := app.Store.Incident(ctx, res.Alarms[0].Incident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Evidence == nil || inc.Evidence.Health == nil {
+		t.Errorf("the incident's evidence lacks the late health: %+v", inc.Evidence)
+	}
+}
+
+// slowCollector answers like its collector, delay later.
+type slowCollector struct {
+	evidence.Collector
+	delay time.Duration
+}
+
+func (s slowCollector) Collect(ctx context.Context, t *evidence.Target) (*store.Evidence, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.Collector.Collect(ctx, t)
 }
