@@ -76,6 +76,10 @@ type simStep struct {
 	Action   string          `json:"action"`
 	Approval policy.Approval `json:"approval"`
 	After    string          `json:"after"`
+	// When is the step's `when:` conditions as written: at intake a step
+	// whose conditions do not hold is skipped (the next is proposed at
+	// once); empty for none.
+	When string `json:"when,omitempty"`
 	// Approvers, Quorum and Expires say who must approve a required step,
 	// how many of them, and how long the step waits for them.
 	Approvers []string       `json:"approvers,omitempty"`
@@ -161,7 +165,7 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 		for _, p := range set.Match(a) {
 			m := simMatch{Policy: p.Name, OnBlocked: p.OnBlocked, Recovery: e.recoveryText(p)}
 			for _, st := range p.Steps {
-				s := simStep{Action: st.Action, Approval: st.Approval, After: st.After.String()}
+				s := simStep{Action: st.Action, Approval: st.Approval, After: st.After.String(), When: st.When.String()}
 				if st.Approval == policy.ApprovalRequired {
 					s.Approvers, s.Quorum = st.Approvers, st.Quorum
 					s.Expires = formatDuration(st.Expires)
@@ -313,6 +317,9 @@ func printText(w io.Writer, out *simOutput) {
 					detail = "ERROR " + s.Error
 				}
 				fmt.Fprintf(w, "  %d. %-16s %-9s %-14s %s\n", j+1, s.Action, s.Approval, when, detail)
+				if s.When != "" {
+					fmt.Fprintf(w, "     when: %s (at intake, otherwise skipped and the next step proposed at once)\n", s.When)
+				}
 				if s.Approval == policy.ApprovalRequired {
 					fmt.Fprintf(w, "     approvers: %s, quorum %d, expires after %s\n", strings.Join(s.Approvers, " "), s.Quorum, s.Expires)
 				}
