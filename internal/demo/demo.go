@@ -125,7 +125,7 @@ func RunWith(ctx context.Context, out, logw io.Writer, opts Options) error {
 	say("      moto reports every registered target healthy. Tasks, stopped tasks, CPU and memory are read from moto.")
 	say("    - deployments: moto keeps the service's first task definition on its deployment; the demo reads the")
 	say("      service's current one onto it, as ECS shows it. The deployment's time is moto's own.")
-	app, err := wiring.Build(ctx, cfg, awsCfg, wiring.Options{Logger: log, Intake: true, Policies: examples.FS, Collectors: collectors(awsCfg)})
+	app, err := wiring.Build(ctx, cfg, awsCfg, wiring.Options{Logger: log, Intake: true, Policies: examples.FS, Collectors: collectors(awsCfg, log)})
 	if err != nil {
 		return err
 	}

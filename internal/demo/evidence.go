@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -111,9 +112,9 @@ func putSpike(ctx context.Context, awsCfg aws.Config, prod *testenv.Prod, at tim
 //   - the changes collector reads the service through motoDeployments,
 //     which puts the service's task definition on its PRIMARY deployment
 //     (moto keeps the one the service was created with there).
-func collectors(awsCfg aws.Config) []evidence.Collector {
+func collectors(awsCfg aws.Config, log *slog.Logger) []evidence.Collector {
 	ecsc := ecs.NewFromConfig(awsCfg)
-	all := wiring.Collectors(awsCfg, true)
+	all := wiring.Collectors(awsCfg, true, log)
 	for i, c := range all {
 		switch c.Name() {
 		case "health":

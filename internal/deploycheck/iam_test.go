@@ -395,7 +395,7 @@ func TestIAMMatchesTheRemediationsDocumentedLists(t *testing.T) {
 	}
 	// The evidence collectors' reads count as documented too (only the
 	// alarm function calls them; TestAlarmFunctionMayGatherEvidence).
-	for _, c := range wiring.Collectors(aws.Config{Region: "us-east-1"}, false) {
+	for _, c := range wiring.Collectors(aws.Config{Region: "us-east-1"}, false, nil) {
 		for _, perm := range c.IAM() {
 			for _, a := range perm.Actions {
 				k := strings.ToLower(a)
@@ -654,7 +654,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func TestAlarmFunctionMayGatherEvidence(t *testing.T) {
 	p := loadTemplateNodes(t)
 	sts := p.policies("AlarmFunction")
-	collectors := wiring.Collectors(aws.Config{Region: "us-east-1"}, false)
+	collectors := wiring.Collectors(aws.Config{Region: "us-east-1"}, false, nil)
 	if len(collectors) == 0 {
 		t.Fatal("wiring.Collectors returned no collector")
 	}

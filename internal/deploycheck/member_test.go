@@ -74,7 +74,7 @@ func TestMemberRoleHoldsExactlyWhatTheRemediationsDocument(t *testing.T) {
 		}
 	}
 	// The evidence collectors read the alarm's account too.
-	for _, c := range wiring.Collectors(aws.Config{Region: "us-east-1"}, false) {
+	for _, c := range wiring.Collectors(aws.Config{Region: "us-east-1"}, false, nil) {
 		for _, perm := range c.IAM() {
 			for _, a := range perm.Actions {
 				want[strings.ToLower(a)] = want[strings.ToLower(a)] || perm.Resource == "*"

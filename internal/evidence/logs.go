@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"context"
+	"log/slog"
 	"regexp"
 	"sort"
 	"strings"
@@ -21,6 +22,7 @@ import (
 type LogsAPI interface {
 	StartQuery(ctx context.Context, in *cloudwatchlogs.StartQueryInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StartQueryOutput, error)
 	GetQueryResults(ctx context.Context, in *cloudwatchlogs.GetQueryResultsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetQueryResultsOutput, error)
+	StopQuery(ctx context.Context, in *cloudwatchlogs.StopQueryInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StopQueryOutput, error)
 }
 
 // Bounds of a logs query.
@@ -35,6 +37,9 @@ const (
 	MaxLogMessage = 300
 	// logsPoll is how often results are asked for.
 	logsPoll = 250 * time.Millisecond
+	// logsStop is how long StopQuery may take once the collector's own
+	// context has ended.
+	logsStop = time.Second
 )
 
 // Logs is the logs collector: the policy's Logs Insights query (by default
@@ -42,22 +47,36 @@ const (
 // grouped by message pattern (numbers, hex and ids folded) and counted.
 // A query whose rows already carry a count (stats count(*) by ...) is
 // taken as counted.
+//
+// A query abandoned while it still runs (the budget, or LateLimit for
+// GatherLate, ended; polling failed) is stopped with StopQuery, so that it
+// does not go on scanning, and costing, in the account. A query that
+// finished is never stopped.
 type Logs struct {
 	api  LogsAPI
+	log  *slog.Logger
 	poll time.Duration
 }
 
-// NewLogs returns the logs collector.
-func NewLogs(api LogsAPI) *Logs { return &Logs{api: api, poll: logsPoll} }
+// NewLogs returns the logs collector; it logs a query it could not stop to
+// log (slog.Default() when nil).
+func NewLogs(api LogsAPI, log *slog.Logger) *Logs {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Logs{api: api, log: log, poll: logsPoll}
+}
 
 // Name is "logs".
 func (*Logs) Name() string { return "logs" }
 
-// IAM is logs:StartQuery on the log groups and logs:GetQueryResults.
+// IAM is logs:StartQuery on the log groups, logs:GetQueryResults and
+// logs:StopQuery (neither has resource-level permissions).
 func (*Logs) IAM() []remediations.IAMPermission {
 	return []remediations.IAMPermission{
 		{Actions: []string{"logs:StartQuery"}, Resource: "arn:aws:logs:REGION:ACCOUNT:log-group:*"},
 		{Actions: []string{"logs:GetQueryResults"}, Resource: "*"},
+		{Actions: []string{"logs:StopQuery"}, Resource: "*"},
 	}
 }
 
@@ -80,6 +99,7 @@ func (l *Logs) Collect(ctx context.Context, t *Target) (*store.Evidence, error) 
 	for {
 		res, err := l.api.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: q.QueryId})
 		if err != nil {
+			l.stop(ctx, q.QueryId)
 			return nil, callFailed("logs:GetQueryResults", aws.ToString(q.QueryId), err)
 		}
 		switch res.Status {
@@ -92,9 +112,22 @@ func (l *Logs) Collect(ctx context.Context, t *Target) (*store.Evidence, error) 
 		}
 		select {
 		case <-ctx.Done():
+			l.stop(ctx, q.QueryId)
 			return nil, ctx.Err()
 		case <-time.After(l.poll):
 		}
+	}
+}
+
+// stop stops the query id, which is abandoned unfinished, within logsStop
+// of ctx ending. A failure changes nothing on the card (the collector is
+// missing already): it is logged.
+func (l *Logs) stop(ctx context.Context, id *string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), logsStop)
+	defer cancel()
+	if _, err := l.api.StopQuery(ctx, &cloudwatchlogs.StopQueryInput{QueryId: id}); err != nil {
+		l.log.WarnContext(ctx, "logs query left running", slog.String("query", aws.ToString(id)),
+			slog.Any("error", callFailed("logs:StopQuery", aws.ToString(id), err)))
 	}
 }
 

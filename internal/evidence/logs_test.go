@@ -43,7 +43,7 @@ func TestLogsGroupsErrorLinesByPatternAgainstMoto(t *testing.T) {
 	// one), not stats: the rows are grouped by medic.
 	for _, query := range []string{"", "fields @timestamp, @message | limit 100"} {
 		target := &evidence.Target{Alarm: anAlarm, Now: now.Add(time.Minute), Logs: &policy.Logs{Groups: []string{group}, Query: query}}
-		ev, err := evidence.NewLogs(api).Collect(ctx, target)
+		ev, err := evidence.NewLogs(api, nil).Collect(ctx, target)
 		if err != nil {
 			t.Fatalf("collect logs with query %q: %v", query, err)
 		}
@@ -62,7 +62,12 @@ func TestLogsGroupsErrorLinesByPatternAgainstMoto(t *testing.T) {
 
 // statsLogs is a small local fake of Logs Insights computing a stats
 // query, which moto does not: the first GetQueryResults is still running.
-type statsLogs struct{ polls int }
+type statsLogs struct{ polls, stops int }
+
+func (f *statsLogs) StopQuery(context.Context, *cloudwatchlogs.StopQueryInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StopQueryOutput, error) {
+	f.stops++
+	return &cloudwatchlogs.StopQueryOutput{Success: true}, nil
+}
 
 func (f *statsLogs) StartQuery(context.Context, *cloudwatchlogs.StartQueryInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StartQueryOutput, error) {
 	return &cloudwatchlogs.StartQueryOutput{QueryId: aws.String("q-1")}, nil
@@ -85,12 +90,15 @@ func TestLogsTakesCountsFromAStatsQuery(t *testing.T) {
 	target := &evidence.Target{Alarm: anAlarm, Now: time.Now(), Logs: &policy.Logs{Groups: []string{"/ecs/checkout"},
 		Query: "stats count(*) by msg"}}
 	fake := &statsLogs{}
-	ev, err := evidence.NewLogs(fake).Collect(context.Background(), target)
+	ev, err := evidence.NewLogs(fake, nil).Collect(context.Background(), target)
 	if err != nil {
 		t.Fatalf("collect: %v", err)
 	}
 	if fake.polls != 2 {
 		t.Errorf("polled %d times, want until complete (2)", fake.polls)
+	}
+	if fake.stops != 0 {
+		t.Errorf("StopQuery called %d times on a query that completed", fake.stops)
 	}
 	p := ev.Logs.Patterns
 	if len(p) != 2 || p[0].Pattern != "timeout calling payments" || p[0].Count != 42 || p[1].Count != 7 {

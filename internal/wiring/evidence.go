@@ -20,8 +20,10 @@ import (
 // emulator (moto) CloudWatch speaks the query protocol, and the graph
 // collector is left out: moto has no GetMetricWidgetImage, and the SDK
 // would retry its NotImplemented answer for most of the budget. The alarm
-// function's role grants what each declares (internal/deploycheck).
-func Collectors(awsCfg aws.Config, emulator bool) []evidence.Collector {
+// function's role grants what each declares (internal/deploycheck). log
+// receives what a collector logs itself (a logs query it could not stop);
+// nil is slog.Default().
+func Collectors(awsCfg aws.Config, emulator bool, log *slog.Logger) []evidence.Collector {
 	cw := CloudWatch(awsCfg, emulator)
 	ecsc := ecs.NewFromConfig(awsCfg)
 	var graph []evidence.Collector
@@ -34,7 +36,7 @@ func Collectors(awsCfg aws.Config, emulator bool) []evidence.Collector {
 		evidence.NewHealth(elasticloadbalancingv2.NewFromConfig(awsCfg), ecsc, cw),
 		evidence.NewProbe(),
 		evidence.NewUpstreams(),
-		evidence.NewLogs(cloudwatchlogs.NewFromConfig(awsCfg)),
+		evidence.NewLogs(cloudwatchlogs.NewFromConfig(awsCfg), log),
 	)
 }
 
@@ -43,7 +45,7 @@ func Collectors(awsCfg aws.Config, emulator bool) []evidence.Collector {
 // or Collectors when none are given.
 func Evidence(awsCfg aws.Config, emulator bool, log *slog.Logger, collectors ...evidence.Collector) *evidence.Gatherer {
 	if collectors == nil {
-		collectors = Collectors(awsCfg, emulator)
+		collectors = Collectors(awsCfg, emulator, log)
 	}
 	return evidence.NewGatherer((*policy.Step).Render, log, collectors...)
 }
@@ -97,7 +99,7 @@ func (m memberEvidence) GatherLate(ctx context.Context, a *alarm.Alarm, matched 
 // in: every collector missing, saying why.
 func unreachable(a *alarm.Alarm, budget time.Duration, err error) *store.Evidence {
 	ev := &store.Evidence{GatheredAt: time.Now().UTC(), Budget: budget}
-	for _, c := range Collectors(aws.Config{Region: a.Region}, false) {
+	for _, c := range Collectors(aws.Config{Region: a.Region}, false, nil) {
 		ev.Missing = append(ev.Missing, store.MissingEvidence{Collector: c.Name(), Reason: err.Error()})
 	}
 	return ev

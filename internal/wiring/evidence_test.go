@@ -44,7 +44,7 @@ func TestCardIsPostedWithEvidenceSoonAfterTheAlarmAgainstMoto(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Every collector: those moto serves, and the graph over a small local
 	// fake of GetMetricWidgetImage (moto lacks it).
-	collectors := append(wiring.Collectors(m.Config, true), evidence.NewGraph(widgetFake{}))
+	collectors := append(wiring.Collectors(m.Config, true, nil), evidence.NewGraph(widgetFake{}))
 	app, err := wiring.Build(ctx, cfg, m.Config, wiring.Options{Logger: log, Intake: true, Collectors: collectors, Policies: examples.FS})
 	if err != nil {
 		t.Fatalf("wire medic: %v", err)

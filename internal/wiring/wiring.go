@@ -81,7 +81,7 @@ type Options struct {
 	Intake bool
 	// Collectors replaces the evidence collectors an Intake engine runs
 	// (tests: a local fake for a call the emulator lacks); nil means
-	// Collectors(awsCfg, emulator).
+	// Collectors(awsCfg, emulator, log).
 	Collectors []evidence.Collector
 }
 
