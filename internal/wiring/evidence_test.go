@@ -120,7 +120,7 @@ func TestTheAlarmFunctionUpdatesTheCardWithLateEvidence(t *testing.T) {
 		SlackChannel: "C0INCIDENTS", AWSEndpointURL: m.URL, MaxPerHour: 10}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var collectors []evidence.Collector
-	for _, c := range wiring.Collectors(m.Config, true) {
+	for _, c := range wiring.Collectors(m.Config, true, log) {
 		if c.Name() == "health" {
 			c = slowCollector{Collector: c, delay: 800 * time.Millisecond}
 		}
