@@ -194,7 +194,10 @@ func (g *lateGatherer) GatherLate(context.Context, *alarm.Alarm, []*policy.Polic
 	return g.first, late
 }
 
-func TestLateEvidenceIsStoredAndUpdatesTheCard(t *testing.T) {
+// openWithLateHealth opens an incident whose target health is missing at
+// intake and arrives late, once g.send is closed.
+func openWithLateHealth(t *testing.T) (*fixture, *lateGatherer, engine.Outcome) {
+	t.Helper()
 	pol := autoPolicy("checkout", "ecs.scale", requiredStep("ecs.scale", 1))
 	first := &store.Evidence{Missing: []store.MissingEvidence{{Collector: "health", Reason: "timed out after 4s"}}}
 	later := &store.Evidence{Health: &store.Health{TargetGroup: "checkout", Healthy: 2, Unhealthy: 1}}
@@ -205,6 +208,11 @@ func TestLateEvidenceIsStoredAndUpdatesTheCard(t *testing.T) {
 	if err != nil {
 		t.Fatalf("handle alarm: %v", err)
 	}
+	return f, g, out
+}
+
+func TestLateEvidenceIsStoredAndUpdatesTheCard(t *testing.T) {
+	f, g, out := openWithLateHealth(t)
 	if ev := out.Incident.Evidence; ev == nil || ev.Health != nil || len(ev.Missing) != 1 {
 		t.Fatalf("evidence at intake = %+v, want health missing", ev)
 	}
@@ -300,20 +308,11 @@ func TestTheLadderSkipsALaterStepWhoseConditionsDoNotHold(t *testing.T) {
 // The alarm Lambda returns only after WaitLateEvidence: late answers must
 // be stored and on the card by then, because Lambda freezes the process.
 func TestWaitLateEvidenceReturnsOnceLateEvidenceIsStored(t *testing.T) {
-	pol := autoPolicy("checkout", "ecs.scale", requiredStep("ecs.scale", 1))
-	first := &store.Evidence{Missing: []store.MissingEvidence{{Collector: "health", Reason: "timed out after 4s"}}}
-	later := &store.Evidence{Health: &store.Health{TargetGroup: "checkout", Healthy: 2, Unhealthy: 1}}
-	g := &lateGatherer{first: first, later: later, send: make(chan struct{})}
-	f := newFixture(t, []*policy.Policy{pol}, []*action{{name: "ecs.scale", target: "ecs:prod/checkout"}},
-		withDeps(func(d *engine.Deps) { d.Evidence = g }))
-	out, err := f.e.HandleAlarm(ctx, newAlarm("checkout-5xx", f.clock.Now()))
-	if err != nil {
-		t.Fatalf("handle alarm: %v", err)
-	}
+	f, g, out := openWithLateHealth(t)
 
 	// Nothing late has come: the wait ends with its context.
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	err = f.e.WaitLateEvidence(short)
+	err := f.e.WaitLateEvidence(short)
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitLateEvidence with a late answer outstanding = %v, want the context's deadline", err)

@@ -32,28 +32,13 @@ import (
 // (HandleAlarm, then the relay at the tail of the invocation). Every card
 // carries the evidence. The p50 and p99 are logged (README, "Evidence").
 func TestCardIsPostedWithEvidenceSoonAfterTheAlarmAgainstMoto(t *testing.T) {
-	m := testenv.Moto(t)
 	ctx := context.Background()
-	prod, err := testenv.CreateProd(ctx, m.Config)
-	if err != nil {
-		t.Fatalf("create prod in moto: %v", err)
-	}
-	sl := slacktesting.New(t)
-	cfg := &config.Config{StorePath: filepath.Join(t.TempDir(), "medic.db"), SlackAPIURL: sl.GetAPIURL(), SlackBotToken: "xoxb-test",
-		SlackChannel: "C0INCIDENTS", AWSEndpointURL: m.URL, MaxPerHour: 10}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Every collector: those moto serves, and the graph over a small local
 	// fake of GetMetricWidgetImage (moto lacks it).
-	collectors := append(wiring.Collectors(m.Config, true, nil), evidence.NewGraph(widgetFake{}))
-	app, err := wiring.Build(ctx, cfg, m.Config, wiring.Options{Logger: log, Intake: true, Collectors: collectors, Policies: examples.FS})
-	if err != nil {
-		t.Fatalf("wire medic: %v", err)
-	}
-	defer app.Close()
-	if app.LocalQueue != nil {
-		defer app.LocalQueue.Close(ctx)
-	}
-	handle := doors.AlarmLambda(app.Engine, log)
+	fn := newAlarmFunction(t, examples.FS, func(cs []evidence.Collector) []evidence.Collector {
+		return append(cs, evidence.NewGraph(widgetFake{}))
+	})
+	prod, sl, app, handle := fn.prod, fn.slack, fn.app, fn.handle
 
 	const n = 40
 	base := time.Now().Add(-time.Hour)
@@ -109,40 +94,24 @@ func (widgetFake) GetMetricWidgetImage(context.Context, *cloudwatch.GetMetricWid
 // handler returns (no waiting in the test) the card has been updated with
 // it.
 func TestTheAlarmFunctionUpdatesTheCardWithLateEvidence(t *testing.T) {
-	m := testenv.Moto(t)
 	ctx := context.Background()
-	prod, err := testenv.CreateProd(ctx, m.Config)
-	if err != nil {
-		t.Fatalf("create prod in moto: %v", err)
-	}
-	sl := slacktesting.New(t)
-	cfg := &config.Config{StorePath: filepath.Join(t.TempDir(), "medic.db"), SlackAPIURL: sl.GetAPIURL(), SlackBotToken: "xoxb-test",
-		SlackChannel: "C0INCIDENTS", AWSEndpointURL: m.URL, MaxPerHour: 10}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var collectors []evidence.Collector
-	for _, c := range wiring.Collectors(m.Config, true, log) {
-		if c.Name() == "health" {
-			c = slowCollector{Collector: c, delay: 800 * time.Millisecond}
-		}
-		collectors = append(collectors, c)
-	}
 	src, err := fs.ReadFile(examples.FS, "checkout.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	withBudget := strings.Replace(string(src), "  - name: checkout-target-5xx\n", "  - name: checkout-target-5xx\n    evidence: {budget: 300ms}\n", 1)
-	app, err := wiring.Build(ctx, cfg, m.Config, wiring.Options{Logger: log, Intake: true, Collectors: collectors,
-		Policies: fstest.MapFS{"checkout.yaml": {Data: []byte(withBudget)}}})
-	if err != nil {
-		t.Fatalf("wire medic: %v", err)
-	}
-	defer app.Close()
-	if app.LocalQueue != nil {
-		defer app.LocalQueue.Close(ctx)
-	}
+	fn := newAlarmFunction(t, fstest.MapFS{"checkout.yaml": {Data: []byte(withBudget)}}, func(cs []evidence.Collector) []evidence.Collector {
+		for i, c := range cs {
+			if c.Name() == "health" {
+				cs[i] = slowCollector{Collector: c, delay: 800 * time.Millisecond}
+			}
+		}
+		return cs
+	})
+	prod, sl, app := fn.prod, fn.slack, fn.app
 	lctx, cancel := context.WithTimeout(ctx, 60*time.Second) // the template's Timeout
 	defer cancel()
-	res, err := doors.AlarmLambda(app.Engine, log)(lctx, json.RawMessage(prod.AlarmEvent("ALARM", time.Now().Add(-time.Minute))))
+	res, err := fn.handle(lctx, json.RawMessage(prod.AlarmEvent("ALARM", time.Now().Add(-time.Minute))))
 	if err != nil || len(res.Alarms) != 1 || res.Alarms[0].Incident == "" {
 		t.Fatalf("alarm: %+v, %v", res, err)
 	}
@@ -164,6 +133,43 @@ func TestTheAlarmFunctionUpdatesTheCardWithLateEvidence(t *testing.T) {
 	if inc.Evidence == nil || inc.Evidence.Health == nil {
 		t.Errorf("the incident's evidence lacks the late health: %+v", inc.Evidence)
 	}
+}
+
+// alarmFunction is medic wired as the alarm function against moto (with
+// its small prod) and the Slack test server.
+type alarmFunction struct {
+	prod   *testenv.Prod
+	slack  *slacktesting.Server
+	app    *wiring.App
+	handle func(context.Context, json.RawMessage) (doors.AlarmResult, error)
+}
+
+// newAlarmFunction wires the alarm function with pols and the collectors
+// over moto, as edit changes them.
+func newAlarmFunction(t *testing.T, pols fs.FS, edit func([]evidence.Collector) []evidence.Collector) *alarmFunction {
+	t.Helper()
+	m := testenv.Moto(t)
+	ctx := context.Background()
+	prod, err := testenv.CreateProd(ctx, m.Config)
+	if err != nil {
+		t.Fatalf("create prod in moto: %v", err)
+	}
+	sl := slacktesting.New(t)
+	cfg := &config.Config{StorePath: filepath.Join(t.TempDir(), "medic.db"), SlackAPIURL: sl.GetAPIURL(), SlackBotToken: "xoxb-test",
+		SlackChannel: "C0INCIDENTS", AWSEndpointURL: m.URL, MaxPerHour: 10}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	collectors := edit(wiring.Collectors(m.Config, true, log))
+	app, err := wiring.Build(ctx, cfg, m.Config, wiring.Options{Logger: log, Intake: true, Collectors: collectors, Policies: pols})
+	if err != nil {
+		t.Fatalf("wire medic: %v", err)
+	}
+	t.Cleanup(func() {
+		if app.LocalQueue != nil {
+			app.LocalQueue.Close(ctx)
+		}
+		_ = app.Close()
+	})
+	return &alarmFunction{prod: prod, slack: sl, app: app, handle: doors.AlarmLambda(app.Engine, log)}
 }
 
 // slowCollector answers like its collector, delay later.
