@@ -15,6 +15,11 @@ type API interface {
 	DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
 	PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAlarmInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricAlarmOutput, error)
 	PutCompositeAlarm(ctx context.Context, in *cloudwatch.PutCompositeAlarmInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.PutCompositeAlarmOutput, error)
+	// ListTagsForResource and TagResource are called only for alarms
+	// with tags that exist already: PutMetricAlarm and PutCompositeAlarm
+	// ignore Tags when they update an alarm.
+	ListTagsForResource(ctx context.Context, in *cloudwatch.ListTagsForResourceInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.ListTagsForResourceOutput, error)
+	TagResource(ctx context.Context, in *cloudwatch.TagResourceInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.TagResourceOutput, error)
 }
 
 // Outcome says what Apply did to one alarm.
@@ -37,9 +42,15 @@ type Change struct {
 const describeBatch = 100
 
 // Apply creates or updates alarms through the API: an alarm that exists
-// with the same definition is left alone (Unchanged), so a second run
-// changes nothing. Metric alarms are put before composite alarms, which
+// with the same definition and tags is left alone (Unchanged), so a second
+// run changes nothing. Metric alarms are put before composite alarms, which
 // name them. It stops at the first failure, reporting what it had done.
+//
+// Tags are added or given their new value; tags an alarm has besides
+// its Alarm.Tags are left as they are. An alarm with tags is put with tag
+// propagation on. Whether an existing alarm has propagation on is compared
+// only when DescribeAlarms reports it (moto 5.2.1 never does): otherwise
+// an existing alarm is put again, turning it on, whenever its tags change.
 func Apply(ctx context.Context, api API, alarms []Alarm) ([]Change, error) {
 	existing, err := describe(ctx, api, Names(alarms))
 	if err != nil {
@@ -52,20 +63,64 @@ func Apply(ctx context.Context, api API, alarms []Alarm) ([]Change, error) {
 	var changes []Change
 	for _, a := range ordered {
 		cur, ok := existing[a.Name]
-		outcome := Created
-		if ok {
-			if cur.equal(a) {
-				changes = append(changes, Change{a.Name, Unchanged})
-				continue
+		if !ok {
+			if err := put(ctx, api, a); err != nil {
+				return changes, err
 			}
-			outcome = Updated
+			changes = append(changes, Change{a.Name, Created})
+			continue
 		}
-		if err := put(ctx, api, a); err != nil {
+		missing, err := missingTags(ctx, api, cur, a)
+		if err != nil {
 			return changes, err
 		}
-		changes = append(changes, Change{a.Name, outcome})
+		propagationOn := cur.propagation != nil && *cur.propagation
+		propagationOff := cur.propagation != nil && !*cur.propagation
+		needPut := !cur.equal(a) ||
+			len(a.Tags) > 0 && (propagationOff || len(missing) > 0 && !propagationOn)
+		if !needPut && len(missing) == 0 {
+			changes = append(changes, Change{a.Name, Unchanged})
+			continue
+		}
+		if needPut {
+			if err := put(ctx, api, a); err != nil {
+				return changes, err
+			}
+		}
+		if len(missing) > 0 {
+			if _, err := api.TagResource(ctx, &cloudwatch.TagResourceInput{ResourceARN: aws.String(cur.arn), Tags: missing}); err != nil {
+				return changes, fmt.Errorf("tag alarm %s: %w", a.Name, err)
+			}
+		}
+		changes = append(changes, Change{a.Name, Updated})
 	}
 	return changes, nil
+}
+
+// missingTags returns the tags of want that the existing alarm cur lacks
+// or has with another value; none when want has no tags.
+func missingTags(ctx context.Context, api API, cur current, want Alarm) ([]cwtypes.Tag, error) {
+	if len(want.Tags) == 0 {
+		return nil, nil
+	}
+	if cur.arn == "" {
+		return nil, fmt.Errorf("list tags of alarm %s: DescribeAlarms returned no ARN for it", want.Name)
+	}
+	out, err := api.ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: aws.String(cur.arn)})
+	if err != nil {
+		return nil, fmt.Errorf("list tags of alarm %s: %w", want.Name, err)
+	}
+	have := make(map[string]string)
+	for _, t := range out.Tags {
+		have[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	var missing []cwtypes.Tag
+	for _, t := range want.Tags {
+		if v, ok := have[t.Key]; !ok || v != t.Value {
+			missing = append(missing, sdkTag(t))
+		}
+	}
+	return missing, nil
 }
 
 func kindOrder(k Kind) int {
@@ -75,9 +130,25 @@ func kindOrder(k Kind) int {
 	return 0
 }
 
-// describe returns the existing alarms among names, by name, as Alarms.
-func describe(ctx context.Context, api API, names []string) (map[string]Alarm, error) {
-	out := make(map[string]Alarm)
+// current is an existing alarm as DescribeAlarms reports it.
+type current struct {
+	Alarm
+	arn string
+	// propagation is whether its tag propagation is on; nil when
+	// DescribeAlarms does not say.
+	propagation *bool
+}
+
+func propagation(c *cwtypes.ActionConfiguration) *bool {
+	if c == nil || c.AlarmTagsPropagation == nil || c.AlarmTagsPropagation.Enabled == nil {
+		return nil
+	}
+	return aws.Bool(*c.AlarmTagsPropagation.Enabled)
+}
+
+// describe returns the existing alarms among names, by name.
+func describe(ctx context.Context, api API, names []string) (map[string]current, error) {
+	out := make(map[string]current)
 	for start := 0; start < len(names); start += describeBatch {
 		batch := names[start:min(start+describeBatch, len(names))]
 		in := &cloudwatch.DescribeAlarmsInput{
@@ -91,14 +162,14 @@ func describe(ctx context.Context, api API, names []string) (map[string]Alarm, e
 			}
 			for _, m := range page.MetricAlarms {
 				a := fromMetricAlarm(m)
-				out[a.Name] = a
+				out[a.Name] = current{a, aws.ToString(m.AlarmArn), propagation(m.ActionConfiguration)}
 			}
 			for _, c := range page.CompositeAlarms {
 				a := Alarm{
 					Kind: CompositeAlarm, Name: aws.ToString(c.AlarmName), Description: aws.ToString(c.AlarmDescription),
 					AlarmRule: aws.ToString(c.AlarmRule), AlarmActions: c.AlarmActions, OKActions: c.OKActions,
 				}
-				out[a.Name] = a
+				out[a.Name] = current{a, aws.ToString(c.AlarmArn), propagation(c.ActionConfiguration)}
 			}
 			if aws.ToString(page.NextToken) == "" {
 				break
@@ -177,11 +248,22 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
+// put creates or updates a; with tags, it turns tag propagation on (the
+// tags themselves count only when it creates the alarm).
 func put(ctx context.Context, api API, a Alarm) error {
+	var tags []cwtypes.Tag
+	var config *cwtypes.ActionConfiguration
+	for _, t := range a.Tags {
+		tags = append(tags, sdkTag(t))
+	}
+	if len(tags) > 0 {
+		config = &cwtypes.ActionConfiguration{AlarmTagsPropagation: &cwtypes.AlarmTagsPropagation{Enabled: aws.Bool(true)}}
+	}
 	if a.Kind == CompositeAlarm {
 		_, err := api.PutCompositeAlarm(ctx, &cloudwatch.PutCompositeAlarmInput{
 			AlarmName: aws.String(a.Name), AlarmDescription: aws.String(a.Description), AlarmRule: aws.String(a.AlarmRule),
 			ActionsEnabled: aws.Bool(true), AlarmActions: a.AlarmActions, OKActions: a.OKActions,
+			Tags: tags, ActionConfiguration: config,
 		})
 		if err != nil {
 			return fmt.Errorf("put composite alarm %s: %w", a.Name, err)
@@ -194,6 +276,7 @@ func put(ctx context.Context, api API, a Alarm) error {
 		EvaluationPeriods: aws.Int32(int32(a.EvaluationPeriods)), DatapointsToAlarm: aws.Int32(int32(a.DatapointsToAlarm)),
 		Threshold: aws.Float64(a.Threshold), ComparisonOperator: cwtypes.ComparisonOperator(a.ComparisonOperator),
 		TreatMissingData: aws.String(a.TreatMissingData),
+		Tags:             tags, ActionConfiguration: config,
 	}
 	if len(a.Metrics) == 0 {
 		in.Namespace, in.MetricName, in.Dimensions = aws.String(a.Namespace), aws.String(a.MetricName), sdkDims(a.Dimensions)
@@ -232,4 +315,8 @@ func sdkDims(dims []Dimension) []cwtypes.Dimension {
 		out[i] = cwtypes.Dimension{Name: aws.String(d.Name), Value: aws.String(d.Value)}
 	}
 	return out
+}
+
+func sdkTag(t Tag) cwtypes.Tag {
+	return cwtypes.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)}
 }

@@ -44,6 +44,68 @@ type Options struct {
 	MaxP99 time.Duration
 	// Actions are where the alarms send ALARM and OK.
 	Actions Actions
+	// Tags are put on every alarm, in this order; with any tag, the alarms
+	// also turn on alarm tag propagation, so medic sees the tags in their
+	// events and notifications (policies match them, e.g. medic-cluster).
+	Tags []Tag
+}
+
+// Tag is one alarm tag.
+type Tag struct {
+	Key, Value string
+}
+
+// ParseTag parses KEY=VALUE (the value may be empty and may hold "=").
+func ParseTag(s string) (Tag, error) {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok {
+		return Tag{}, fmt.Errorf("tag %q: want KEY=VALUE", s)
+	}
+	t := Tag{Key: k, Value: v}
+	return t, t.check()
+}
+
+// CloudWatch's limits on tags.
+const (
+	maxTagKey   = 128
+	maxTagValue = 256
+	maxTags     = 50
+)
+
+// check reports what CloudWatch would refuse in a tag.
+func (t Tag) check() error {
+	switch {
+	case t.Key == "":
+		return fmt.Errorf("tag %q: the key is empty", t.Key+"="+t.Value)
+	case strings.HasPrefix(strings.ToLower(t.Key), "aws:"):
+		return fmt.Errorf("tag %q: keys starting with aws: are reserved for AWS", t.Key)
+	case len(t.Key) > maxTagKey:
+		return fmt.Errorf("tag %q: the key is longer than %d characters", t.Key, maxTagKey)
+	case len(t.Value) > maxTagValue:
+		return fmt.Errorf("tag %q: the value is longer than %d characters", t.Key, maxTagValue)
+	}
+	return nil
+}
+
+// checkTags reports every bad or repeated tag.
+func checkTags(tags []Tag) []error {
+	var errs []error
+	seen := make(map[string]string)
+	for _, t := range tags {
+		if err := t.check(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if v, ok := seen[t.Key]; ok {
+			errs = append(errs, fmt.Errorf("tag %s is given twice (%q and %q)", t.Key, v, t.Value))
+			continue
+		}
+		seen[t.Key] = t.Value
+	}
+	if len(tags) > maxTags {
+		errs = append(errs, fmt.Errorf("%d tags: CloudWatch allows at most %d per alarm", len(tags), maxTags))
+	}
+	return errs
 }
 
 // Actions say how the alarms notify medic besides EventBridge (which needs
@@ -113,6 +175,11 @@ type Alarm struct {
 
 	AlarmActions []string
 	OKActions    []string
+
+	// Tags are the alarm's tags. An alarm with tags also has alarm tag
+	// propagation on (ActionConfiguration.AlarmTagsPropagation), so its
+	// tags reach medic.
+	Tags []Tag
 }
 
 // Dimension is one metric dimension.
@@ -216,6 +283,7 @@ func Generate(targets []Target, opts Options) ([]Alarm, error) {
 	if opts.MinRequests < 1 {
 		errs = append(errs, fmt.Errorf("min requests %d: must be at least 1", opts.MinRequests))
 	}
+	errs = append(errs, checkTags(opts.Tags)...)
 	type lbKey = string
 	seenLB := make(map[lbKey]bool)
 	seenTG := make(map[string]bool)
@@ -252,6 +320,7 @@ func Generate(targets []Target, opts Options) ([]Alarm, error) {
 	for i := range out {
 		out[i].AlarmActions = opts.Actions.List()
 		out[i].OKActions = opts.Actions.List()
+		out[i].Tags = slices.Clone(opts.Tags)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package alarmgen
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -291,6 +292,7 @@ func TestTemplatePassesCfnLint(t *testing.T) {
 		"eventbridge": {},
 		"slo and sns": {SLO: "99.9", Actions: Actions{SNSTopic: "arn:aws:sns:us-east-1:123456789012:medic-AlarmTopic"}},
 		"direct":      {SLO: "99.95", Actions: Actions{Function: "arn:aws:lambda:us-east-1:123456789012:function:medic-alarm"}},
+		"tags":        {SLO: "99.9", Tags: starterTags},
 	} {
 		t.Run(name, func(t *testing.T) {
 			alarms, err := Generate([]Target{checkout, payments}, opts)
@@ -309,7 +311,70 @@ func TestTemplatePassesCfnLint(t *testing.T) {
 				t.Fatalf("cfn-lint: %v\n%s\n%s", err, out, body)
 			}
 			checkTemplate(t, body, alarms)
+			if note := bytes.Contains(body, []byte("alarm tag propagation")); note != (len(opts.Tags) > 0) {
+				t.Errorf("template has the tag propagation note: %v, want %v (tags %v)", note, len(opts.Tags) > 0, opts.Tags)
+			}
 		})
+	}
+}
+
+// The tags the starter policy matches (policies/starter.yaml).
+var starterTags = []Tag{{"medic-cluster", "prod"}, {"medic-service", "checkout"}}
+
+func TestTagsOnEveryAlarm(t *testing.T) {
+	alarms, err := Generate([]Target{checkout}, Options{SLO: "99.9", Tags: starterTags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range alarms {
+		if !slices.Equal(a.Tags, starterTags) {
+			t.Errorf("%s: tags %v, want %v", a.Name, a.Tags, starterTags)
+		}
+	}
+}
+
+func TestBadTagsAreRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		tags []Tag
+		want []string // each must be named by the error
+	}{
+		{"a reserved aws: key", []Tag{{"aws:cloudformation:stack-name", "x"}}, []string{"aws:cloudformation:stack-name", "reserved"}},
+		{"an AWS: key in capitals", []Tag{{"AWS:x", "y"}}, []string{"AWS:x", "reserved"}},
+		{"an empty key", []Tag{{"", "prod"}}, []string{"key is empty"}},
+		{"a key given twice", []Tag{{"medic-cluster", "prod"}, {"medic-cluster", "staging"}}, []string{"medic-cluster", "twice"}},
+		{"a key too long", []Tag{{strings.Repeat("k", 129), ""}}, []string{"longer than 128"}},
+		{"a value too long", []Tag{{"k", strings.Repeat("v", 257)}}, []string{"longer than 256"}},
+		{"every problem at once", []Tag{{"aws:a", ""}, {"", "b"}}, []string{"aws:a", "key is empty"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Generate([]Target{checkout}, Options{Tags: tt.tags})
+			if err == nil {
+				t.Fatalf("tags %v: no error", tt.tags)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("tags %v: error %q does not say %q", tt.tags, err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseTag(t *testing.T) {
+	for in, want := range map[string]Tag{
+		"medic-cluster=prod": {"medic-cluster", "prod"},
+		"note=a=b":           {"note", "a=b"},
+		"empty=":             {"empty", ""},
+	} {
+		if got, err := ParseTag(in); err != nil || got != want {
+			t.Errorf("ParseTag(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"medic-cluster", "=prod", "aws:x=y", ""} {
+		if _, err := ParseTag(in); err == nil {
+			t.Errorf("ParseTag(%q): no error", in)
+		}
 	}
 }
 
@@ -343,6 +408,17 @@ func checkTemplate(t *testing.T, body []byte, alarms []Alarm) {
 			}
 		} else if r.Type != "AWS::CloudWatch::Alarm" {
 			t.Errorf("alarm %s: type %s", a.Name, r.Type)
+		}
+		var tags []Tag
+		raw, _ := r.Properties["Tags"].([]any)
+		for _, x := range raw {
+			m, _ := x.(map[string]any)
+			k, _ := m["Key"].(string)
+			v, _ := m["Value"].(string)
+			tags = append(tags, Tag{k, v})
+		}
+		if !slices.Equal(tags, a.Tags) {
+			t.Errorf("alarm %s: template tags %v, want %v", a.Name, tags, a.Tags)
 		}
 	}
 }
