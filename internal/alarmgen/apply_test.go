@@ -18,18 +18,59 @@ import (
 )
 
 // compositeFake stands in for CloudWatch's PutCompositeAlarm, which moto
-// lacks: it keeps composite alarms itself, refuses a rule naming an alarm
-// moto does not have (as CloudWatch does), and adds its alarms to what
-// moto's DescribeAlarms returns. Every other call goes to moto.
+// lacks: it keeps composite alarms and their tags itself, refuses a rule
+// naming an alarm moto does not have (as CloudWatch does), and adds its
+// alarms to what moto's DescribeAlarms returns. It records the
+// ActionConfiguration of every put (moto 5.2.1 ignores it), and drops
+// Tags when PutMetricAlarm updates an alarm, as CloudWatch does (moto
+// applies them). Every other call goes to moto.
 type compositeFake struct {
 	*cloudwatch.Client
-	mu         sync.Mutex
-	composites map[string]cwtypes.CompositeAlarm
-	puts       int // PutMetricAlarm and PutCompositeAlarm calls
+	mu            sync.Mutex
+	composites    map[string]cwtypes.CompositeAlarm
+	compositeTags map[string]map[string]string // by ARN
+	puts          int                          // PutMetricAlarm and PutCompositeAlarm calls
+	tagCalls      int                          // TagResource calls
+	propagation   map[string]bool              // by alarm name: the last put turned tag propagation on
 }
 
 func newCompositeFake(c *cloudwatch.Client) *compositeFake {
-	return &compositeFake{Client: c, composites: make(map[string]cwtypes.CompositeAlarm)}
+	return &compositeFake{Client: c, composites: make(map[string]cwtypes.CompositeAlarm),
+		compositeTags: make(map[string]map[string]string), propagation: make(map[string]bool)}
+}
+
+func propagates(c *cwtypes.ActionConfiguration) bool {
+	return c != nil && c.AlarmTagsPropagation != nil && aws.ToBool(c.AlarmTagsPropagation.Enabled)
+}
+
+const compositeARN = "arn:aws:cloudwatch:" + testenv.Region + ":" + testenv.Account + ":alarm:"
+
+func (f *compositeFake) ListTagsForResource(ctx context.Context, in *cloudwatch.ListTagsForResourceInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.ListTagsForResourceOutput, error) {
+	f.mu.Lock()
+	tags, ok := f.compositeTags[aws.ToString(in.ResourceARN)]
+	f.mu.Unlock()
+	if !ok {
+		return f.Client.ListTagsForResource(ctx, in, opts...)
+	}
+	out := &cloudwatch.ListTagsForResourceOutput{}
+	for k, v := range tags {
+		out.Tags = append(out.Tags, cwtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	return out, nil
+}
+
+func (f *compositeFake) TagResource(ctx context.Context, in *cloudwatch.TagResourceInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.TagResourceOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tagCalls++
+	tags, ok := f.compositeTags[aws.ToString(in.ResourceARN)]
+	if !ok {
+		return f.Client.TagResource(ctx, in, opts...)
+	}
+	for _, t := range in.Tags {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return &cloudwatch.TagResourceOutput{}, nil
 }
 
 var ruleAlarm = regexp.MustCompile(`ALARM\("([^"]+)"\)`)
@@ -52,17 +93,36 @@ func (f *compositeFake) PutCompositeAlarm(ctx context.Context, in *cloudwatch.Pu
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.puts++
-	f.composites[aws.ToString(in.AlarmName)] = cwtypes.CompositeAlarm{
-		AlarmName: in.AlarmName, AlarmDescription: in.AlarmDescription, AlarmRule: in.AlarmRule,
+	name := aws.ToString(in.AlarmName)
+	arn := compositeARN + name
+	if _, ok := f.compositeTags[arn]; !ok { // Tags count only on creation
+		f.compositeTags[arn] = make(map[string]string)
+		for _, t := range in.Tags {
+			f.compositeTags[arn][aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	f.propagation[name] = propagates(in.ActionConfiguration)
+	f.composites[name] = cwtypes.CompositeAlarm{
+		AlarmName: in.AlarmName, AlarmArn: aws.String(arn), AlarmDescription: in.AlarmDescription, AlarmRule: in.AlarmRule,
 		ActionsEnabled: in.ActionsEnabled, AlarmActions: in.AlarmActions, OKActions: in.OKActions,
 	}
 	return &cloudwatch.PutCompositeAlarmOutput{}, nil
 }
 
 func (f *compositeFake) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAlarmInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricAlarmOutput, error) {
+	exists, err := f.Client.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{aws.ToString(in.AlarmName)}})
+	if err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	f.puts++
+	f.propagation[aws.ToString(in.AlarmName)] = propagates(in.ActionConfiguration)
 	f.mu.Unlock()
+	if len(exists.MetricAlarms) > 0 { // CloudWatch ignores Tags on an update
+		cp := *in
+		cp.Tags = nil
+		in = &cp
+	}
 	return f.Client.PutMetricAlarm(ctx, in, opts...)
 }
 
@@ -220,5 +280,146 @@ func TestDiscoverNotesPoliciesWithoutALoadBalancer(t *testing.T) {
 	}
 	if strings.Contains(notes, "checkout-target-5xx") {
 		t.Errorf("notes %q mention checkout-target-5xx, whose target group exists", notes)
+	}
+}
+
+// tagsOf returns the alarm's tags as ListTagsForResource reports them.
+func tagsOf(t *testing.T, api *compositeFake, name string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	arn := compositeARN + name
+	if _, ok := api.composites[name]; !ok {
+		out, err := api.Client.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{name}})
+		if err != nil || len(out.MetricAlarms) != 1 {
+			t.Fatalf("describe %s: %v %v", name, out, err)
+		}
+		arn = aws.ToString(out.MetricAlarms[0].AlarmArn)
+	}
+	out, err := api.ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: aws.String(arn)})
+	if err != nil {
+		t.Fatalf("list tags of %s: %v", name, err)
+	}
+	tags := make(map[string]string)
+	for _, tag := range out.Tags {
+		tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	return tags
+}
+
+// checkAlarmTags fails unless every alarm has want among its tags and was last
+// put with tag propagation on.
+func checkAlarmTags(t *testing.T, when string, api *compositeFake, alarms []Alarm, want map[string]string) {
+	t.Helper()
+	for _, a := range alarms {
+		got := tagsOf(t, api, a.Name)
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %s has tags %v, want %s=%s", when, a.Name, got, k, v)
+			}
+		}
+		if !api.propagation[a.Name] {
+			t.Errorf("%s: %s was not put with tag propagation on", when, a.Name)
+		}
+	}
+}
+
+func tagOptions(tags ...Tag) Options {
+	return Options{SLO: "99.9", Tags: tags}
+}
+
+func TestApplyWithTagsAgainstMoto(t *testing.T) {
+	moto := testenv.Moto(t)
+	ctx := context.Background()
+	alarms, err := Generate([]Target{checkout}, tagOptions(starterTags...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := newCompositeFake(testenv.CloudWatchClient(moto.Config))
+
+	changes, err := Apply(ctx, api, alarms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(changes); got[Created] != len(alarms) {
+		t.Fatalf("first run: %v, want %d created", changes, len(alarms))
+	}
+	checkAlarmTags(t, "first run", api, alarms, map[string]string{"medic-cluster": "prod", "medic-service": "checkout"})
+
+	puts := api.puts
+	changes, err = Apply(ctx, api, alarms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(changes); got[Unchanged] != len(alarms) || api.puts != puts || api.tagCalls != 0 {
+		t.Errorf("second run: %v, %d put and %d tag call(s); want all unchanged and none", changes, api.puts-puts, api.tagCalls)
+	}
+
+	// A new tag value reaches every alarm, through TagResource: the
+	// definitions are the same, and a put would ignore the tags anyway.
+	alarms, err = Generate([]Target{checkout}, tagOptions(Tag{"medic-cluster", "prod"}, Tag{"medic-service", "checkout-v2"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err = Apply(ctx, api, alarms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(changes); got[Updated] != len(alarms) || api.tagCalls != len(alarms) {
+		t.Errorf("new tag value: %v and %d tag call(s), want all %d updated and tagged", changes, api.tagCalls, len(alarms))
+	}
+	checkAlarmTags(t, "new tag value", api, alarms, map[string]string{"medic-cluster": "prod", "medic-service": "checkout-v2"})
+
+	// A changed definition and a changed tag together: put, then tagged.
+	opts := tagOptions(Tag{"medic-cluster", "prod"}, Tag{"medic-service", "checkout-v3"})
+	opts.MaxP99 = 3e9
+	if alarms, err = Generate([]Target{checkout}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = Apply(ctx, api, alarms); err != nil {
+		t.Fatal(err)
+	}
+	checkAlarmTags(t, "new definition and tag value", api, alarms, map[string]string{"medic-service": "checkout-v3"})
+	out, err := api.Client.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"checkout-prod-checkout-target-p99"}})
+	if err != nil || len(out.MetricAlarms) != 1 || aws.ToFloat64(out.MetricAlarms[0].Threshold) != 3 {
+		t.Errorf("p99 alarm after update: %+v %v, want threshold 3", out, err)
+	}
+}
+
+func TestApplyTagsAlarmsCreatedWithoutThem(t *testing.T) {
+	moto := testenv.Moto(t)
+	ctx := context.Background()
+	api := newCompositeFake(testenv.CloudWatchClient(moto.Config))
+	untagged, err := Generate([]Target{checkout}, tagOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(ctx, api, untagged); err != nil {
+		t.Fatal(err)
+	}
+	if api.tagCalls != 0 || api.propagation["checkout-prod-elb-503"] {
+		t.Fatalf("without tags: %d tag call(s), propagation %v; want none and off", api.tagCalls, api.propagation["checkout-prod-elb-503"])
+	}
+
+	alarms, err := Generate([]Target{checkout}, tagOptions(starterTags...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := Apply(ctx, api, alarms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(changes); got[Updated] != len(alarms) {
+		t.Errorf("tagging: %v, want all %d updated", changes, len(alarms))
+	}
+	// Put again with propagation on (moto does not say whether it is), and tagged.
+	checkAlarmTags(t, "tagging", api, alarms, map[string]string{"medic-cluster": "prod", "medic-service": "checkout"})
+
+	puts := api.puts
+	changes, err = Apply(ctx, api, alarms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(changes); got[Unchanged] != len(alarms) || api.puts != puts {
+		t.Errorf("after tagging: %v and %d put call(s), want all unchanged and none", changes, api.puts-puts)
 	}
 }
