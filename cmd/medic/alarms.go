@@ -27,6 +27,26 @@ func (l *listFlag) Set(s string) error {
 	return nil
 }
 
+// tagFlag is the repeatable --tag KEY=VALUE.
+type tagFlag []alarmgen.Tag
+
+func (f *tagFlag) String() string {
+	var out []string
+	for _, t := range *f {
+		out = append(out, t.Key+"="+t.Value)
+	}
+	return strings.Join(out, " ")
+}
+
+func (f *tagFlag) Set(s string) error {
+	t, err := alarmgen.ParseTag(s)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, t)
+	return nil
+}
+
 // runAlarms generates medic's recommended alarms for the ALB target groups
 // the policies name (or --alb / --target-group) as a CloudFormation
 // template, or creates and updates them with --apply. Exit status: 0 done,
@@ -34,6 +54,7 @@ func (l *listFlag) Set(s string) error {
 func runAlarms(ctx context.Context, e *env, args []string) int {
 	fset := e.flags("alarms")
 	var albs, tgs listFlag
+	var tags tagFlag
 	fset.Var(&albs, "alb", "an application load balancer, by name or ARN: alarms for it and each of its target groups (repeatable)")
 	fset.Var(&tgs, "target-group", "a target group, by name or ARN (repeatable); without --alb and --target-group: those the policies name")
 	slo := fset.String("slo", "", "availability objective in percent (e.g. 99.9): adds the multiwindow burn-rate alarms")
@@ -43,6 +64,7 @@ func runAlarms(ctx context.Context, e *env, args []string) int {
 	maxP99 := fset.Duration("max-p99", alarmgen.DefaultOptions.MaxP99, "p99 target response time that fires the latency alarm")
 	topic := fset.String("sns-topic", "", "also notify medic through this SNS topic (the stack's AlarmTopicArn); EventBridge needs nothing")
 	function := fset.String("function", "", "also notify medic by invoking this function directly (the stack's AlarmFunctionArn)")
+	fset.Var(&tags, "tag", "tag every alarm KEY=VALUE and turn on its tag propagation, so medic sees the tags (repeatable; e.g. medic-cluster=prod, which policies/starter.yaml matches)")
 	out := fset.String("out", "-", "write the CloudFormation template here (- for standard output)")
 	apply := fset.Bool("apply", false, "create or update the alarms through the CloudWatch API instead of writing a template")
 	endpoint := fset.String("endpoint-url", "", "send every AWS call here (e.g. a moto server); default AWS_ENDPOINT_URL or AWS")
@@ -65,7 +87,7 @@ func runAlarms(ctx context.Context, e *env, args []string) int {
 	}
 	opts := alarmgen.Options{
 		SLO: *slo, MaxErrorRate: *maxRate / 100, MinRequests: *minReq, Max5xxCount: *maxCount, MaxP99: *maxP99,
-		Actions: alarmgen.Actions{SNSTopic: *topic, Function: *function},
+		Actions: alarmgen.Actions{SNSTopic: *topic, Function: *function}, Tags: tags,
 	}
 	if *slo != "" {
 		if _, err := alarmgen.Thresholds(*slo); err != nil {

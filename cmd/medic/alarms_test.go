@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -91,6 +92,46 @@ func TestAlarmsApplyTwiceChangesNothing(t *testing.T) {
 	}
 }
 
+func TestAlarmsTagsEveryAlarm(t *testing.T) {
+	alarmsEnv(t)
+	args := []string{"alarms", "--alb", "checkout-prod", "--tag", "medic-cluster=prod", "--tag", "medic-service=checkout"}
+	code, stdout, stderr := runMedic(args...)
+	if code != exitOK {
+		t.Fatalf("template: exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Resources map[string]struct {
+			Properties struct {
+				AlarmName string              `yaml:"AlarmName"`
+				Tags      []map[string]string `yaml:"Tags"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]string{{"Key": "medic-cluster", "Value": "prod"}, {"Key": "medic-service", "Value": "checkout"}}
+	for _, r := range doc.Resources {
+		if !reflect.DeepEqual(r.Properties.Tags, want) {
+			t.Errorf("template: %s has tags %v, want %v", r.Properties.AlarmName, r.Properties.Tags, want)
+		}
+	}
+	if len(doc.Resources) != 7 || !strings.Contains(stdout, "alarm tag propagation") {
+		t.Errorf("template: %d resources, propagation note %v; want 7 and the note", len(doc.Resources), strings.Contains(stdout, "alarm tag propagation"))
+	}
+
+	if code, stdout, stderr = runMedic(append(args, "--apply")...); code != exitOK || !strings.Contains(stdout, "7 alarm(s): 7 created") {
+		t.Fatalf("first apply: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr = runMedic(append(args, "--apply")...); code != exitOK || !strings.Contains(stdout, "7 alarm(s): 0 created, 0 updated, 7 unchanged") {
+		t.Fatalf("second apply: exit %d\n%s%s", code, stdout, stderr)
+	}
+	args[len(args)-1] = "medic-service=checkout-v2"
+	if code, stdout, stderr = runMedic(append(args, "--apply")...); code != exitOK || !strings.Contains(stdout, "7 alarm(s): 0 created, 7 updated, 0 unchanged") {
+		t.Fatalf("apply with a new tag value: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
 func TestAlarmsErrors(t *testing.T) {
 	alarmsEnv(t)
 	for _, tt := range []struct {
@@ -105,10 +146,15 @@ func TestAlarmsErrors(t *testing.T) {
 		{"an unknown load balancer", []string{"alarms", "--alb", "nope"}, exitUsage, "look up load balancer nope"},
 		{"policies that name nothing that exists", []string{"alarms", "testdata/elsewhere"}, exitFindings, "no load balancer or target group found"},
 		{"both a directory and --alb", []string{"alarms", "--alb", "checkout-prod", "policies"}, exitUsage, "not both"},
+		{"a tag without =", []string{"alarms", "--alb", "checkout-prod", "--tag", "medic-cluster"}, exitUsage, `"medic-cluster"`},
+		{"a reserved aws: tag key", []string{"alarms", "--alb", "checkout-prod", "--tag", "aws:cloudformation:stack-name=x"}, exitUsage, `"aws:cloudformation:stack-name"`},
+		{"a tag key given twice", []string{"alarms", "--alb", "checkout-prod", "--tag", "medic-cluster=a", "--tag", "medic-cluster=b"}, exitUsage, "medic-cluster is given twice"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, stderr := runMedic(tt.args...)
-			if code != tt.code || !strings.Contains(stderr, tt.want) || !strings.HasPrefix(stderr, "medic alarms: ") && tt.code != exitFindings {
+			// The flag package reports a bad flag value itself, with the usage.
+			prefixed := strings.HasPrefix(stderr, "medic alarms: ") || strings.HasPrefix(stderr, "invalid value ")
+			if code != tt.code || !strings.Contains(stderr, tt.want) || !prefixed && tt.code != exitFindings {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tt.code, tt.want)
 			}
 		})
