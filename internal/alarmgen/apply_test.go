@@ -423,3 +423,41 @@ func TestApplyTagsAlarmsCreatedWithoutThem(t *testing.T) {
 		t.Errorf("after tagging: %v and %d put call(s), want all unchanged and none", changes, api.puts-puts)
 	}
 }
+
+// reportsPropagationOff is CloudWatch reporting, in DescribeAlarms, that
+// every alarm has tag propagation off (moto 5.2.1 reports nothing).
+type reportsPropagationOff struct{ *compositeFake }
+
+func (r reportsPropagationOff) DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	out, err := r.compositeFake.DescribeAlarms(ctx, in, opts...)
+	if err != nil {
+		return nil, err
+	}
+	off := &cwtypes.ActionConfiguration{AlarmTagsPropagation: &cwtypes.AlarmTagsPropagation{Enabled: aws.Bool(false)}}
+	for i := range out.MetricAlarms {
+		out.MetricAlarms[i].ActionConfiguration = off
+	}
+	return out, nil
+}
+
+func TestApplyTurnsOnPropagationReportedOff(t *testing.T) {
+	moto := testenv.Moto(t)
+	ctx := context.Background()
+	fake := newCompositeFake(testenv.CloudWatchClient(moto.Config))
+	alarms, err := Generate([]Target{checkout}, Options{Tags: starterTags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(ctx, fake, alarms); err != nil {
+		t.Fatal(err)
+	}
+	puts, tagCalls := fake.puts, fake.tagCalls
+	changes, err := Apply(ctx, reportsPropagationOff{fake}, alarms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(changes); got[Updated] != len(alarms) || fake.puts-puts != len(alarms) || fake.tagCalls != tagCalls {
+		t.Errorf("tags in place, propagation reported off: %v, %d put and %d tag call(s); want all %d updated by a put, no tagging",
+			changes, fake.puts-puts, fake.tagCalls-tagCalls, len(alarms))
+	}
+}
