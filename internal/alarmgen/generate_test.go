@@ -14,6 +14,7 @@ import (
 	"github.com/medicbot/medic/examples"
 	"github.com/medicbot/medic/internal/alarm"
 	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/internal/testenv"
 	"github.com/medicbot/medic/remediations/builtin"
 )
 
@@ -269,25 +270,8 @@ func TestDuplicateNamesAreRefused(t *testing.T) {
 	}
 }
 
-// cfnLint finds cfn-lint: the project's .venv first, then PATH.
-func cfnLint(t *testing.T) string {
-	if p := filepath.Join("..", "..", ".venv", "bin", "cfn-lint"); fileExists(p) {
-		return p
-	}
-	p, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cfn-lint is required in CI: run `make tools` or install cfn-lint==1.51.0")
-		}
-		t.Skip("cfn-lint not installed")
-	}
-	return p
-}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
 func TestTemplatePassesCfnLint(t *testing.T) {
-	lint := cfnLint(t)
+	lint := testenv.CfnLint(t)
 	for name, opts := range map[string]Options{
 		"eventbridge": {},
 		"slo and sns": {SLO: "99.9", Actions: Actions{SNSTopic: "arn:aws:sns:us-east-1:123456789012:medic-AlarmTopic"}},

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"gopkg.in/yaml.v3"
 
+	"github.com/medicbot/medic/internal/testenv"
 	"github.com/medicbot/medic/internal/wiring"
 	"github.com/medicbot/medic/remediations/builtin"
 )
@@ -46,7 +47,7 @@ func memberStatements(t *testing.T, p *tpl) []statement {
 }
 
 func TestMemberTemplateLintsClean(t *testing.T) {
-	cmd := exec.Command(cfnLint(t), memberTemplate)
+	cmd := exec.Command(testenv.CfnLint(t), memberTemplate)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cfn-lint %s: %v\n%s", memberTemplate, err, out)

@@ -14,29 +14,15 @@ import (
 
 	"github.com/medicbot/medic/internal/doors"
 	"github.com/medicbot/medic/internal/policy"
+	"github.com/medicbot/medic/internal/testenv"
 )
 
 const root = "../.."
 
-// cfnLint finds cfn-lint: the project's .venv first, then PATH.
-func cfnLint(t *testing.T) string {
-	if p := filepath.Join(root, ".venv", "bin", "cfn-lint"); fileExists(p) {
-		return p
-	}
-	p, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cfn-lint is required in CI: run `make tools` or install cfn-lint==1.51.0")
-		}
-		t.Skip("cfn-lint not installed")
-	}
-	return p
-}
-
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 func TestTemplateLintsClean(t *testing.T) {
-	cmd := exec.Command(cfnLint(t), "template.yaml")
+	cmd := exec.Command(testenv.CfnLint(t), "template.yaml")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cfn-lint template.yaml: %v\n%s", err, out)
